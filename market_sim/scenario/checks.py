@@ -1,0 +1,223 @@
+"""Semantic checks: rules that relate one part of a scenario to another.
+
+Run after the schema has accepted every value. Every check adds problems instead of
+stopping, so a user sees all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from market_sim.scenario.errors import Problem, did_you_mean
+from market_sim.scenario.schema import BUYER_ROLES, Scenario, VendorAgent
+
+if TYPE_CHECKING:
+    from market_sim.scenario.loader import RawScenario
+
+BUYER_GROUPS = ("all", "hyperscalers", "enterprises", "neoclouds", "startups")
+"""Event targets that name a class of buyers instead of one agent."""
+
+_KIND_OF_INPUT = {"logic": "foundry", "packaging": "packaging", "hbm": "memory"}
+_FLOW_FROM = {"logic_dies": "foundry", "hbm_stacks": "memory", "packaged_chips": "packaging"}
+
+
+class _Report:
+    def __init__(self, raw: RawScenario | None):
+        self.raw = raw
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        file = self.raw.file_of_path(path) if self.raw is not None else "<scenario>"
+        self.problems.append(Problem(file, path, message))
+
+
+def check_scenario(s: Scenario, raw: RawScenario | None = None) -> list[Problem]:
+    """Every semantic problem of a validated scenario (empty list: it is usable)."""
+    r = _Report(raw)
+    _check_ids(s, r)
+    n_before = len(r.problems)
+    _check_edges(s, r)
+    _check_products(s, r, edges_ok=len(r.problems) == n_before)
+    _check_agents(s, r)
+    _check_events(s, r)
+    return r.problems
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    hint = did_you_mean(name, known)
+    if hint:
+        return f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})"
+    return f"unknown {kind} '{name}'; use one of: {', '.join(known) or '(none defined)'}"
+
+
+def _check_ids(s: Scenario, r: _Report) -> None:
+    groups = {
+        "products": [p.id for p in s.products],
+        "supply.nodes": [n.id for n in s.supply.nodes],
+        "agents": [a.id for a in s.agents],
+    }
+    for where, ids in groups.items():
+        for name, n in Counter(ids).items():
+            if n > 1:
+                r.add(f"{where}.{name}", f"duplicate id '{name}' ({n} times); rename all but one")
+    # nodes and agents share one supply graph, so their ids must not collide
+    shared = set(groups["supply.nodes"]) & set(groups["agents"])
+    for name in sorted(shared):
+        r.add(f"agents.{name}", f"id '{name}' is also a supply node's id; rename one")
+    if "startups" in groups["supply.nodes"] or "startups" in groups["agents"]:
+        r.add("agents.startups", "'startups' is reserved for the startup population; rename")
+
+
+def _check_edges(s: Scenario, r: _Report) -> None:
+    nodes = {n.id: n for n in s.supply.nodes}
+    vendors = [a.id for a in s.agents if isinstance(a, VendorAgent)]
+    g = nx.DiGraph()
+    for i, e in enumerate(s.supply.edges):
+        path = f"supply.edges[{i}]"
+        if e.from_ not in nodes:
+            r.add(f"{path}.from", _unknown("supply node", e.from_, list(nodes)))
+        elif nodes[e.from_].kind != _FLOW_FROM[e.flow]:
+            r.add(
+                f"{path}.flow",
+                f"'{e.flow}' cannot come from a {nodes[e.from_].kind} node ('{e.from_}'); "
+                f"{e.flow} come from a {_FLOW_FROM[e.flow]} node",
+            )
+        if e.to not in nodes and e.to not in vendors:
+            r.add(f"{path}.to", _unknown("supply node or vendor", e.to, [*nodes, *vendors]))
+        g.add_edge(e.from_, e.to)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return
+    loop = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+    r.add("supply.edges", f"the supply graph has a cycle {loop}; remove one of these edges")
+
+
+def _check_products(s: Scenario, r: _Report, edges_ok: bool = True) -> None:
+    nodes = {n.id: n for n in s.supply.nodes}
+    vendors = [a.id for a in s.agents if isinstance(a, VendorAgent)]
+    g = nx.DiGraph([(e.from_, e.to) for e in s.supply.edges])
+    for p in s.products:
+        path = f"products.{p.id}"
+        if p.vendor not in vendors:
+            r.add(f"{path}.vendor", _unknown("vendor", p.vendor, vendors))
+        stages = p.bom.stages()
+        if not stages:
+            r.add(f"{path}.bom", "names no supplier; add at least one of logic, packaging, hbm")
+        for name, _, suppliers in stages:
+            key = "nodes" if name == "hbm" else "node"
+            for node_id in suppliers:
+                where = f"{path}.bom.{name}.{key}"
+                if node_id not in nodes:
+                    r.add(where, _unknown("supply node", node_id, list(nodes)))
+                elif nodes[node_id].kind != _KIND_OF_INPUT[name]:
+                    r.add(
+                        where,
+                        f"'{node_id}' is a {nodes[node_id].kind} node; {name} needs a "
+                        f"{_KIND_OF_INPUT[name]} node",
+                    )
+                elif (
+                    edges_ok
+                    and p.vendor in vendors
+                    and not (node_id in g and p.vendor in g and nx.has_path(g, node_id, p.vendor))
+                ):
+                    r.add(
+                        where,
+                        f"no supply edge path from '{node_id}' to vendor '{p.vendor}'; "
+                        "add [[supply.edges]] that connect them",
+                    )
+        launch, end = s.week_of(p.launch), (None if p.end is None else s.week_of(p.end))
+        if end is not None and end < launch:
+            r.add(f"{path}.end", "ends before its launch; move end after launch")
+
+
+def _check_agents(s: Scenario, r: _Report) -> None:
+    nodes = [n.id for n in s.supply.nodes]
+    products = [p.id for p in s.products]
+    buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
+    share_sum: dict[str, float] = defaultdict(float)
+    for a in s.agents:
+        path = f"agents.{a.id}"
+        if isinstance(a, VendorAgent):
+            if a.owner is not None and a.owner not in buyers:
+                r.add(f"{path}.owner", _unknown("buyer", a.owner, buyers))
+            if a.dormant and a.owner is None:
+                r.add(f"{path}.dormant", "only an in-house program (with owner) can be dormant")
+            for node_id, share in a.capacity_share.items():
+                if node_id not in nodes:
+                    r.add(f"{path}.capacity_share.{node_id}", _unknown("node", node_id, nodes))
+                share_sum[node_id] += share
+            if not any(p.vendor == a.id for p in s.products):
+                r.add(path, f"vendor '{a.id}' sells no product; add a product or remove it")
+            continue
+        for prod in a.product_weights:
+            if prod not in products:
+                where = f"{path}.product_weights.{prod}"
+                r.add(where, _unknown("product", prod, products))
+        dates = [f.date for f in getattr(a, "fleet_targets", [])]
+        if dates != sorted(set(dates)):
+            r.add(f"{path}.fleet_targets", "dates must be strictly increasing; sort them")
+        years = [c.year for c in getattr(a, "capex", getattr(a, "capital", []))]
+        if years != sorted(set(years)):
+            r.add(path, "capex/capital years must be strictly increasing; sort them")
+        trigger = getattr(a, "in_house", None)
+        if trigger is not None:
+            v = next((x for x in s.agents if x.id == trigger.vendor), None)
+            if not isinstance(v, VendorAgent) or v.owner != a.id:
+                r.add(
+                    f"{path}.in_house.vendor",
+                    f"'{trigger.vendor}' is not an in-house vendor owned by '{a.id}'; "
+                    f'add a vendor agent with owner = "{a.id}" and dormant = true',
+                )
+    for node_id, total in share_sum.items():
+        if total > 1.0 + 1e-9:
+            r.add(
+                f"supply.nodes.{node_id}",
+                f"vendors' capacity_share adds up to {total:.3g} > 1; lower the shares",
+            )
+
+
+def _check_events(s: Scenario, r: _Report) -> None:
+    weeks = s.simulation.weeks
+    nodes = [n.id for n in s.supply.nodes]
+    products = [p.id for p in s.products]
+    buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
+    regions = sorted({a.region for a in s.agents if a.role in BUYER_ROLES})
+    in_house = [a.id for a in s.agents if isinstance(a, VendorAgent) and a.owner is not None]
+    for i, e in enumerate(s.events):
+        path = f"events[{i}]"
+        week = s.week_of(e.at)
+        if not 0 <= week < weeks:
+            last = s.date_of(weeks - 1)
+            r.add(
+                f"{path}.at",
+                f"week {week} is outside the horizon (weeks 0-{weeks - 1}, "
+                f"{s.simulation.start_date} to {last}); move the event inside it",
+            )
+        target = f"{path}.target"
+        if e.kind == "capacity_outage":
+            if e.target not in nodes:
+                r.add(target, _unknown("supply node", e.target, nodes))
+            if not 0 < e.magnitude <= 1:
+                r.add(f"{path}.magnitude", "share of capacity lost must be in (0, 1]; fix it")
+        elif e.kind == "demand_surge":
+            if e.target not in buyers and e.target not in BUYER_GROUPS:
+                r.add(target, _unknown("buyer or group", e.target, [*buyers, *BUYER_GROUPS]))
+            if e.magnitude <= 0:
+                r.add(f"{path}.magnitude", "demand multiplier must be > 0; fix it")
+        elif e.kind == "export_control":
+            if e.target not in regions:
+                r.add(target, _unknown("region", e.target, regions))
+            if not e.products:
+                r.add(f"{path}.products", "list the products that are controlled")
+        elif e.kind == "product_launch":
+            if e.target not in products:
+                r.add(target, _unknown("product", e.target, products))
+        elif e.kind == "in_house_launch" and e.target not in in_house:
+            r.add(target, _unknown("in-house vendor", e.target, in_house))
+        for j, prod in enumerate(e.products):
+            if prod not in products:
+                r.add(f"{path}.products[{j}]", _unknown("product", prod, products))

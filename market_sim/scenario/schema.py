@@ -1,0 +1,454 @@
+"""The scenario schema: every parameter of a run, with its unit and default.
+
+A scenario file (TOML) is validated against :class:`Scenario`. Unknown keys are errors
+(``extra="forbid"`` everywhere). Structural rules (types, ranges) live here; rules that
+relate one part of a scenario to another (ids that must exist, a supply graph without
+cycles, events inside the horizon) live in :mod:`market_sim.scenario.checks`.
+
+Time is counted in weeks from ``simulation.start_date`` (week 0). Wherever a point in time
+is asked for (:data:`When`), either a week index (``12``) or a calendar date
+(``2024-03-18``, a TOML date) is accepted; a date maps to the week that contains it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+WEEKS_PER_MONTH = 52.0 / 12.0
+"""Calendar weeks in an average month (52/12); converts ``*_per_month`` figures."""
+
+When = int | dt.date
+"""A point in simulated time: a week index (0 = start date) or a calendar date."""
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+"""Ids of products, nodes and agents: letters, digits, ``_``, ``-`` (no dots: see --set)."""
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFraction = Annotated[float, Field(gt=0.0, le=1.0)]
+
+ALLOCATION_POLICIES = ("pro_rata", "priority", "fifo", "auction")
+AllocationPolicy = Literal["pro_rata", "priority", "fifo", "auction"]
+
+
+class Strict(BaseModel):
+    """Base for every schema table: unknown keys are rejected, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _weekly(per_week: float | None, per_month: float | None, what: str) -> float:
+    """Return a weekly rate from exactly one of a weekly and a monthly figure."""
+    if (per_week is None) == (per_month is None):
+        raise ValueError(f"give exactly one of {what}_per_week and {what}_per_month")
+    return per_week if per_week is not None else per_month / WEEKS_PER_MONTH
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+class Simulation(Strict):
+    """Run identity and horizon."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    start_date: dt.date = dt.date(2023, 1, 2)
+    weeks: int = Field(156, ge=1, le=2600, description="horizon, weeks")
+    seed: int = Field(0, ge=0, description="default random seed (the CLI's --seed wins)")
+
+
+# --------------------------------------------------------------------------- products
+
+
+class LogicInput(Strict):
+    """Logic die from a foundry node: wafers per unit = 1 / (dies_per_wafer * yield)."""
+
+    node: Identifier
+    dies_per_wafer: float = Field(gt=0, description="candidate dies per 300 mm wafer")
+    yield_: PositiveFraction = Field(1.0, alias="yield", description="share of good dies")
+    dies_per_unit: float = Field(1.0, gt=0, description="logic dies in one accelerator")
+
+    @property
+    def per_unit(self) -> float:
+        """Logic wafers consumed per finished unit."""
+        return self.dies_per_unit / (self.dies_per_wafer * self.yield_)
+
+
+class PackagingInput(Strict):
+    """Advanced packaging (CoWoS): wafers per unit = 1 / (packages_per_wafer * yield)."""
+
+    node: Identifier
+    packages_per_wafer: float = Field(gt=0, description="packages per interposer wafer")
+    yield_: PositiveFraction = Field(1.0, alias="yield", description="packaging yield")
+
+    @property
+    def per_unit(self) -> float:
+        """Packaging wafers consumed per finished unit."""
+        return 1.0 / (self.packages_per_wafer * self.yield_)
+
+
+class MemoryInput(Strict):
+    """HBM stacks, from any of the listed memory nodes (suppliers are substitutes)."""
+
+    nodes: list[Identifier] = Field(min_length=1)
+    stacks_per_unit: float = Field(gt=0, description="HBM stacks per accelerator")
+
+    @property
+    def per_unit(self) -> float:
+        """HBM stacks consumed per finished unit."""
+        return self.stacks_per_unit
+
+
+class BillOfMaterials(Strict):
+    """Inputs of one accelerator. Output is the minimum over inputs (Leontief)."""
+
+    logic: LogicInput | None = None
+    packaging: PackagingInput | None = None
+    hbm: MemoryInput | None = None
+
+    def stages(self) -> list[tuple[str, float, list[str]]]:
+        """Inputs as ``(input name, input units per unit, supplier node ids)``."""
+        out: list[tuple[str, float, list[str]]] = []
+        if self.logic is not None:
+            out.append(("logic", self.logic.per_unit, [self.logic.node]))
+        if self.packaging is not None:
+            out.append(("packaging", self.packaging.per_unit, [self.packaging.node]))
+        if self.hbm is not None:
+            out.append(("hbm", self.hbm.per_unit, list(self.hbm.nodes)))
+        return out
+
+
+class Product(Strict):
+    """An accelerator model sold (or supplied in-house) by one vendor."""
+
+    id: Identifier
+    vendor: Identifier
+    h100e: float = Field(gt=0, description="performance, H100-equivalents per unit")
+    launch: When = Field(0, description="first week of volume output")
+    end: When | None = Field(None, description="last week of output (None: to the end)")
+    ramp_weeks: int = Field(0, ge=0, description="weeks from launch to full yield")
+    list_price_usd: float = Field(gt=0, description="initial list price, USD per unit")
+    unit_cost_usd: float = Field(gt=0, description="full unit cost incl. HBM, USD per unit")
+    demand_weight: float = Field(
+        1.0, ge=0, description="default weight in buyers' choice among products"
+    )
+    bom: BillOfMaterials
+
+
+# --------------------------------------------------------------------------- supply
+
+
+class CapacityPoint(Strict):
+    """Scheduled capacity at a date; capacity is linear between points, flat after."""
+
+    date: dt.date
+    capacity_per_week: float | None = Field(None, ge=0)
+    capacity_per_month: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Self:
+        _weekly(self.capacity_per_week, self.capacity_per_month, "capacity")
+        return self
+
+    @property
+    def weekly(self) -> float:
+        """Capacity in node units per week."""
+        return _weekly(self.capacity_per_week, self.capacity_per_month, "capacity")
+
+
+class Expansion(Strict):
+    """Endogenous investment: add capacity when utilisation stays high."""
+
+    utilisation_trigger: PositiveFraction = Field(0.95, description="utilisation that counts")
+    trigger_weeks: int = Field(8, ge=1, description="weeks in a row above the trigger")
+    step_fraction: float = Field(0.10, gt=0, le=2, description="capacity added, share of now")
+    build_lag_weeks: int = Field(52, ge=0, description="weeks from decision to capacity")
+    cooldown_weeks: int = Field(13, ge=0, description="weeks between decisions")
+
+
+class SupplyNode(Strict):
+    """A chipmaker's facility: foundry logic, advanced packaging or HBM memory."""
+
+    id: Identifier
+    kind: Literal["foundry", "packaging", "memory"]
+    owner: Identifier
+    unit: Literal["wafers", "stacks"] = "wafers"
+    capacity_per_week: float | None = Field(None, gt=0, description="units of `unit`/week")
+    capacity_per_month: float | None = Field(None, gt=0, description="units of `unit`/month")
+    schedule: list[CapacityPoint] = Field(default_factory=list)
+    cycle_time_weeks: float = Field(0.0, ge=0, description="start to output, weeks")
+    expansion: Expansion | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Self:
+        _weekly(self.capacity_per_week, self.capacity_per_month, "capacity")
+        dates = [p.date for p in self.schedule]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("schedule dates must be strictly increasing")
+        return self
+
+    @property
+    def initial_capacity_per_week(self) -> float:
+        """Capacity before the first scheduled point, node units per week."""
+        return _weekly(self.capacity_per_week, self.capacity_per_month, "capacity")
+
+
+class SupplyEdge(Strict):
+    """What flows between two supply nodes (or to a vendor), and how long it takes."""
+
+    from_: Identifier = Field(alias="from")
+    to: Identifier
+    flow: Literal["logic_dies", "hbm_stacks", "packaged_chips"]
+    transit_weeks: float = Field(0.0, ge=0)
+    capacity_per_week: float | None = Field(None, gt=0, description="flow cap, units/week")
+
+
+class Supply(Strict):
+    nodes: list[SupplyNode] = Field(default_factory=list)
+    edges: list[SupplyEdge] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- agents
+
+
+class VendorAgent(Strict):
+    """A chip vendor: Nvidia, AMD, or a hyperscaler's in-house program (``owner`` set)."""
+
+    role: Literal["vendor"]
+    id: Identifier
+    name: str = Field("", max_length=200)
+    owner: Identifier | None = Field(None, description="in-house program of this buyer")
+    dormant: bool = Field(False, description="in-house program not started yet")
+    capacity_share: dict[str, Fraction] = Field(
+        default_factory=dict, description="contracted share of each supply node's capacity"
+    )
+    assembly_weeks: float = Field(4.0, ge=0, description="package to delivered system, weeks")
+    allocation: AllocationPolicy | None = Field(None, description="None: policy.allocation")
+
+
+class FleetPoint(Strict):
+    """Desired installed compute at a date (H100-equivalents); linear in between."""
+
+    date: dt.date
+    h100e: float = Field(ge=0)
+
+
+class CapexPoint(Strict):
+    """Capital budget for accelerators in a calendar year, USD bn."""
+
+    year: int = Field(ge=2000, le=2100)
+    usd_bn: float = Field(ge=0)
+
+
+class OrderingRule(Strict):
+    """Anchoring-and-adjustment ordering with a supply line (Sterman 1989).
+
+    order = expected need + (desired fleet - fleet) / stock_adjust_weeks
+            + supply_line_weight * (desired supply line - open orders) / stock_adjust_weeks
+    where desired supply line = expected need x expected lead time. A weight below 1
+    under-counts open orders: the source of phantom orders in a shortage.
+    """
+
+    stock_adjust_weeks: float = Field(13.0, gt=0, description="weeks to close a fleet gap")
+    supply_line_weight: Fraction = Field(0.5, description="weight on the supply-line gap")
+    lead_time_smoothing_weeks: float = Field(8.0, gt=0, description="lead-time expectation")
+    max_cancel_fraction: Fraction = Field(0.1, description="open orders cancelled per week")
+
+
+class InHouseTrigger(Strict):
+    """Make-or-buy: start an in-house program when merchant GPUs stay dear and slow."""
+
+    vendor: Identifier = Field(description="the dormant in-house vendor this starts")
+    price_premium_trigger: float = Field(
+        1.5, gt=0, description="effective price per H100e over in-house cost that counts"
+    )
+    lead_time_trigger_weeks: float = Field(26.0, ge=0)
+    sustain_weeks: int = Field(13, ge=1, description="weeks both must hold in a row")
+    dev_lag_weeks: int = Field(104, ge=0, description="decision to first output")
+    dev_cost_usd_bn: float = Field(1.0, ge=0, description="one-off development outlay")
+
+
+class _Buyer(Strict):
+    id: Identifier
+    name: str = Field("", max_length=200)
+    region: Identifier = Field("us", description="for export controls, e.g. us, cn")
+    initial_fleet_h100e: float = Field(0.0, ge=0)
+    priority_tier: int = Field(1, ge=0, le=9, description="higher is served first")
+    product_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="overrides products' demand_weight; 0 excludes"
+    )
+    max_price_per_h100e_usd: float = Field(
+        60_000.0, gt=0, description="most this buyer pays per H100e, primary or gray"
+    )
+
+
+class HyperscalerAgent(_Buyer):
+    """A large buyer with fleet targets and a capex budget that rents spare capacity out."""
+
+    role: Literal["hyperscaler"]
+    fleet_targets: list[FleetPoint] = Field(default_factory=list)
+    capex: list[CapexPoint] = Field(default_factory=list)
+    accelerator_share_of_capex: PositiveFraction = 0.5
+    ordering: OrderingRule = OrderingRule()
+    rent_out_share: Fraction = Field(0.05, description="share of fleet offered for rent")
+    in_house: InHouseTrigger | None = None
+
+
+class EnterpriseAgent(_Buyer):
+    """A buyer with fleet targets that does not rent out (Tesla, xAI, the rest)."""
+
+    role: Literal["enterprise"]
+    fleet_targets: list[FleetPoint] = Field(default_factory=list)
+    capex: list[CapexPoint] = Field(default_factory=list)
+    accelerator_share_of_capex: PositiveFraction = 0.5
+    ordering: OrderingRule = OrderingRule()
+
+
+class NeocloudAgent(_Buyer):
+    """Buys GPUs to rent them out when rental income pays them back in time."""
+
+    role: Literal["neocloud"]
+    capital: list[CapexPoint] = Field(default_factory=list, description="funding per year")
+    payback_weeks: float = Field(104.0, gt=0, description="horizon to recover a GPU's price")
+    utilisation: PositiveFraction = Field(0.85, description="share of hours rented")
+    max_growth_per_week: float = Field(0.05, gt=0, description="fleet growth cap per week")
+
+
+Agent = Annotated[
+    VendorAgent | HyperscalerAgent | EnterpriseAgent | NeocloudAgent,
+    Field(discriminator="role"),
+]
+BUYER_ROLES = ("hyperscaler", "enterprise", "neocloud")
+
+
+# --------------------------------------------------------------------------- startups
+
+
+class Startups(Strict):
+    """The startup population, simulated as columnar arrays (one row per startup)."""
+
+    count: int = Field(2000, ge=0, le=2_000_000, description="startups at the start")
+    max_count: int | None = Field(None, ge=0, description="array size; None: 2 x count")
+    entry_per_week: float = Field(5.0, ge=0, description="mean new startups per week")
+    funding_min_usd: float = Field(2e6, gt=0, description="Pareto scale of funding")
+    funding_pareto_alpha: float = Field(1.2, gt=0, description="Pareto tail index")
+    funding_max_usd: float = Field(5e9, gt=0)
+    compute_share_of_funding: PositiveFraction = 0.5
+    runway_weeks: float = Field(78.0, gt=0, description="weeks a round is meant to last")
+    value_usd_per_gpu_hour: float = Field(6.0, gt=0, description="median worth of H100-hour")
+    value_sigma: float = Field(0.5, ge=0, description="lognormal spread of that worth")
+    direct_buy_min_gpus: float = Field(256.0, ge=0, description="smaller needs rent")
+    priority_tier: int = Field(0, ge=0, le=9)
+    raise_probability_per_week: Fraction = 0.02
+    raise_multiple: float = Field(2.0, gt=0)
+    starve_weeks_to_exit: int = Field(26, ge=1)
+    starve_threshold: Fraction = Field(0.25, description="compute got / needed that starves")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.max_count is not None and self.max_count < self.count:
+            raise ValueError("max_count must be at least count")
+        if self.funding_max_usd < self.funding_min_usd:
+            raise ValueError("funding_max_usd must be at least funding_min_usd")
+        return self
+
+
+# --------------------------------------------------------------------------- policy, economics
+
+
+class Pricing(Strict):
+    """Sticky list price that answers the backlog (per vendor, every week)."""
+
+    target_backlog_weeks: float = Field(12.0, gt=0, description="backlog / output at rest")
+    sensitivity: float = Field(0.02, ge=0, description="weekly change per log backlog ratio")
+    max_change_per_week: Fraction = Field(0.01, description="cap on weekly price change")
+    floor_markup: float = Field(1.2, ge=1, description="list price >= unit cost x this")
+
+
+class Policy(Strict):
+    allocation: AllocationPolicy = "priority"
+    pricing: Pricing = Pricing()
+    max_lead_weeks: int = Field(104, ge=1, le=520, description="cap on quoted lead times")
+
+
+class Economics(Strict):
+    """Costs of owning and running a GPU, for rental prices and payback."""
+
+    service_life_weeks: float = Field(260.0, gt=0, description="depreciation life")
+    opex_usd_per_gpu_hour: float = Field(0.35, ge=0, description="power, hosting, staff")
+    hours_per_week: float = Field(168.0, gt=0, le=168.0)
+    resale_haircut: Fraction = Field(0.1, description="share lost when reselling a unit")
+
+
+# --------------------------------------------------------------------------- events
+
+EventKind = Literal[
+    "demand_surge", "capacity_outage", "export_control", "product_launch", "in_house_launch"
+]
+
+
+class Event(Strict):
+    """A shock at a given week: what it hits (`target`), how hard, how long."""
+
+    at: When
+    kind: EventKind
+    target: Identifier
+    magnitude: float = Field(1.0, ge=0)
+    duration_weeks: int | None = Field(None, ge=1, description="None: to the end of the run")
+    products: list[Identifier] = Field(default_factory=list)
+    description: str = Field("", max_length=1000)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """A whole scenario, as resolved (``extends`` merged, ``--set`` applied)."""
+
+    simulation: Simulation
+    products: list[Product] = Field(min_length=1)
+    supply: Supply
+    agents: list[Agent] = Field(default_factory=list)
+    startups: Startups = Startups()
+    policy: Policy = Policy()
+    economics: Economics = Economics()
+    events: list[Event] = Field(default_factory=list)
+
+    # ---- time
+    def week_of(self, when: When) -> int:
+        """Week index of a :data:`When` (a date maps to the week that contains it)."""
+        if isinstance(when, dt.date):
+            return (when - self.simulation.start_date).days // 7
+        return int(when)
+
+    def date_of(self, week: int) -> dt.date:
+        """Calendar date on which week ``week`` starts."""
+        return self.simulation.start_date + dt.timedelta(weeks=int(week))
+
+    # ---- look-ups
+    def agents_by_role(self, role: str) -> list:
+        """Agents of one role, in file order."""
+        return [a for a in self.agents if a.role == role]
+
+    def agent(self, agent_id: str):
+        """The agent with this id (KeyError if none)."""
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        raise KeyError(agent_id)
+
+    def node(self, node_id: str) -> SupplyNode:
+        """The supply node with this id (KeyError if none)."""
+        for n in self.supply.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def product(self, product_id: str) -> Product:
+        """The product with this id (KeyError if none)."""
+        for p in self.products:
+            if p.id == product_id:
+                return p
+        raise KeyError(product_id)
