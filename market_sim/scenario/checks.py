@@ -6,13 +6,15 @@ stopping, so a user sees all of them at once.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import networkx as nx
+import numpy as np
 
 from market_sim.scenario.errors import Problem, did_you_mean
 from market_sim.scenario.schema import BUYER_ROLES, Scenario, VendorAgent
+from market_sim.supply.shares import share_paths
 
 if TYPE_CHECKING:
     from market_sim.scenario.loader import RawScenario
@@ -138,7 +140,6 @@ def _check_agents(s: Scenario, r: _Report) -> None:
     nodes = [n.id for n in s.supply.nodes]
     products = [p.id for p in s.products]
     buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
-    share_sum: dict[str, float] = defaultdict(float)
     for a in s.agents:
         path = f"agents.{a.id}"
         if isinstance(a, VendorAgent):
@@ -146,10 +147,13 @@ def _check_agents(s: Scenario, r: _Report) -> None:
                 r.add(f"{path}.owner", _unknown("buyer", a.owner, buyers))
             if a.dormant and a.owner is None:
                 r.add(f"{path}.dormant", "only an in-house program (with owner) can be dormant")
-            for node_id, share in a.capacity_share.items():
+            for node_id in a.capacity_share:
                 if node_id not in nodes:
                     r.add(f"{path}.capacity_share.{node_id}", _unknown("node", node_id, nodes))
-                share_sum[node_id] += share
+            for k, point in enumerate(a.capacity_share_schedule):
+                if point.node not in nodes:
+                    where = f"{path}.capacity_share_schedule[{k}].node"
+                    r.add(where, _unknown("node", point.node, nodes))
             if not any(p.vendor == a.id for p in s.products):
                 r.add(path, f"vendor '{a.id}' sells no product; add a product or remove it")
             continue
@@ -172,11 +176,17 @@ def _check_agents(s: Scenario, r: _Report) -> None:
                     f"'{trigger.vendor}' is not an in-house vendor owned by '{a.id}'; "
                     f'add a vendor agent with owner = "{a.id}" and dormant = true',
                 )
-    for node_id, total in share_sum.items():
-        if total > 1.0 + 1e-9:
+    if r.problems:
+        return  # shares can only be summed once every node id is known
+    reserved, contracted = share_paths(s)
+    total = reserved + contracted.sum(axis=1)  # [week, node]
+    for j, node_id in enumerate(nodes):
+        worst = int(np.argmax(total[:, j]))
+        if total[worst, j] > 1.0 + 1e-9:
             r.add(
                 f"supply.nodes.{node_id}",
-                f"vendors' capacity_share adds up to {total:.3g} > 1; lower the shares",
+                f"reserved and vendors' contracted shares add up to {total[worst, j]:.4g} > 1 "
+                f"in week {worst} ({s.date_of(worst)}); lower the shares",
             )
 
 

@@ -141,11 +141,15 @@ class Product(Strict):
 
 
 class CapacityPoint(Strict):
-    """Scheduled capacity at a date; capacity is linear between points, flat after."""
+    """Scheduled capacity at a date; capacity is linear between points, flat after.
+
+    ``reserved_share``, if given, also moves the node's reserved share (linear likewise).
+    """
 
     date: dt.date
     capacity_per_week: float | None = Field(None, ge=0)
     capacity_per_month: float | None = Field(None, ge=0)
+    reserved_share: Fraction | None = None
 
     @model_validator(mode="after")
     def _one_rate(self) -> Self:
@@ -179,6 +183,9 @@ class SupplyNode(Strict):
     capacity_per_month: float | None = Field(None, gt=0, description="units of `unit`/month")
     schedule: list[CapacityPoint] = Field(default_factory=list)
     cycle_time_weeks: float = Field(0.0, ge=0, description="start to output, weeks")
+    reserved_share: Fraction = Field(
+        0.0, description="share of capacity used by customers the model does not simulate"
+    )
     expansion: Expansion | None = None
 
     @model_validator(mode="after")
@@ -213,6 +220,14 @@ class Supply(Strict):
 # --------------------------------------------------------------------------- agents
 
 
+class SharePoint(Strict):
+    """A vendor's contracted share of a node from a date on (linear from the previous)."""
+
+    date: dt.date
+    node: Identifier
+    share: Fraction
+
+
 class VendorAgent(Strict):
     """A chip vendor: Nvidia, AMD, or a hyperscaler's in-house program (``owner`` set)."""
 
@@ -224,8 +239,16 @@ class VendorAgent(Strict):
     capacity_share: dict[str, Fraction] = Field(
         default_factory=dict, description="contracted share of each supply node's capacity"
     )
+    capacity_share_schedule: list[SharePoint] = Field(
+        default_factory=list, description="later contract shares by date and node"
+    )
     assembly_weeks: float = Field(4.0, ge=0, description="package to delivered system, weeks")
     allocation: AllocationPolicy | None = Field(None, description="None: policy.allocation")
+    attach_revenue_share: float = Field(
+        0.0, ge=0, description="networking/systems revenue per USD of accelerator sales"
+    )
+    attach_gross_margin: Fraction = Field(0.6, description="gross margin on that revenue")
+    fixed_cogs_usd_per_week: float = Field(0.0, ge=0, description="COGS not tied to units")
 
 
 class FleetPoint(Strict):
@@ -282,6 +305,18 @@ class _Buyer(Strict):
     max_price_per_h100e_usd: float = Field(
         60_000.0, gt=0, description="most this buyer pays per H100e, primary or gray"
     )
+    price_elasticity: float = Field(
+        0.5, ge=0, description="product choice: weight x (price per H100e)^-elasticity"
+    )
+    lead_time_sensitivity: float = Field(
+        0.01, ge=0, description="product choice: weight x exp(-this x quoted lead weeks)"
+    )
+    aggregate: bool = Field(
+        False, description="stands for many firms: not one holder in concentration measures"
+    )
+    gray_market_share: Fraction = Field(
+        0.05, description="share of its fleet gap a buyer bids for on the gray market weekly"
+    )
 
 
 class HyperscalerAgent(_Buyer):
@@ -291,7 +326,7 @@ class HyperscalerAgent(_Buyer):
     fleet_targets: list[FleetPoint] = Field(default_factory=list)
     capex: list[CapexPoint] = Field(default_factory=list)
     accelerator_share_of_capex: PositiveFraction = 0.5
-    ordering: OrderingRule = OrderingRule()
+    ordering: OrderingRule | None = Field(None, description="None: policy.ordering")
     rent_out_share: Fraction = Field(0.05, description="share of fleet offered for rent")
     in_house: InHouseTrigger | None = None
 
@@ -303,7 +338,7 @@ class EnterpriseAgent(_Buyer):
     fleet_targets: list[FleetPoint] = Field(default_factory=list)
     capex: list[CapexPoint] = Field(default_factory=list)
     accelerator_share_of_capex: PositiveFraction = 0.5
-    ordering: OrderingRule = OrderingRule()
+    ordering: OrderingRule | None = Field(None, description="None: policy.ordering")
 
 
 class NeocloudAgent(_Buyer):
@@ -369,8 +404,19 @@ class Pricing(Strict):
 
 class Policy(Strict):
     allocation: AllocationPolicy = "priority"
+    ordering: OrderingRule = Field(
+        OrderingRule(), description="buyers' ordering rule unless an agent sets its own"
+    )
     pricing: Pricing = Pricing()
     max_lead_weeks: int = Field(104, ge=1, le=520, description="cap on quoted lead times")
+    initial_lead_weeks: float = Field(
+        12.0, ge=0, description="lead time buyers expect at the start, weeks"
+    )
+    initial_pipeline: Literal["demand", "capacity_ramp"] = Field(
+        "demand",
+        description="production in flight at the start: at the week-0 demand rate, or "
+        "ramping from it to the week-0 capacity over the pipeline (a market mid-boom)",
+    )
 
 
 class Economics(Strict):
@@ -380,6 +426,9 @@ class Economics(Strict):
     opex_usd_per_gpu_hour: float = Field(0.35, ge=0, description="power, hosting, staff")
     hours_per_week: float = Field(168.0, gt=0, le=168.0)
     resale_haircut: Fraction = Field(0.1, description="share lost when reselling a unit")
+    initial_rental_usd_per_gpu_hour: float = Field(
+        2.5, gt=0, description="rental price before the first trade, USD per H100e-hour"
+    )
 
 
 # --------------------------------------------------------------------------- events

@@ -11,8 +11,9 @@ The same number is the maximum flow of a layered network (source -> suppliers of
 -> join -> suppliers of input 2 -> ... -> vendor), whose minimum cut names the binding
 input's nodes; :func:`flow_network` builds it and :func:`bottleneck` cuts it with networkx.
 
-Capacity available to a vendor at a node: its contracted ``capacity_share`` plus the share
-no vendor has contracted (the most it could win in a pro-rata split of the remainder).
+Capacity available to a vendor at a node: its contracted share plus the share that neither
+another vendor nor the node's reserved customers hold (the most it could win in a pro-rata
+split of the remainder); see :mod:`market_sim.supply.shares`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import networkx as nx
 
@@ -93,20 +95,25 @@ def bottleneck(stages: Sequence[Stage]) -> tuple[float, tuple[str, ...]]:
     return float(value), tuple(cut)
 
 
-def available_capacity(scenario: Scenario, capacity: Mapping[str, float]) -> dict[str, dict]:
-    """Per vendor, per node: capacity it can get (contract share + uncontracted share)."""
-    vendors = [a for a in scenario.agents if isinstance(a, VendorAgent)]
-    reserved = {n: 0.0 for n in capacity}
-    for v in vendors:
-        for node, share in v.capacity_share.items():
-            reserved[node] = reserved.get(node, 0.0) + share
-    out: dict[str, dict] = {}
-    for v in vendors:
-        out[v.id] = {
-            n: cap * (v.capacity_share.get(n, 0.0) + max(0.0, 1.0 - reserved.get(n, 0.0)))
-            for n, cap in capacity.items()
-        }
-    return out
+def available_capacity(
+    scenario: Scenario, capacity: Mapping[str, float], week: int = 0
+) -> dict[str, dict]:
+    """Per vendor, per node: capacity it can get in a week (node units per week).
+
+    Its contracted share plus the share that neither a vendor nor the node's reserved
+    customers hold (see :mod:`market_sim.supply.shares`).
+    """
+    from market_sim.supply.shares import reachable_shares, share_paths
+
+    nodes = [n.id for n in scenario.supply.nodes]
+    vendors = [a.id for a in scenario.agents if isinstance(a, VendorAgent)]
+    reserved, contracted = share_paths(scenario)
+    w = min(max(week, 0), scenario.simulation.weeks - 1)
+    reach = reachable_shares(reserved[w], contracted[w])
+    return {
+        v: {n: capacity.get(n, 0.0) * reach[i, j] for j, n in enumerate(nodes)}
+        for i, v in enumerate(vendors)
+    }
 
 
 def product_stages(product: Product, available: Mapping[str, float]) -> list[Stage]:
@@ -125,7 +132,8 @@ def max_output(scenario: Scenario, graph: nx.DiGraph, product_id: str) -> Throug
         for n, d in graph.nodes(data=True)
         if d["kind"] in ("foundry", "packaging", "memory")
     }
-    available = available_capacity(scenario, capacity)[product.vendor]
+    week = int(graph.graph.get("week", 0))
+    available = available_capacity(scenario, capacity, week)[product.vendor]
     stages = product_stages(product, available)
     units, binding = leontief(stages)
     _, cut = bottleneck(stages)
@@ -170,3 +178,26 @@ def cycle_time_weeks(graph: nx.DiGraph, scenario: Scenario, product_id: str) -> 
             longest[node] = max(options)
     starts = [n for _, _, nodes in product.bom.stages() for n in nodes if n in longest]
     return max((longest[n] for n in starts), default=math.nan)
+
+
+def final_stage_weeks(graph: nx.DiGraph, scenario: Scenario, product_id: str) -> float:
+    """Weeks from the product's last production stage to delivery, along the slowest path.
+
+    The last stage is packaging when the bill of materials has one (logic dies and HBM
+    stacks are made ahead into die banks and stock), else the logic node. This is the
+    lag between the binding capacity and finished units that the model's pipelines use.
+    """
+    product = scenario.product(product_id)
+    bom = product.bom
+    last = (
+        bom.packaging.node
+        if bom.packaging is not None
+        else (bom.logic.node if bom.logic is not None else bom.hbm.nodes[0])
+    )
+    paths = nx.all_simple_paths(graph, last, product.vendor)
+    best = 0.0
+    for path in paths:
+        weeks = sum(graph.nodes[n].get("cycle_time_weeks", 0.0) for n in path)
+        weeks += sum(graph.edges[u, v].get("transit_weeks", 0.0) for u, v in pairwise(path))
+        best = max(best, weeks)
+    return best

@@ -1,75 +1,25 @@
-"""The ``market-sim`` command line.
-
-Every command that reads a scenario takes ``--set dotted.path=value`` (repeatable).
-Exit codes: 0 success, 2 bad input (one line per problem, no traceback), 1 a bug.
-"""
+"""Scenario commands: ``validate``, ``graph`` and ``facts``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from market_sim.scenario import Scenario, ScenarioError, load_scenario
-
-app = typer.Typer(
-    name="market-sim",
-    help="Agent-based simulation of the AI accelerator (GPU) supply chain.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from market_sim.cli import (
+    ScenarioArg,
+    SetOption,
+    UserError,
+    app,
+    console,
+    load,
+    user_errors,
 )
-console = Console()
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        metavar="PATH=VALUE",
-        help="Override a scenario value, e.g. --set agents.meta.rent_out_share=0.2",
-    ),
-]
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
-
-
-class UserError(Exception):
-    """A mistake in the user's input: reported in one line, exit code 2."""
-
-    def __init__(self, file: str, path: str, message: str):
-        super().__init__(f"{file}: {path}: {message}" if path else f"{file}: {message}")
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ScenarioError and UserError into lines on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ScenarioError as err:
-            for problem in err.problems:
-                err_console.print(str(problem), markup=False)
-            raise typer.Exit(2) from None
-        except UserError as err:
-            err_console.print(str(err), markup=False)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def load(path: Path, overrides: list[str] | None) -> Scenario:
-    """Load a scenario with overrides (raises ScenarioError on bad input)."""
-    return load_scenario(path, overrides or ())
-
+from market_sim.scenario import Scenario
 
 # --------------------------------------------------------------------------- validate
 
@@ -186,9 +136,49 @@ def _parse_when(s: Scenario, text: str | None) -> int:
     return week
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+# --------------------------------------------------------------------------- facts
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+@app.command()
+@user_errors
+def facts(
+    scenario: ScenarioArg,
+    facts_file: Annotated[
+        Path, typer.Option("--facts", help="Facts CSV (shared/data/market_facts.csv format).")
+    ],
+    role: Annotated[
+        str | None, typer.Option(help="Score only rows with this role (e.g. target).")
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(min=1, max=1000, help="Seeds to average: the scenario's seed + 0..N-1.")
+    ] = 1,
+    set_: SetOption = None,
+) -> None:
+    """Run a scenario and score it against observed facts (inside their band or not)."""
+    from rich.progress import Progress
+
+    from market_sim.facts import FactsFileError, format_table, load_facts, score_facts
+    from market_sim.facts import summary_line as facts_summary
+    from market_sim.model import GPUMarketModel
+
+    s = load(scenario, set_)
+    try:
+        table = load_facts(facts_file)
+    except FactsFileError as err:
+        raise UserError(str(facts_file), "", str(err).split(": ", 1)[-1]) from None
+    if role is not None and role not in set(table["role"]):
+        known = ", ".join(sorted(set(table["role"])))
+        raise UserError(str(facts_file), "--role", f"no fact has role '{role}'; use one of {known}")
+    frames = []
+    base = s.simulation.seed
+    with Progress(transient=True, console=console) as bar:
+        task = bar.add_task(f"Running {s.simulation.name}", total=seeds * s.simulation.weeks)
+        for k in range(seeds):
+            model = GPUMarketModel(s, seed=base + k)
+            while model.running:
+                model.step()
+                bar.advance(task)
+            frames.append(model.timeseries())
+    scored = score_facts(frames, table, role=role)
+    console.print(format_table(scored))
+    console.print(facts_summary(scored), markup=False, highlight=False)

@@ -1,0 +1,267 @@
+"""Firms that hold compute: hyperscalers, enterprises (and, in neocloud.py, neoclouds).
+
+Fleet-target buyers order with a supply line (Sterman's anchoring and adjustment)::
+
+    indicated = need + (desired - fleet) / tau + w * (need * lead - open orders) / tau
+
+in H100-equivalents per week, where ``desired`` follows the scenario's fleet targets
+(scaled by demand events), ``need`` is the target path's growth per week, ``lead`` the
+buyer's expected lead time (smoothed quotes), ``tau`` = ``stock_adjust_weeks`` and ``w`` =
+``supply_line_weight``. A longer quoted lead time raises the desired supply line and
+inflates orders; a negative indication cancels open orders, youngest first, up to
+``max_cancel_fraction`` of them a week. Orders are capped by the year's accelerator
+budget (capex x share) net of what was paid and what is on order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from market_sim.agents.choice import product_shares
+
+
+def target_path(spec, scenario, weeks: int) -> np.ndarray:
+    """Desired installed H100e for weeks 0..weeks: linear between targets, flat after."""
+    start = scenario.simulation.start_date
+    xs = [0.0] + [(p.date - start).days / 7.0 for p in spec.fleet_targets]
+    ys = [spec.initial_fleet_h100e] + [p.h100e for p in spec.fleet_targets]
+    keep = [0] + [i for i in range(1, len(xs)) if xs[i] > 0]  # targets before the start
+    xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
+    return np.interp(np.arange(weeks + 1, dtype=float), xs, ys)
+
+
+class Holder(mesa.Agent):
+    """Common state of a firm that buys, holds and may rent out GPUs."""
+
+    role = "holder"
+
+    def __init__(self, model: mesa.Model, spec, index: int, klass: int):
+        super().__init__(model)
+        self.firm_id = spec.id
+        self.spec = spec
+        self.holder = index
+        self.klass = klass
+        self.expected_lead = model.initial_lead_weeks
+        self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
+        self.paid_by_year: dict[int, float] = {}
+        self.paid_usd_total = 0.0  # primary and gray purchases, USD
+        self.received_h100e_total = 0.0  # H100e bought (primary and gray)
+        self.gray_received_usd = 0.0  # sales on the gray market, USD
+        self.week_spend_usd = 0.0  # outlays this week (purchases, programs), USD
+        self.rental_received_usd = 0.0  # rent earned, USD
+        world = model.world
+        weights = world.products.demand_weight.copy()
+        for pid, w in spec.product_weights.items():
+            weights[world.product_index(pid)] = w
+        self.weights = weights
+
+    # ------------------------------------------------------------------ state
+    @property
+    def installed_h100e(self) -> float:
+        """Compute in service, H100e (legacy fleet plus units bought in the run)."""
+        return float(self.model.installed_h100e()[self.holder])
+
+    def open_orders_h100e(self) -> float:
+        """H100e on order and not yet delivered."""
+        return float(self.model.open_orders()[0][self.holder])
+
+    def open_orders_usd(self) -> float:
+        """Open orders valued at today's list prices, USD."""
+        return float(self.model.open_orders()[1][self.holder])
+
+    def paid_per_h100e(self) -> float:
+        """Average price paid per H100e so far (H100 list price before any purchase)."""
+        if self.received_h100e_total > 0:
+            return self.paid_usd_total / self.received_h100e_total
+        return self.model.reference_price_per_h100e()
+
+    def own_cost_per_hour(self, utilisation: float = 1.0) -> float:
+        """Cost of owning one H100e for an hour it is rented out, USD (the rental floor)."""
+        econ = self.model.world.scenario.economics
+        capital = self.paid_per_h100e() / (econ.service_life_weeks * econ.hours_per_week)
+        return capital / utilisation + econ.opex_usd_per_gpu_hour
+
+    # ------------------------------------------------------------------ ordering
+    def choose(self, week: int) -> np.ndarray:
+        """Shares of a new order over products (H100e), or zeros if nothing is orderable."""
+        m = self.model
+        pr = m.world.products
+        price_h = m.list_price / pr.h100e
+        ok = m.orderable & m.allowed[self.holder] & (price_h <= self.spec.max_price_per_h100e_usd)
+        quotes = m.quotes[:, min(self.spec.priority_tier, m.quotes.shape[1] - 1)]
+        return product_shares(
+            np.where(ok, self.weights, 0.0),
+            price_h,
+            quotes.astype(float),
+            self.spec.price_elasticity,
+            self.spec.lead_time_sensitivity,
+        )
+
+    def expected_quote(self, shares: np.ndarray) -> float:
+        """Quoted lead time for a new order of this buyer, weighted by its product mix."""
+        m = self.model
+        quotes = m.quotes[:, min(self.spec.priority_tier, m.quotes.shape[1] - 1)]
+        return float(shares @ quotes) if shares.sum() > 0 else self.expected_lead
+
+    def orders_for(self, week: int, h100e: float, shares: np.ndarray) -> list[tuple]:
+        """Split an order of ``h100e`` into (product, units, limit USD/unit) lines."""
+        m = self.model
+        pr = m.world.products
+        lines = []
+        for p in np.flatnonzero(shares > 0):
+            units = h100e * shares[p] / pr.h100e[p]
+            if units >= 1e-6:
+                limit = max(m.list_price[p], self.spec.max_price_per_h100e_usd * pr.h100e[p])
+                lines.append((int(p), units, float(limit)))
+        return lines
+
+    def budget_left_usd(self, week: int) -> float:
+        """Accelerator budget left this calendar year (inf without a capex plan)."""
+        plan = getattr(self.spec, "capex", None) or getattr(self.spec, "capital", None)
+        if not plan:
+            return math.inf
+        year = self.model.year_of(week)
+        known = [c for c in plan if c.year <= year] or [plan[0]]
+        usd = known[-1].usd_bn * 1e9 * getattr(self.spec, "accelerator_share_of_capex", 1.0)
+        return max(0.0, usd - self.paid_by_year.get(year, 0.0) - self.open_orders_usd())
+
+    def cap_by_budget(self, week: int, h100e: float, shares: np.ndarray) -> float:
+        """Scale an order (H100e) down to what the year's budget can pay at list price."""
+        m = self.model
+        usd_per_h100e = float(shares @ (m.list_price / m.world.products.h100e))
+        left = self.budget_left_usd(week)
+        if usd_per_h100e <= 0 or not math.isfinite(left):
+            return h100e
+        return min(h100e, left / usd_per_h100e)
+
+    def learn_lead_time(self, quote: float) -> None:
+        """Smooth the expected lead time towards the latest quote (exponential)."""
+        self.expected_lead += (quote - self.expected_lead) / self.ordering.lead_time_smoothing_weeks
+
+    def pay(self, week: int, usd: float, h100e: float) -> None:
+        """Record a payment for ``h100e`` of compute received (primary or gray market)."""
+        self.spend(week, usd)
+        self.paid_usd_total += usd
+        self.received_h100e_total += h100e
+
+    def spend(self, week: int, usd: float) -> None:
+        """Charge an outlay to this calendar year's budget."""
+        year = self.model.year_of(week)
+        self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd
+        self.week_spend_usd += usd
+
+
+class FleetBuyer(Holder):
+    """A buyer with fleet targets: hyperscalers and enterprises."""
+
+    def __init__(self, model: mesa.Model, spec, index: int, klass: int):
+        super().__init__(model, spec, index, klass)
+        self.desired = model.desired_path[index]  # H100e by week, demand events included
+
+    def decide(self, week: int) -> list[tuple]:
+        """This week's orders (and cancellations, applied to the book directly)."""
+        m = self.model
+        rule = self.ordering
+        shares = self.choose(week)
+        self.learn_lead_time(self.expected_quote(shares))
+        need = max(0.0, self.desired[week + 1] - self.desired[week])
+        gap = self.desired[week] - self.installed_h100e
+        supply_line = self.open_orders_h100e()
+        desired_line = need * self.expected_lead
+        indicated = (
+            need
+            + gap / rule.stock_adjust_weeks
+            + rule.supply_line_weight * (desired_line - supply_line) / rule.stock_adjust_weeks
+        )
+        if indicated < 0:
+            idx = m.book.open_by(self.holder)
+            cap = rule.max_cancel_fraction * supply_line
+            weight = m.world.products.h100e[m.book.product[idx]]
+            m.cancelled_h100e[self.holder] += m.book.cancel(idx, min(-indicated, cap), weight)
+            return []
+        if shares.sum() <= 0:
+            return []
+        return self.orders_for(week, self.cap_by_budget(week, indicated, shares), shares)
+
+    def gray_bid(self, week: int) -> tuple[float, float]:
+        """(price USD/H100e, H100e) wanted now on the gray market; (0, 0) if none.
+
+        A unit now is worth the list price plus renting one until an order would
+        arrive (rental price x hours x expected lead), up to the buyer's ceiling.
+        """
+        m = self.model
+        gap = self.desired[week] - self.installed_h100e
+        if gap <= 0:
+            return 0.0, 0.0
+        hours = m.world.scenario.economics.hours_per_week
+        value = m.reference_price_per_h100e() + m.rental_price * hours * self.expected_lead
+        price = min(self.spec.max_price_per_h100e_usd, value)
+        return price, gap * self.spec.gray_market_share
+
+    def gray_ask(self, week: int) -> tuple[float, float]:
+        """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
+        m = self.model
+        surplus = self.installed_h100e - self.desired[week]
+        if surplus <= 1.0:
+            return 0.0, 0.0
+        haircut = m.world.scenario.economics.resale_haircut
+        return m.reference_price_per_h100e() / (1.0 - haircut), surplus
+
+    def rental_ask(self, week: int) -> tuple[float, float]:
+        """(price USD per H100e-hour, H100e) offered for rent this week."""
+        share = getattr(self.spec, "rent_out_share", 0.0)
+        qty = share * self.installed_h100e
+        return (self.own_cost_per_hour(), qty) if qty > 0 else (0.0, 0.0)
+
+
+class HyperscalerAgent(FleetBuyer):
+    """A hyperscaler: fleet targets, capex, rents spare capacity, may build its own chip."""
+
+    role = "hyperscaler"
+
+    def __init__(self, model: mesa.Model, spec, index: int, klass: int):
+        super().__init__(model, spec, index, klass)
+        self.trigger_weeks = 0
+        self.program_started: int | None = None
+
+    def consider_in_house(self, week: int) -> bool:
+        """Make-or-buy: start the dormant program when merchant GPUs stay dear and slow."""
+        trig = self.spec.in_house
+        m = self.model
+        if trig is None or self.program_started is not None:
+            return False
+        vendor = m.vendor_by_id[trig.vendor]
+        if vendor.active:
+            return False
+        pr = m.world.products
+        own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
+        merchant = [
+            p
+            for p in range(len(pr))
+            if pr.owner_holder[p] < 0 and m.orderable[p] and m.allowed[self.holder, p]
+        ]
+        if not merchant:
+            return False
+        price = min(m.list_price[p] / pr.h100e[p] for p in merchant)
+        price = max(price, m.spot_price)  # the gray market is the price of having it now
+        quote = min(float(m.quotes[p, min(self.spec.priority_tier, 2)]) for p in merchant)
+        dear_and_slow = (
+            price / own_cost >= trig.price_premium_trigger and quote >= trig.lead_time_trigger_weeks
+        )
+        self.trigger_weeks = self.trigger_weeks + 1 if dear_and_slow else 0
+        if self.trigger_weeks < trig.sustain_weeks:
+            return False
+        self.program_started = week
+        m.start_program(vendor, week, trig.dev_lag_weeks)
+        self.spend(week, trig.dev_cost_usd_bn * 1e9)
+        m.program_outlays_usd += trig.dev_cost_usd_bn * 1e9
+        return True
+
+
+class EnterpriseAgent(FleetBuyer):
+    """A buyer with fleet targets that does not rent out (Tesla, the rest of the market)."""
+
+    role = "enterprise"

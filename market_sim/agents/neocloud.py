@@ -1,0 +1,55 @@
+"""Neoclouds: buy GPUs to rent them out when rental income pays them back in time.
+
+Weekly, a neocloud compares what one H100e earns over its payback horizon,
+``(rental price - opex) x hours x utilisation x payback_weeks``, with the cheapest list
+price per H100e it can order. When renting pays, it orders growth of
+``max_growth_per_week`` of its fleet (at least 1,000 H100e), as long as its open orders do
+not already cover that growth over the expected lead time and the year's capital allows.
+It offers its whole fleet for rent at its cost of owning (capital over the service life
+at its utilisation, plus opex).
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from market_sim.agents.buyers import Holder
+
+MIN_GROWTH_H100E = 1000.0
+"""Smallest weekly growth step a neocloud plans, H100e (lets an empty fleet start)."""
+
+
+class NeocloudAgent(Holder):
+    """CoreWeave, Lambda and the like."""
+
+    role = "neocloud"
+
+    def __init__(self, model: mesa.Model, spec, index: int, klass: int):
+        super().__init__(model, spec, index, klass)
+
+    def payback_value(self) -> float:
+        """What one H100e earns over the payback horizon at the going rental price, USD."""
+        m = self.model
+        econ = m.world.scenario.economics
+        margin = m.rental_price - econ.opex_usd_per_gpu_hour
+        return margin * econ.hours_per_week * self.spec.utilisation * self.spec.payback_weeks
+
+    def decide(self, week: int) -> list[tuple]:
+        m = self.model
+        shares = self.choose(week)
+        self.learn_lead_time(self.expected_quote(shares))
+        if shares.sum() <= 0:
+            return []
+        price = float(shares @ (m.list_price / m.world.products.h100e))
+        if self.payback_value() < price:
+            return []
+        growth = max(MIN_GROWTH_H100E, self.spec.max_growth_per_week * self.installed_h100e)
+        growth *= m.holder_demand_factor(self.holder, week)
+        if self.open_orders_h100e() >= growth * max(1.0, self.expected_lead):
+            return []
+        return self.orders_for(week, self.cap_by_budget(week, growth, shares), shares)
+
+    def rental_ask(self, week: int) -> tuple[float, float]:
+        """(price USD per H100e-hour, H100e): the whole fleet, at the cost of owning."""
+        qty = self.installed_h100e
+        return (self.own_cost_per_hour(self.spec.utilisation), qty) if qty > 0 else (0.0, 0.0)

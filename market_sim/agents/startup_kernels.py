@@ -1,0 +1,122 @@
+"""Numba kernels for the startup population (one loop over columnar arrays per week).
+
+Each kernel has a plain-Python twin in :class:`market_sim.agents.startups.StartupAgent`
+(``decide`` and ``settle``), which steps one startup per Python call: the test oracle and
+the benchmark baseline. The two must apply the same arithmetic in the same order.
+
+Status codes: 0 empty slot, 1 active, 2 exited.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EMPTY, ACTIVE, EXITED = 0, 1, 2
+
+
+@njit(cache=True)
+def startups_demand(
+    status: np.ndarray,
+    need: np.ndarray,
+    owned: np.ndarray,
+    on_order: np.ndarray,
+    direct: np.ndarray,
+    value: np.ndarray,
+    cash: np.ndarray,
+    demand_mult: float,
+    hours: float,
+    buy_price_per_h100e: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each startup's rental bid and direct purchase wish for the week.
+
+    Returns ``(bid_price, bid_qty, buy_h100e)``: USD per H100e-hour (its value of
+    compute), H100e to rent (its unmet need, as far as its cash pays at its bid), and
+    H100e to order from a vendor (direct buyers only, as far as cash pays at
+    ``buy_price_per_h100e``). Inactive slots bid nothing.
+    """
+    n = status.shape[0]
+    bid_price = np.zeros(n)
+    bid_qty = np.zeros(n)
+    buy = np.zeros(n)
+    for i in range(n):
+        if status[i] != ACTIVE:
+            continue
+        want = need[i] * demand_mult
+        gap = want - owned[i]
+        if gap < 0.0:
+            gap = 0.0
+        afford = cash[i] / (value[i] * hours) if cash[i] > 0.0 else 0.0
+        bid_price[i] = value[i]
+        bid_qty[i] = gap if gap < afford else afford
+        if direct[i] and buy_price_per_h100e > 0.0:
+            to_order = want - owned[i] - on_order[i]
+            if to_order > 0.0:
+                can = cash[i] / buy_price_per_h100e if cash[i] > 0.0 else 0.0
+                buy[i] = to_order if to_order < can else can
+    return bid_price, bid_qty, buy
+
+
+@njit(cache=True)
+def startups_settle(
+    status: np.ndarray,
+    cash: np.ndarray,
+    round_usd: np.ndarray,
+    need: np.ndarray,
+    value: np.ndarray,
+    owned: np.ndarray,
+    on_order: np.ndarray,
+    starved: np.ndarray,
+    exited_week: np.ndarray,
+    got: np.ndarray,
+    rented: np.ndarray,
+    delivered_h100e: np.ndarray,
+    paid_usd: np.ndarray,
+    raise_draw: np.ndarray,
+    rental_price: float,
+    demand_mult: float,
+    hours: float,
+    opex_per_hour: float,
+    compute_share: float,
+    runway_weeks: float,
+    raise_probability: float,
+    raise_multiple: float,
+    starve_threshold: float,
+    starve_weeks_to_exit: int,
+    week: int,
+) -> None:
+    """Pay for the week's compute, count starvation, raise money, exit (in place).
+
+    ``rented``: H100e rented this week (rental market fills); ``delivered_h100e`` and
+    ``paid_usd``: direct purchases delivered this week and what they cost. A startup
+    starves in a week when the compute it has (owned + rented) is below
+    ``starve_threshold`` of its need; it exits after ``starve_weeks_to_exit`` starved
+    weeks in a row, or when its cash is gone and no round came. When cash falls below
+    half its last round, it raises a round ``raise_multiple`` times larger with
+    probability ``raise_probability`` a week (``raise_draw`` are uniform draws).
+    """
+    n = status.shape[0]
+    for i in range(n):
+        if status[i] != ACTIVE:
+            got[i] = 0.0
+            continue
+        owned[i] += delivered_h100e[i]
+        on_order[i] -= delivered_h100e[i]
+        if on_order[i] < 0.0:
+            on_order[i] = 0.0
+        have = owned[i] + rented[i]
+        got[i] = have
+        cost = rented[i] * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[i]
+        cash[i] -= cost
+        if have < starve_threshold * need[i] * demand_mult:
+            starved[i] += 1
+        else:
+            starved[i] = 0
+        if cash[i] < 0.5 * round_usd[i] and raise_draw[i] < raise_probability:
+            new_round = round_usd[i] * raise_multiple
+            cash[i] += new_round
+            round_usd[i] = new_round
+            need[i] = new_round * compute_share / (runway_weeks * value[i] * hours)
+        if starved[i] >= starve_weeks_to_exit or cash[i] <= 0.0:
+            status[i] = EXITED
+            exited_week[i] = week

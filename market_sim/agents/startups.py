@@ -1,0 +1,285 @@
+"""The startup population: columnar state, numba kernels, and a Mesa agent per startup.
+
+State lives in numpy arrays owned by :class:`StartupPopulation` (one row per startup);
+each startup is also a :class:`StartupAgent` (a ``mesa.Agent``) whose attributes read
+through to its row. By default the model updates the whole population with two numba
+kernels a week (:mod:`market_sim.agents.startup_kernels`); ``mode="agents"`` instead
+calls each agent's ``decide``/``settle`` in plain Python — kept as the kernels' test
+oracle and the benchmark baseline.
+
+A startup is drawn at entry: funding from a Pareto distribution (scale
+``funding_min_usd``, tail ``funding_pareto_alpha``, capped at ``funding_max_usd``), the
+worth of an H100-hour to it from a lognormal (median ``value_usd_per_gpu_hour``, sigma
+``value_sigma``). Its weekly compute need (H100e) spends ``compute_share_of_funding`` of
+the round over ``runway_weeks`` at that worth. Startups whose need reaches
+``direct_buy_min_gpus`` buy from vendors (lowest priority tier) and rent meanwhile; the
+rest rent by the week.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from market_sim.agents import startup_kernels as K
+from market_sim.scenario.schema import Startups
+
+_COLUMNS = {
+    "status": np.int8,
+    "cash": np.float64,  # USD
+    "round_usd": np.float64,  # latest round, USD
+    "value": np.float64,  # USD per H100e-hour
+    "need": np.float64,  # H100e per week
+    "owned": np.float64,  # H100e
+    "on_order": np.float64,  # H100e
+    "direct": np.bool_,
+    "starved": np.int64,  # weeks in a row
+    "entered_week": np.int64,
+    "exited_week": np.int64,
+    "got": np.float64,  # H100e of compute this week
+    "rented": np.float64,  # H100e rented this week
+}
+
+
+class StartupPopulation:
+    """Columnar state of all startups, with entry drawn from ``model.rng``."""
+
+    def __init__(self, model: mesa.Model, spec: Startups, hours: float, mode: str = "kernel"):
+        if mode not in ("kernel", "agents"):
+            raise ValueError(f"startup mode must be 'kernel' or 'agents', not {mode!r}")
+        self.model = model
+        self.spec = spec
+        self.hours = hours
+        self.mode = mode
+        size = spec.max_count if spec.max_count is not None else max(16, 2 * spec.count)
+        self.cols = {k: np.zeros(size, dtype=t) for k, t in _COLUMNS.items()}
+        self.cols["exited_week"][:] = -1
+        self.n = 0  # slots used
+        self.agents: list[StartupAgent] = []
+        self.entered_total = 0
+        self.enter(spec.count, week=0)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------------ entry
+    def enter(self, k: int, week: int) -> None:
+        """Add ``k`` new startups (draws funding and value from the model's rng)."""
+        if k <= 0:
+            return
+        s, rng = self.spec, self.model.rng
+        u = rng.random(k)
+        funding = np.minimum(
+            s.funding_max_usd, s.funding_min_usd * (1.0 - u) ** (-1.0 / s.funding_pareto_alpha)
+        )
+        value = s.value_usd_per_gpu_hour * np.exp(s.value_sigma * rng.standard_normal(k))
+        self._grow(self.n + k)
+        sl = slice(self.n, self.n + k)
+        c = self.cols
+        c["status"][sl] = K.ACTIVE
+        c["cash"][sl] = funding
+        c["round_usd"][sl] = funding
+        c["value"][sl] = value
+        c["need"][sl] = funding * s.compute_share_of_funding / (s.runway_weeks * value * self.hours)
+        c["direct"][sl] = c["need"][sl] >= s.direct_buy_min_gpus
+        c["entered_week"][sl] = week
+        for i in range(self.n, self.n + k):
+            self.agents.append(StartupAgent(self.model, self, i))
+        self.n += k
+        self.entered_total += k
+
+    def _grow(self, size: int) -> None:
+        cap = len(self.cols["status"])
+        if size <= cap:
+            return
+        new = max(size, 2 * cap)
+        for name, col in self.cols.items():
+            grown = np.zeros(new, dtype=col.dtype)
+            if name == "exited_week":
+                grown[:] = -1
+            grown[:cap] = col
+            self.cols[name] = grown
+
+    # ------------------------------------------------------------------ weekly
+    def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
+        """Rental bids and direct purchase wishes: ``(bid_price, bid_qty, buy_h100e)``."""
+        n = self.n
+        c = {k: v[:n] for k, v in self.cols.items()}
+        if self.mode == "kernel":
+            return K.startups_demand(
+                c["status"],
+                c["need"],
+                c["owned"],
+                c["on_order"],
+                c["direct"],
+                c["value"],
+                c["cash"],
+                float(demand_mult),
+                float(self.hours),
+                float(buy_price_per_h100e),
+            )
+        out = (np.zeros(n), np.zeros(n), np.zeros(n))
+        for agent in self.agents:
+            agent.decide(demand_mult, buy_price_per_h100e, out)
+        return out
+
+    def settle(
+        self,
+        week: int,
+        rented: np.ndarray,
+        delivered_h100e: np.ndarray,
+        paid_usd: np.ndarray,
+        rental_price: float,
+        demand_mult: float,
+        opex_per_hour: float,
+    ) -> np.ndarray:
+        """Apply the week's markets to every startup; return indices that exited now."""
+        n = self.n
+        draws = self.model.rng.random(n)
+        c = {k: v[:n] for k, v in self.cols.items()}
+        c["rented"][:] = rented
+        before = c["status"] == K.ACTIVE
+        s = self.spec
+        if self.mode == "kernel":
+            K.startups_settle(
+                c["status"],
+                c["cash"],
+                c["round_usd"],
+                c["need"],
+                c["value"],
+                c["owned"],
+                c["on_order"],
+                c["starved"],
+                c["exited_week"],
+                c["got"],
+                c["rented"],
+                delivered_h100e,
+                paid_usd,
+                draws,
+                float(rental_price),
+                float(demand_mult),
+                float(self.hours),
+                float(opex_per_hour),
+                float(s.compute_share_of_funding),
+                float(s.runway_weeks),
+                float(s.raise_probability_per_week),
+                float(s.raise_multiple),
+                float(s.starve_threshold),
+                int(s.starve_weeks_to_exit),
+                int(week),
+            )
+        else:
+            args = (
+                delivered_h100e,
+                paid_usd,
+                draws,
+                rental_price,
+                demand_mult,
+                opex_per_hour,
+                week,
+            )
+            for agent in self.agents:
+                agent.settle(*args)
+        return np.flatnonzero(before & (c["status"] == K.EXITED))
+
+    # ------------------------------------------------------------------ summaries
+    def counts(self) -> dict[str, int]:
+        """Active, starved (active and starved this week) and exited startups."""
+        st = self.status
+        active = st == K.ACTIVE
+        return {
+            "active": int(active.sum()),
+            "starved": int((active & (self.starved > 0)).sum()),
+            "exited": int((st == K.EXITED).sum()),
+        }
+
+
+class StartupAgent(mesa.Agent):
+    """One startup: a Mesa agent whose state is a row of the population's arrays."""
+
+    role = "startup"
+
+    def __init__(self, model: mesa.Model, population: StartupPopulation, index: int):
+        super().__init__(model)
+        self.population = population
+        self.index = index
+
+    def _get(self, name: str):
+        return self.population.cols[name][self.index]
+
+    def _set(self, name: str, value) -> None:
+        self.population.cols[name][self.index] = value
+
+    status = property(lambda self: int(self._get("status")))
+    cash_usd = property(lambda self: float(self._get("cash")))
+    round_usd = property(lambda self: float(self._get("round_usd")))
+    value_usd_per_gpu_hour = property(lambda self: float(self._get("value")))
+    need_h100e = property(lambda self: float(self._get("need")))
+    owned_h100e = property(lambda self: float(self._get("owned")))
+    on_order_h100e = property(lambda self: float(self._get("on_order")))
+    buys_direct = property(lambda self: bool(self._get("direct")))
+    starved_weeks = property(lambda self: int(self._get("starved")))
+    compute_h100e = property(lambda self: float(self._get("got")))
+
+    @property
+    def active(self) -> bool:
+        return self.status == K.ACTIVE
+
+    # ------------------------------------------------- per-agent mode (the kernels' oracle)
+    def decide(self, demand_mult: float, buy_price: float, out: tuple) -> None:
+        """Plain-Python twin of ``startups_demand`` for this startup."""
+        bid_price, bid_qty, buy = out
+        i = self.index
+        if self._get("status") != K.ACTIVE:
+            return
+        value, cash = self._get("value"), self._get("cash")
+        owned = self._get("owned")
+        want = self._get("need") * demand_mult
+        gap = max(0.0, want - owned)
+        afford = cash / (value * self.population.hours) if cash > 0.0 else 0.0
+        bid_price[i] = value
+        bid_qty[i] = gap if gap < afford else afford
+        if self._get("direct") and buy_price > 0.0:
+            to_order = want - owned - self._get("on_order")
+            if to_order > 0.0:
+                can = cash / buy_price if cash > 0.0 else 0.0
+                buy[i] = to_order if to_order < can else can
+
+    def settle(self, delivered, paid, draws, rental_price, demand_mult, opex, week) -> None:
+        """Plain-Python twin of ``startups_settle`` for this startup."""
+        i, s, hours = self.index, self.population.spec, self.population.hours
+        if self._get("status") != K.ACTIVE:
+            self._set("got", 0.0)
+            return
+        owned = self._get("owned") + delivered[i]
+        self._set("owned", owned)
+        self._set("on_order", max(0.0, self._get("on_order") - delivered[i]))
+        rented = self._get("rented")
+        have = owned + rented
+        self._set("got", have)
+        cost = rented * rental_price * hours + owned * opex * hours + paid[i]
+        cash = self._get("cash") - cost
+        starved = (
+            self._get("starved") + 1
+            if have < s.starve_threshold * self._get("need") * demand_mult
+            else 0
+        )
+        self._set("starved", starved)
+        round_usd = self._get("round_usd")
+        if cash < 0.5 * round_usd and draws[i] < s.raise_probability_per_week:
+            round_usd = round_usd * s.raise_multiple
+            cash += round_usd
+            self._set("round_usd", round_usd)
+            self._set(
+                "need",
+                round_usd
+                * s.compute_share_of_funding
+                / (s.runway_weeks * self._get("value") * hours),
+            )
+        self._set("cash", cash)
+        if starved >= s.starve_weeks_to_exit or cash <= 0.0:
+            self._set("status", K.EXITED)
+            self._set("exited_week", week)

@@ -1,0 +1,190 @@
+"""Vendors: Nvidia, AMD and the hyperscalers' in-house programs.
+
+Weekly, for each of its products:
+
+1. plan starts with an order-up-to rule: ``starts = forecast + (forecast x (cycle +
+   safety) + backlog - pipeline - inventory) / plan_weeks`` (units), and turn them into
+   requests for each input node (wafers or stacks), split over substitute suppliers in
+   proportion to the capacity the vendor can get at each;
+2. start the Leontief minimum of what the chipmakers granted (a ramping product needs
+   more logic and packaging per good unit: yield climbs from 50% at launch to 100% after
+   ``ramp_weeks``); started units arrive as finished systems ``cycle_weeks`` later;
+3. sell from inventory through the allocation kernel (in the model's market step);
+4. move the list price: ``price x (1 + clip(sensitivity x ln(backlog weeks / target)))``,
+   never below ``unit cost x floor_markup``; in-house programs transfer at cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from market_sim.scenario.schema import Pricing, VendorAgent
+
+PLAN_WEEKS = 4.0
+"""Weeks over which a vendor closes the gap in its production position."""
+SAFETY_WEEKS = 2.0
+"""Finished-goods cover a vendor aims for, in weeks of forecast demand."""
+FORECAST_SMOOTHING = 0.15
+"""Weight of the latest week in the vendor's order-rate forecast (exponential)."""
+MIN_RAMP_YIELD = 0.5
+"""Share of full yield at a product's launch."""
+
+
+class Vendor(mesa.Agent):
+    """A chip vendor with products, pipelines, inventory, list prices and accounts."""
+
+    def __init__(self, model: mesa.Model, spec: VendorAgent, index: int, products: list[int]):
+        super().__init__(model)
+        self.vendor_id = spec.id
+        self.spec = spec
+        self.index = index
+        self.products = products  # product indices
+        self.owner = spec.owner
+        self.in_house = spec.owner is not None
+        self.active = not spec.dormant  # a dormant program starts later
+        world = model.world
+        self.pipeline = {p: np.zeros(int(world.products.cycle_weeks[p])) for p in products}
+        self.inventory = dict.fromkeys(products, 0.0)
+        self.forecast = dict.fromkeys(products, 0.0)
+        self.throughput = dict.fromkeys(products, 0.0)
+        self.started = dict.fromkeys(products, 0.0)  # this week
+        self.start_rate = dict.fromkeys(products, 0.0)  # smoothed starts, units/week
+        self.requests: dict[int, np.ndarray] = {}
+        # accounts: this week (USD) and cumulative (units)
+        self.sales_usd = 0.0  # accelerator receipts from buyers
+        self.sales_total_usd = 0.0  # cumulative
+        self.revenue_usd = 0.0  # sales plus attached networking/systems revenue
+        self.cogs_usd = 0.0
+        self.units_sold = 0.0
+        self.units_started_total = 0.0
+
+    # ------------------------------------------------------------------ production
+    def can_start(self, p: int, week: int) -> bool:
+        """Units started now arrive inside the product's output window."""
+        m = self.model
+        out = week + int(m.world.products.cycle_weeks[p])
+        return self.active and m.launch_week[p] <= out <= m.world.products.end_week[p]
+
+    def ramp_yield(self, p: int, week: int) -> float:
+        """Share of full yield for units started this week (they come out a cycle later)."""
+        pr = self.model.world.products
+        ramp = int(pr.ramp_weeks[p])
+        if ramp <= 0:
+            return 1.0
+        out = week + int(pr.cycle_weeks[p])
+        done = (out - self.model.launch_week[p]) / ramp
+        return min(1.0, MIN_RAMP_YIELD + (1.0 - MIN_RAMP_YIELD) * max(0.0, done))
+
+    def plan(self, week: int, backlog: np.ndarray, reachable: np.ndarray) -> np.ndarray:
+        """Input requests per node this week (node units), summed over products.
+
+        ``reachable[j]`` is the capacity this vendor can get at node j (contract share
+        plus the uncontracted rest); substitute suppliers are asked in that proportion.
+        """
+        pr = self.model.world.products
+        total = np.zeros(len(reachable))
+        self.requests = {}
+        for p in self.products:
+            if not self.can_start(p, week):
+                self.requests[p] = np.zeros(len(reachable))
+                continue
+            f = self.forecast[p]
+            position = float(self.pipeline[p].sum()) + self.inventory[p] - backlog[p]
+            target = f * (int(pr.cycle_weeks[p]) + SAFETY_WEEKS)
+            starts = max(0.0, f + (target - position) / PLAN_WEEKS)
+            y = self.ramp_yield(p, week)
+            req = np.zeros(len(reachable))
+            for name, per_unit, nodes in pr.stages[p]:
+                need = starts * per_unit / (y if name != "hbm" else 1.0)
+                split = reachable[nodes]
+                weights = (
+                    split / split.sum()
+                    if split.sum() > 0
+                    else np.full(len(nodes), 1.0 / len(nodes))
+                )
+                req[nodes] += need * weights
+            self.requests[p] = req
+            total += req
+        return total
+
+    def start(self, week: int, grants: np.ndarray) -> np.ndarray:
+        """Start production from the granted inputs; return node units consumed."""
+        pr = self.model.world.products
+        totals = sum(self.requests.values()) if self.requests else None
+        used = np.zeros(len(grants))
+        for p in self.products:
+            self.started[p] = 0.0
+            req = self.requests.get(p)
+            if req is None or totals is None or not req.any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                got = np.where(totals > 0, grants * req / totals, 0.0)  # this product's part
+            y = self.ramp_yield(p, week)
+            units = math.inf
+            for name, per_unit, nodes in pr.stages[p]:
+                eff = per_unit / (y if name != "hbm" else 1.0)
+                units = min(units, float(got[nodes].sum()) / eff)
+            units = 0.0 if not math.isfinite(units) else max(0.0, units)
+            for name, per_unit, nodes in pr.stages[p]:
+                eff = per_unit / (y if name != "hbm" else 1.0)
+                stage_got = float(got[nodes].sum())
+                if stage_got > 0:
+                    used[nodes] += units * eff * got[nodes] / stage_got
+            self.pipeline[p][-1] += units
+            self.started[p] = units
+            self.units_started_total += units
+        return used
+
+    def receive(self) -> dict[int, float]:
+        """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""
+        arrived = {}
+        for p in self.products:
+            pipe = self.pipeline[p]
+            a = float(pipe[0])
+            pipe[:-1] = pipe[1:]
+            pipe[-1] = 0.0
+            self.inventory[p] += a
+            self.throughput[p] += FORECAST_SMOOTHING * (a - self.throughput[p])
+            arrived[p] = a
+        return arrived
+
+    # ------------------------------------------------------------------ prices
+    def update_forecast(self, new_orders: np.ndarray) -> None:
+        """Exponential smoothing of each product's weekly order inflow (units)."""
+        for p in self.products:
+            self.forecast[p] += FORECAST_SMOOTHING * (new_orders[p] - self.forecast[p])
+
+    def reprice(self, week: int, backlog: np.ndarray, list_price: np.ndarray, pricing: Pricing):
+        """Sticky list price that answers backlog (merchant vendors, launched products)."""
+        if self.in_house:
+            return
+        pr = self.model.world.products
+        for p in self.products:
+            if week < self.model.launch_week[p]:
+                continue
+            rate = max(self.throughput[p], self.forecast[p], 1.0)
+            backlog_weeks = max(backlog[p] / rate, 0.05)
+            change = pricing.sensitivity * math.log(backlog_weeks / pricing.target_backlog_weeks)
+            change = min(pricing.max_change_per_week, max(-pricing.max_change_per_week, change))
+            floor = pr.unit_cost_usd[p] * pricing.floor_markup
+            list_price[p] = max(floor, list_price[p] * (1.0 + change))
+
+    def open_books(self) -> None:
+        """Start a week's accounts: fixed cost of goods, no sales yet."""
+        self.sales_usd = 0.0
+        self.revenue_usd = 0.0
+        self.cogs_usd = self.spec.fixed_cogs_usd_per_week
+
+    def book_sales(self, p: int, units: float, paid_usd: float) -> None:
+        """Record primary sales of one product: units delivered and what buyers paid."""
+        spec = self.spec
+        attach = paid_usd * spec.attach_revenue_share
+        self.units_sold += units
+        self.sales_usd += paid_usd
+        self.sales_total_usd += paid_usd
+        self.revenue_usd += paid_usd + attach
+        self.cogs_usd += units * self.model.world.products.unit_cost_usd[p]
+        self.cogs_usd += attach * (1.0 - spec.attach_gross_margin)

@@ -1,0 +1,361 @@
+"""Run commands: ``run``, ``compare``, ``report`` and ``query``.
+
+Output folders are written atomically (built under a hidden temporary name, renamed when
+complete); an existing folder is replaced only with ``--force``. Reading: docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from market_sim.cli import SetOption, UserError, app, console, load, user_errors
+from market_sim.runs import RunsError
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder to write (default: reports/<name>/).", show_default=False),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace an existing output folder (after success).")
+]
+FactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--facts",
+        metavar="FILE",
+        help="Market facts CSV for the facts table "
+        "(default: ../shared/data/market_facts.csv beside the repository, if present).",
+        show_default=False,
+    ),
+]
+
+
+class _Line(UserError):
+    """A user error whose text is already a whole line."""
+
+    def __init__(self, line: str):
+        Exception.__init__(self, line)
+
+
+def _line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RunsError as err:
+            raise _Line(str(err)) from None
+
+    return wrapper
+
+
+def default_facts() -> Path | None:
+    """``../shared/data/market_facts.csv`` relative to the repository, if it exists."""
+    import market_sim
+
+    path = Path(market_sim.__file__).resolve().parents[2] / "shared" / "data" / "market_facts.csv"
+    return path if path.is_file() else None
+
+
+def _facts(facts: Path | None) -> Path | None:
+    if facts is not None and not facts.is_file():
+        raise UserError(str(facts), "--facts", "file not found; check the path")
+    return facts if facts is not None else default_facts()
+
+
+# --------------------------------------------------------------------------- run
+
+
+RunSource = Annotated[
+    Path,
+    typer.Argument(
+        help="Scenario file (TOML), or a run folder (or its run.json) to rerun it with the "
+        "stored scenario and seed.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+@user_errors
+@_line_errors
+def run(
+    scenario: RunSource,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default: the scenario's simulation.seed).")
+    ] = None,
+    out: OutOption = None,
+    force: ForceOption = False,
+    facts: FactsOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html."""
+    from market_sim.comparison import slug
+    from market_sim.headline import HEADLINES
+    from market_sim.report.run_report import render_run_report
+    from market_sim.runs import (
+        check_out,
+        execute,
+        read_run_json,
+        staged_folder,
+        stored_scenario,
+        write_run_into,
+    )
+
+    facts_path = _facts(facts)
+    t0 = time.perf_counter()
+    if scenario.is_dir() or scenario.suffix == ".json":  # rerun a stored run
+        data = read_run_json(scenario)
+        s = stored_scenario(data, set_ or ())
+        seed = int(data["seed"]) if seed is None else seed
+    else:
+        s = load(scenario, set_)
+    out = out if out is not None else Path("reports") / slug(s.simulation.name)
+    check_out(out, force)
+    with staged_folder(out, force) as tmp:
+        result = execute(s, seed=seed, progress=True, source=str(scenario))
+        # "build" also counts reading the scenario (the time before execute started)
+        result.timings_s["build"] += time.perf_counter() - t0 - sum(result.timings_s.values())
+        result.overrides = list(set_ or ())
+        write_run_into(result, tmp, functools.partial(render_run_report, facts_path=facts_path))
+    result.folder = out
+
+    table = Table(
+        title=escape(f"{s.simulation.name}, seed {result.seed}"),
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for col in ("headline", "value", "when / how"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for o in HEADLINES:
+        value, note = o.reduce(result.timeseries)
+        table.add_row(o.label, o.text(value), note)
+    console.print(table)
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+    console.print(f"Wall time: {timings}", markup=False)
+    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@app.command()
+@user_errors
+@_line_errors
+def compare(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more scenario files (.toml, run) or run folders (read). "
+            "The first is A; deltas are B minus A for each other one.",
+            show_default=False,
+        ),
+    ],
+    seeds: Annotated[
+        int, typer.Option(min=1, help="Seeds per scenario: its seed + 0..N-1, paired by offset.")
+    ] = 5,
+    out: OutOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals."""
+    from market_sim.comparison import check_inputs, deltas, gather, slug, write_comparison
+    from market_sim.headline import HEADLINES, format_value
+    from market_sim.report.compare_report import render_compare_report
+    from market_sim.report.page import write_html
+    from market_sim.runs import check_out, staged_folder
+
+    if len(inputs) < 2:
+        raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")
+    sources = check_inputs(inputs)
+    names = [slug(src.scenario.simulation.name) for src in sources]
+    out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
+    check_out(out, force)
+
+    def done(label: str, r: Any) -> None:
+        how = "read" if "simulate" not in r.timings_s else f"{r.timings_s['simulate']:.1f} s"
+        console.print(f"  {label}, seed {r.seed}: {how}", markup=False)
+
+    t0 = time.perf_counter()
+    with staged_folder(out, force) as tmp:
+        arms = gather(sources, seeds, progress=True, on_run=done)
+        t1 = time.perf_counter()
+        table = deltas(arms)
+        write_comparison(tmp, arms, table, {"runs": t1 - t0})
+        write_html(tmp / "report.html", render_compare_report(arms, table))
+
+    a = arms[0].label
+    for b in [x.label for x in arms[1:]]:
+        t = Table(
+            title=escape(f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})"),
+            title_justify="left",
+            box=None,
+            pad_edge=False,
+        )
+        for col in ("headline", "A", "B", "B − A", "95% interval"):
+            t.add_column(col, justify="left" if col == "headline" else "right")
+        sub = table[table["b"] == b].set_index("outcome")
+        for o in HEADLINES:
+            r = sub.loc[o.key]
+            interval = (
+                f"{format_value(r.delta_low, o.unit, True)} to "
+                f"{format_value(r.delta_high, o.unit, True)}"
+                if r.delta_low == r.delta_low
+                else "n/a"
+            )
+            t.add_row(
+                o.label,
+                format_value(r.a_mean, o.unit),
+                format_value(r.b_mean, o.unit),
+                format_value(r.delta_mean, o.unit, True),
+                interval,
+            )
+        console.print(t)
+    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@app.command()
+@user_errors
+@_line_errors
+def report(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
+    ],
+    facts: FactsOption = None,
+) -> None:
+    """Render a folder's report.html again from its stored data (no rerun)."""
+    from market_sim.comparison import deltas, is_compare_folder, read_comparison
+    from market_sim.report.compare_report import render_compare_report
+    from market_sim.report.page import write_html
+    from market_sim.report.run_report import render_run_report
+    from market_sim.runs import read_run
+
+    if not run_dir.is_dir():
+        raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
+    if is_compare_folder(run_dir):
+        arms = read_comparison(run_dir)
+        html = render_compare_report(arms, deltas(arms))
+    elif (run_dir / "manifest.json").is_file() and not (run_dir / "run.json").exists():
+        _sweep_report(run_dir)
+        return
+    else:
+        stored = read_run(run_dir)
+        html = render_run_report(stored, facts_path=_facts(facts))
+    try:
+        write_html(run_dir / "report.html", html)
+    except OSError as err:
+        raise UserError(str(run_dir), "", f"cannot write report.html: {err.strerror}") from None
+    console.print(f"Report: {run_dir / 'report.html'}", markup=False, soft_wrap=True)
+
+
+def _sweep_report(folder: Path) -> None:
+    """A sweep folder's report, by the sweep package (market_sim.experiment)."""
+    from market_sim.experiment.report import write_report
+    from market_sim.experiment.storage import StoreError
+
+    try:
+        path = write_report(folder)
+    except StoreError as err:
+        raise UserError(str(folder), "", str(err)) from None
+    console.print(f"Report: {path}", markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- query
+
+
+def parquet_views(folder: Path) -> dict[str, str]:
+    """View name -> DuckDB source expression for the Parquet data in a folder.
+
+    ``timeseries`` and ``agents`` (a run folder), ``runs`` (``runs/*.parquet`` of a sweep
+    or comparison folder, matched by column name), ``manifest`` (``manifest.parquet``).
+    """
+
+    def lit(p: Path) -> str:
+        return "'" + str(p.resolve()).replace("'", "''") + "'"
+
+    views = {}
+    for name in ("timeseries", "agents", "manifest"):
+        if (folder / f"{name}.parquet").is_file():
+            views[name] = f"read_parquet({lit(folder / f'{name}.parquet')})"
+    if (folder / "runs").is_dir() and any((folder / "runs").glob("*.parquet")):
+        views["runs"] = f"read_parquet({lit(folder / 'runs')[:-1]}/*.parquet', union_by_name=true)"
+    return views
+
+
+@app.command()
+@user_errors
+def query(
+    folder: Annotated[
+        Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
+    ],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over the views timeseries, agents, runs, manifest.", show_default=False
+        ),
+    ],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """Run SQL (DuckDB) over a folder's Parquet files and print the result."""
+    import duckdb
+
+    if not folder.is_dir():
+        raise UserError(str(folder), "", "not a folder; give a run, comparison or sweep folder")
+    views = parquet_views(folder)
+    if not views:
+        raise UserError(
+            str(folder),
+            "",
+            "no Parquet data here (timeseries.parquet, "
+            "agents.parquet, runs/*.parquet or manifest.parquet)",
+        )
+    con = duckdb.connect(":memory:")
+    try:
+        for name, source in views.items():
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
+        cur = con.execute(sql)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if columns else []
+    except duckdb.Error as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError("SQL", "", message) from None
+    finally:
+        con.close()
+    if not columns:
+        console.print("OK (no result)")
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return
+    t = Table(box=None, pad_edge=False, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+    for i, c in enumerate(columns):
+        numeric = any(isinstance(r[i], int | float) for r in rows[:50])
+        t.add_column(escape(str(c)), justify="right" if numeric else "left")
+    for r in rows:
+        t.add_row(*(_cell(v) for v in r))
+    console.print(t)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return escape(str(value))

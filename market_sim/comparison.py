@@ -1,0 +1,273 @@
+"""Comparisons: several scenarios ("arms"), each run over the same N seed offsets, and
+the paired differences of their outcomes.
+
+An input is a scenario file (.toml: run with seeds ``simulation.seed + 0..N-1``) or a run
+folder (its stored run is seed offset 0; offsets 1..N-1 are run from its stored
+scenario and seed). Runs are paired by seed offset: the difference of arm B and arm A
+for an outcome is averaged over the N pairs, with a 95% Student-t interval
+(``mean ± t(0.975, N-1) · sd / √N``; none for N = 1). docs/reports.md explains it.
+
+A comparison folder holds ``report.html``, ``compare.json`` (inputs, seeds, resolved
+scenarios, events, the deltas), ``deltas.csv`` and ``runs/<arm>-seed<seed>.parquet``
+(each run's weekly frame with ``scenario`` and ``seed`` columns), which
+``market-sim query`` reads as the view ``runs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market_sim.headline import OUTCOMES, Outcome
+from market_sim.runs import Run, RunsError, execute, is_run_folder, read_run, stored_scenario
+from market_sim.scenario import Scenario
+
+COMPARE_FORMAT = "market_sim.compare/1"
+CONFIDENCE = 0.95
+
+
+def slug(text: str, default: str = "run") -> str:
+    """A safe file or folder name: letters, digits, ``.``, ``_``, ``-``."""
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._-")
+    return out[:80] or default
+
+
+@dataclass
+class Arm:
+    """One scenario of a comparison: ``runs[i]`` used seed ``seeds[i]``."""
+
+    label: str
+    source: str
+    scenario: Scenario
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def marks(self) -> list[tuple[int, str]]:
+        return self.runs[0].marks if self.runs else []
+
+
+@dataclass(frozen=True)
+class Source:
+    """A checked input: a scenario file or a run folder (then ``stored`` is its run.json)."""
+
+    path: Path
+    scenario: Scenario
+    base_seed: int
+    folder: bool
+
+
+def check_inputs(paths: Sequence[Path]) -> list[Source]:
+    """Load every input up front (fail fast): a run folder's run.json or a scenario file.
+
+    Raises :class:`RunsError` or :class:`market_sim.scenario.ScenarioError`.
+    """
+    from market_sim.runs import read_run_json
+    from market_sim.scenario import load_scenario
+
+    sources = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            if not is_run_folder(p):
+                raise RunsError(
+                    f"{p}: is a folder without run.json; give a scenario file "
+                    "(.toml) or a run folder written by `market-sim run`"
+                )
+            data = read_run_json(p)
+            s = stored_scenario(data)
+            sources.append(Source(p, s, int(data["seed"]), True))
+        else:
+            s = load_scenario(p, ())
+            sources.append(Source(p, s, s.simulation.seed, False))
+    return sources
+
+
+def unique_labels(names: Sequence[str]) -> list[str]:
+    """Scenario names made unique (``name``, ``name-2``, ...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out
+
+
+def gather(
+    sources: Sequence[Source],
+    n_seeds: int,
+    progress: bool = False,
+    on_run: Callable[[str, Run], None] | None = None,
+) -> list[Arm]:
+    """Run (or read) every arm over seed offsets 0..n_seeds-1."""
+    labels = unique_labels([s.scenario.simulation.name for s in sources])
+    arms = []
+    for label, src in zip(labels, sources, strict=True):
+        arm = Arm(label, str(src.path), src.scenario)
+        for i in range(n_seeds):
+            if i == 0 and src.folder:
+                run = read_run(src.path)
+            else:
+                run = execute(
+                    src.scenario, seed=src.base_seed + i, progress=progress, source=str(src.path)
+                )
+            arm.runs.append(run)
+            if on_run is not None:
+                on_run(label, run)
+        arms.append(arm)
+    return arms
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def t_interval(x: Sequence[float], level: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(mean, low, high) of a Student-t interval for the mean; NaN bounds for n < 2."""
+    from scipy import stats
+
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(a.mean())
+    if a.size < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
+    return m, m - half, m + half
+
+
+def deltas(arms: Sequence[Arm], outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+    """One row per (other arm, outcome): means of the base arm A (the first) and of B,
+    the mean paired difference B - A over seed offsets and its 95% t-interval."""
+    base = arms[0]
+    values = {
+        a.label: [{o.key: o.value(r.timeseries) for o in outcomes} for r in a.runs] for a in arms
+    }
+    rows = []
+    for arm in arms[1:]:
+        n = min(len(base.runs), len(arm.runs))
+        for o in outcomes:
+            a_vals = np.array([v[o.key] for v in values[base.label][:n]])
+            b_vals = np.array([v[o.key] for v in values[arm.label][:n]])
+            m, lo, hi = t_interval(b_vals - a_vals)
+            a_mean = float(np.nanmean(a_vals)) if np.isfinite(a_vals).any() else math.nan
+            rows.append(
+                {
+                    "a": base.label,
+                    "b": arm.label,
+                    "outcome": o.key,
+                    "label": o.label,
+                    "unit": o.unit,
+                    "a_mean": a_mean,
+                    "b_mean": float(np.nanmean(b_vals)) if np.isfinite(b_vals).any() else math.nan,
+                    "delta_mean": m,
+                    "delta_low": lo,
+                    "delta_high": hi,
+                    "n_pairs": int(n),
+                    "delta_pct": 100.0 * m / abs(a_mean)
+                    if a_mean and math.isfinite(a_mean)
+                    else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def run_frame(arm: Arm, run: Run) -> pd.DataFrame:
+    """A run's weekly frame with the arm label and seed as leading columns."""
+    frame = run.timeseries.copy()
+    frame.insert(0, "seed", np.int64(run.seed))
+    frame.insert(0, "scenario", arm.label)
+    return frame
+
+
+def write_comparison(
+    folder: Path, arms: Sequence[Arm], table: pd.DataFrame, timings: dict[str, float]
+) -> None:
+    """Write compare.json, deltas.csv and runs/*.parquet into ``folder`` (a staged one)."""
+    from market_sim import __version__
+    from market_sim.runs import write_json
+
+    (folder / "runs").mkdir()
+    for arm in arms:
+        for run in arm.runs:
+            name = f"{slug(arm.label)}-seed{run.seed}.parquet"
+            run_frame(arm, run).to_parquet(folder / "runs" / name, index=False)
+    table.to_csv(folder / "deltas.csv", index=False)
+    write_json(
+        folder / "compare.json",
+        {
+            "format": COMPARE_FORMAT,
+            "version": __version__,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "interval": f"paired Student-t, {CONFIDENCE:.0%}, over seed offsets",
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+            "arms": [
+                {
+                    "label": a.label,
+                    "source": a.source,
+                    "seeds": a.seeds,
+                    "files": [f"runs/{slug(a.label)}-seed{s}.parquet" for s in a.seeds],
+                    "events": [{"week": w, "label": lab} for w, lab in a.marks],
+                    "scenario": a.scenario.model_dump(mode="json", by_alias=True),
+                }
+                for a in arms
+            ],
+            "deltas": json.loads(table.to_json(orient="records")),
+        },
+    )
+
+
+def is_compare_folder(path: Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "compare.json").is_file()
+
+
+def read_comparison(folder: Path) -> list[Arm]:
+    """The arms of a comparison folder, from compare.json and runs/*.parquet (no rerun)."""
+    from market_sim.model import resolve_scenario
+
+    folder = Path(folder)
+    try:
+        data: dict[str, Any] = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RunsError(f"{folder / 'compare.json'}: cannot read: {err}") from None
+    if data.get("format") != COMPARE_FORMAT:
+        raise RunsError(
+            f"{folder / 'compare.json'}: not a market_sim comparison "
+            f"(format {COMPARE_FORMAT} expected)"
+        )
+    arms = []
+    for spec in data["arms"]:
+        s = resolve_scenario(spec["scenario"])
+        arm = Arm(spec["label"], spec["source"], s)
+        marks = [(int(e["week"]), str(e["label"])) for e in spec.get("events", [])]
+        for seed, file in zip(spec["seeds"], spec["files"], strict=True):
+            try:
+                ts = pd.read_parquet(folder / file).drop(columns=["scenario", "seed"])
+            except (OSError, ValueError) as err:
+                raise RunsError(f"{folder / file}: cannot read: {err}") from None
+            arm.runs.append(Run(s, int(seed), ts, pd.DataFrame(), marks, folder=folder))
+        arms.append(arm)
+    return arms
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """(result, wall seconds) of calling ``fn``."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0

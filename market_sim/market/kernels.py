@@ -1,0 +1,298 @@
+"""Public market-clearing functions: thin Python wrappers over the numba kernels.
+
+The wrappers accept array-likes, convert them with ``np.ascontiguousarray`` to the dtypes
+of the kernels (float64 quantities and prices, int64 priorities, weeks and offsets), check
+lengths, call one njit kernel and turn its error code into a ``ValueError``.  The kernels
+live in ``kernels_select`` (bucket selection), ``kernels_allocate`` (one primary market),
+``kernels_auction`` (double auction) and ``kernels_batch`` (all markets of a week).
+
+Units: quantities in units (GPUs, or GPU-weeks in the rental market), prices in USD per
+unit, times in weeks.  The exact rules are in docs/market_clearing.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
+from market_sim.market.kernels_auction import double_auction_core
+from market_sim.market.kernels_batch import clear_markets_core
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult, policy_code
+
+
+def _drop_stale_kernel_cache() -> None:
+    """Delete this package's cached kernels when any kernel source file has changed.
+
+    numba's on-disk cache checks only the file that defines each function, so a kernel
+    calling into another ``kernels_*`` module would keep running stale machine code after
+    that module is edited.  A hash of all kernel sources, kept next to the cache in
+    ``__pycache__``, catches that.  Only the default in-tree cache is handled (not
+    ``NUMBA_CACHE_DIR``); any file-system error is ignored.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = Path(__file__).resolve().parent
+    try:
+        sources = sorted(here.glob("kernels*.py"))
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+        cache = here / "__pycache__"
+        stamp = cache / "kernels-source.sha256"
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for src in sources:
+            for pattern in (f"{src.stem}.*.nbi", f"{src.stem}.*.nbc"):
+                for stale in cache.glob(pattern):
+                    stale.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass
+
+
+_drop_stale_kernel_cache()
+
+__all__ = [
+    "ClearingResult",
+    "allocate",
+    "clear_markets",
+    "double_auction",
+    "queue_ahead",
+    "quote_lead_times",
+]
+
+
+def _f64(values: ArrayLike, name: str) -> np.ndarray:
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _i64(values: ArrayLike, name: str) -> np.ndarray:
+    arr = np.ascontiguousarray(values, dtype=np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _same_length(**arrays: np.ndarray) -> None:
+    lengths = {name: arr.size for name, arr in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"arrays must have equal lengths, got {lengths}")
+
+
+def _raise(err: int, where: str) -> None:
+    if err != ERR_OK:
+        raise ValueError(f"{where}: {ERROR_MESSAGES[err]}")
+
+
+def _max_weeks(max_weeks: int) -> int:
+    value = int(max_weeks)
+    if value < 0:
+        raise ValueError(f"max_weeks must be >= 0 (weeks), got {max_weeks}")
+    return value
+
+
+def allocate(
+    supply: float,
+    qty: ArrayLike,
+    limit_price: ArrayLike,
+    priority: ArrayLike,
+    order_week: ArrayLike,
+    list_price: float,
+    policy: str,
+) -> tuple[np.ndarray, float]:
+    """Allocate one vendor's weekly output over its order book.
+
+    Args:
+        supply: units available to allocate this week (>= 0).
+        qty: float64[N], open quantity of each order (units, >= 0).
+        limit_price: float64[N], the most each order pays (USD per unit).  Orders with
+            ``limit_price < list_price`` get nothing under every policy.
+        priority: int64[N], higher is served first (``priority`` policy only).
+        order_week: int64[N], week the order was placed; smaller is older.
+        list_price: the vendor's list price (USD per unit); the reserve of ``auction``.
+        policy: ``"pro_rata"``, ``"priority"``, ``"fifo"`` or ``"auction"``.
+
+    Returns:
+        ``(fills, price)``: float64[N] units per order, and the price in USD per unit —
+        the uniform clearing price under ``auction`` (the highest limit price not filled
+        in full, or ``list_price`` when demand at the reserve fits the supply), else
+        ``list_price``.
+    """
+    code = policy_code(policy)
+    q = _f64(qty, "qty")
+    lp = _f64(limit_price, "limit_price")
+    pr = _i64(priority, "priority")
+    wk = _i64(order_week, "order_week")
+    _same_length(qty=q, limit_price=lp, priority=pr, order_week=wk)
+    fills = np.empty(q.size)
+    err, price = allocate_core(float(supply), q, lp, pr, wk, float(list_price), code, fills)
+    _raise(err, "allocate")
+    return fills, float(price)
+
+
+def double_auction(
+    bid_price: ArrayLike, bid_qty: ArrayLike, ask_price: ArrayLike, ask_qty: ArrayLike
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Clear a uniform-price double auction (gray market for units, rental market).
+
+    Args:
+        bid_price, bid_qty: float64[B], buyers' limit prices (USD per unit) and units.
+        ask_price, ask_qty: float64[A], sellers' reserve prices (USD per unit) and units.
+
+    Returns:
+        ``(price, bid_fills, ask_fills)``: the clearing price in USD per unit (midpoint of
+        the interval of clearing prices; NaN when no bid reaches any ask, in which case
+        the caller carries the last price forward) and the units bought/sold per order.
+    """
+    bp = _f64(bid_price, "bid_price")
+    bq = _f64(bid_qty, "bid_qty")
+    ap = _f64(ask_price, "ask_price")
+    aq = _f64(ask_qty, "ask_qty")
+    _same_length(bid_price=bp, bid_qty=bq)
+    _same_length(ask_price=ap, ask_qty=aq)
+    bid_fills = np.empty(bp.size)
+    ask_fills = np.empty(ap.size)
+    err, price = double_auction_core(bp, bq, ap, aq, bid_fills, ask_fills)
+    _raise(err, "double_auction")
+    return float(price), bid_fills, ask_fills
+
+
+def queue_ahead(
+    remaining: ArrayLike,
+    limit_price: ArrayLike,
+    priority: ArrayLike,
+    order_week: ArrayLike,
+    list_price: float,
+    policy: str,
+) -> np.ndarray:
+    """Units each open order waits behind: float64[N] (units; +inf when ineligible).
+
+    The remaining quantity of all orders served before the order under ``policy`` plus
+    that of the other orders in its tie group (a tie group is served pro rata, so it
+    finishes together).  Orders with ``limit_price < list_price`` are never served: +inf.
+    """
+    code = policy_code(policy)
+    rem = _f64(remaining, "remaining")
+    lp = _f64(limit_price, "limit_price")
+    pr = _i64(priority, "priority")
+    wk = _i64(order_week, "order_week")
+    _same_length(remaining=rem, limit_price=lp, priority=pr, order_week=wk)
+    out = np.empty(rem.size)
+    _raise(queue_ahead_core(rem, lp, pr, wk, float(list_price), code, out), "queue_ahead")
+    return out
+
+
+def quote_lead_times(
+    queue_ahead: ArrayLike,
+    qty: ArrayLike,
+    pipeline: ArrayLike,
+    capacity_per_week: float,
+    max_weeks: int,
+) -> np.ndarray:
+    """Quoted lead time of each open order: int64[N] weeks.
+
+    Week k >= 1 is the first week whose cumulative arrivals — ``pipeline[0..k-1]`` (units
+    already in production; ``pipeline[0]`` arrives in week 1), then ``capacity_per_week``
+    units every week after the pipeline — reach ``queue_ahead + qty`` (to a relative
+    1e-12).  Capped at ``max_weeks`` (also the answer when never reached, e.g. zero
+    capacity or ``queue_ahead = +inf``); 0 when ``qty == 0``.  Monotone in queue_ahead.
+    """
+    qa = _f64(queue_ahead, "queue_ahead")
+    q = _f64(qty, "qty")
+    pipe = _f64(pipeline, "pipeline")
+    _same_length(queue_ahead=qa, qty=q)
+    weeks = np.empty(q.size, dtype=np.int64)
+    err = quote_core(qa, q, pipe, float(capacity_per_week), _max_weeks(max_weeks), weeks)
+    _raise(err, "quote_lead_times")
+    return weeks
+
+
+def clear_markets(
+    order_offsets: ArrayLike,
+    supply: ArrayLike,
+    list_price: ArrayLike,
+    policy_code: ArrayLike,
+    qty: ArrayLike,
+    limit_price: ArrayLike,
+    priority: ArrayLike,
+    order_week: ArrayLike,
+    pipeline_offsets: ArrayLike,
+    pipeline: ArrayLike,
+    capacity_per_week: ArrayLike,
+    max_weeks: int,
+    bid_offsets: ArrayLike,
+    bid_price: ArrayLike,
+    bid_qty: ArrayLike,
+    ask_offsets: ArrayLike,
+    ask_price: ArrayLike,
+    ask_qty: ArrayLike,
+) -> ClearingResult:
+    """Clear every market of one simulated week in one kernel call.
+
+    Primary markets (one per vendor product, ``M`` of them) hold their orders in CSR form:
+    market m owns ``order_offsets[m]:order_offsets[m+1]`` of the order arrays and
+    ``pipeline_offsets[m]:pipeline_offsets[m+1]`` of ``pipeline`` (units arriving in 1,
+    2, ... weeks).  ``supply`` (units), ``list_price`` (USD), ``policy_code``
+    (``POLICIES`` codes) and ``capacity_per_week`` (units/week after the pipeline) have
+    one entry per market.  Double auctions (``K`` of them) own
+    ``bid_offsets[k]:bid_offsets[k+1]`` of the bid arrays and likewise for asks.
+
+    For every market the results equal ``allocate`` on its slice, and
+    ``quote_lead_times(queue_ahead(qty - fills, ...), qty - fills, ...)`` (0 weeks for a
+    filled order, ``max_weeks`` for an ineligible one); every auction equals
+    ``double_auction`` on its slices.  Empty markets are allowed.
+    """
+    oo = _i64(order_offsets, "order_offsets")
+    s = _f64(supply, "supply")
+    lp_m = _f64(list_price, "list_price")
+    codes = _i64(policy_code, "policy_code")
+    q = _f64(qty, "qty")
+    lp = _f64(limit_price, "limit_price")
+    pr = _i64(priority, "priority")
+    wk = _i64(order_week, "order_week")
+    po = _i64(pipeline_offsets, "pipeline_offsets")
+    pipe = _f64(pipeline, "pipeline")
+    cap = _f64(capacity_per_week, "capacity_per_week")
+    bo = _i64(bid_offsets, "bid_offsets")
+    bp = _f64(bid_price, "bid_price")
+    bq = _f64(bid_qty, "bid_qty")
+    ao = _i64(ask_offsets, "ask_offsets")
+    ap = _f64(ask_price, "ask_price")
+    aq = _f64(ask_qty, "ask_qty")
+    if oo.size == 0 or bo.size == 0:
+        raise ValueError("order_offsets and bid_offsets need at least one entry (0)")
+    n_markets = oo.size - 1
+    _same_length(supply=s, list_price=lp_m, policy_code=codes, capacity_per_week=cap)
+    if s.size != n_markets or po.size != oo.size:
+        raise ValueError(
+            f"{n_markets} markets (order_offsets has {oo.size} entries) but supply has "
+            f"{s.size} and pipeline_offsets {po.size} entries"
+        )
+    _same_length(qty=q, limit_price=lp, priority=pr, order_week=wk)
+    _same_length(bid_price=bp, bid_qty=bq)
+    _same_length(ask_price=ap, ask_qty=aq)
+    _same_length(bid_offsets=bo, ask_offsets=ao)
+    weeks = _max_weeks(max_weeks)
+    result = ClearingResult(
+        fills=np.empty(q.size),
+        price=np.empty(n_markets),
+        lead_weeks=np.empty(q.size, dtype=np.int64),
+        da_price=np.empty(bo.size - 1),
+        bid_fills=np.empty(bp.size),
+        ask_fills=np.empty(ap.size),
+    )
+    err, kind, index = clear_markets_core(
+        oo, s, lp_m, codes, q, lp, pr, wk, po, pipe, cap, weeks, bo, bp, bq, ao, ap, aq,
+        *result,
+    )  # fmt: skip
+    if err != ERR_OK:
+        where = ("primary market", "double auction", "clear_markets")[kind]
+        _raise(err, where if index < 0 else f"{where} {index}")
+    return result

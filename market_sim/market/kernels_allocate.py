@@ -1,0 +1,283 @@
+"""Numba kernels of one primary market: allocation, queue position and lead-time quote.
+
+All functions are ``@njit(cache=True)``, nopython, and pure: they read their input arrays
+and write only the ``out`` array they are given.  They return an error code (see
+``kernels_common.ERR_*``) instead of raising, so the Python wrappers can word the message.
+The rules are in docs/market_clearing.md; ``reference.py`` is the plain-Python oracle.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from market_sim.market.kernels_auction import auction_allocate
+from market_sim.market.kernels_common import (
+    ALLOC_RTOL,
+    ERR_OK,
+    ERR_PIPELINE,
+    ERR_POLICY,
+    ERR_PRICE,
+    ERR_QTY,
+    ERR_QUEUE,
+    ERR_SUPPLY,
+    POLICY_AUCTION,
+    POLICY_FIFO,
+    POLICY_PRIORITY,
+    POLICY_PRO_RATA,
+    QUOTE_RTOL,
+)
+from market_sim.market.kernels_select import stable_argsort
+
+
+# --------------------------------------------------------------------------- shared passes
+@njit(cache=True)
+def _service_order(code, idx, limit_price, priority, order_week):
+    """Positions 0..m-1 of ``idx`` in service order (stable: index order inside a tie)."""
+    if code == POLICY_FIFO:
+        return stable_argsort(order_week[idx])
+    if code == POLICY_PRIORITY:
+        by_week = stable_argsort(order_week[idx])
+        # ~p == -p - 1 is decreasing in p and never overflows
+        return by_week[stable_argsort(~priority[idx[by_week]])]
+    return stable_argsort(-limit_price[idx])
+
+
+@njit(cache=True)
+def _same_group(code, a, b, limit_price, priority, order_week):
+    """True when orders ``a`` and ``b`` tie under the policy."""
+    if code == POLICY_FIFO:
+        return order_week[a] == order_week[b]
+    if code == POLICY_PRIORITY:
+        return priority[a] == priority[b] and order_week[a] == order_week[b]
+    return limit_price[a] == limit_price[b]
+
+
+@njit(cache=True)
+def service_groups(code, idx, limit_price, priority, order_week):
+    """Tie group of each candidate order ``idx[t]``, numbered in service order.
+
+    Returns (group id per candidate, number of ids).  ``priority``/``fifo`` with a small
+    range of (priority, week) use the dense key (priority desc, week asc) directly — a
+    counting sort, O(n), where some ids may be empty; otherwise a stable sort numbers the
+    tie groups 0, 1, ... .  ``pro_rata`` is a single group.
+    """
+    m = idx.size
+    gid = np.zeros(m, dtype=np.int64)
+    if m == 0:
+        return gid, 0
+    if code == POLICY_PRO_RATA:
+        return gid, 1
+    if code == POLICY_PRIORITY or code == POLICY_FIFO:
+        pmin = pmax = priority[idx[0]] if code == POLICY_PRIORITY else 0
+        wmin = wmax = order_week[idx[0]]
+        for t in range(m):
+            w = order_week[idx[t]]
+            wmin = min(wmin, w)
+            wmax = max(wmax, w)
+            if code == POLICY_PRIORITY:
+                p = priority[idx[t]]
+                pmin = min(pmin, p)
+                pmax = max(pmax, p)
+        span_w = float(wmax) - float(wmin) + 1.0
+        span = span_w * (float(pmax) - float(pmin) + 1.0)
+        if span <= max(4.0 * m, 4096.0):
+            nw = wmax - wmin + 1
+            for t in range(m):
+                key = order_week[idx[t]] - wmin
+                if code == POLICY_PRIORITY:
+                    key += (pmax - priority[idx[t]]) * nw
+                gid[t] = key
+            return gid, int(span)
+    order = _service_order(code, idx, limit_price, priority, order_week)
+    g = 0
+    for t in range(m):
+        if t > 0 and not _same_group(
+            code, idx[order[t - 1]], idx[order[t]], limit_price, priority, order_week
+        ):
+            g += 1
+        gid[order[t]] = g
+    return gid, g + 1
+
+
+# --------------------------------------------------------------------------- allocate
+@njit(cache=True)
+def allocate_core(supply, qty, limit_price, priority, order_week, list_price, code, out):
+    """Allocate ``supply`` units over one order book; fills go to ``out``.
+
+    Returns (error code, price in USD).  See :func:`market_sim.market.allocate`.
+    """
+    n = qty.size
+    if not (math.isfinite(supply) and supply >= 0.0):
+        return ERR_SUPPLY, np.nan
+    if not math.isfinite(list_price):
+        return ERR_PRICE, np.nan
+    if code < 0 or code > 3:
+        return ERR_POLICY, np.nan
+    if code == POLICY_AUCTION:
+        return auction_allocate(supply, qty, limit_price, list_price, out)
+    # validation pass, fused with the demand of the eligible orders
+    m = 0
+    demand = 0.0
+    valid_qty = True
+    valid_price = True
+    for i in range(n):
+        q = qty[i]
+        p = limit_price[i]
+        valid_qty &= (q >= 0.0) & (q < np.inf)
+        valid_price &= (p > -np.inf) & (p < np.inf)
+        if q > 0.0 and p >= list_price:
+            m += 1
+            demand += q
+    if not valid_qty:
+        return ERR_QTY, np.nan
+    if not valid_price:
+        return ERR_PRICE, np.nan
+    slack = ALLOC_RTOL * supply
+    lo = supply - slack  # supply is used up once demand ahead reaches this
+    hi = supply + slack  # demand through a group up to this is served in full
+    if code == POLICY_PRO_RATA:  # one tie group with nothing ahead of it
+        if 0.0 >= lo:
+            share = 0.0
+        elif demand <= hi:
+            share = 1.0
+        else:
+            share = supply / demand
+        for i in range(n):
+            q = qty[i]
+            f = 0.0
+            if q > 0.0 and limit_price[i] >= list_price:
+                f = q if share == 1.0 else q * share
+            out[i] = f
+        return ERR_OK, list_price
+    # priority / fifo: number the tie groups in service order, then walk them
+    idx = np.empty(m, dtype=np.int64)
+    j = 0
+    for i in range(n):
+        out[i] = 0.0
+        if qty[i] > 0.0 and limit_price[i] >= list_price:
+            idx[j] = i
+            j += 1
+    gid, ngroups = service_groups(code, idx, limit_price, priority, order_week)
+    demand_of = np.zeros(ngroups)
+    for t in range(m):
+        demand_of[gid[t]] += qty[idx[t]]
+    share_of = np.ones(ngroups)
+    before = 0.0
+    for k in range(ngroups):
+        g = demand_of[k]
+        if g > 0.0:  # dense ids may be empty
+            if before >= lo:
+                share_of[k] = 0.0
+            elif before + g > hi:
+                share_of[k] = (supply - before) / g
+            before = before + g
+    for t in range(m):
+        q = qty[idx[t]]
+        share = share_of[gid[t]]
+        out[idx[t]] = q if share == 1.0 else q * share
+    return ERR_OK, list_price
+
+
+# --------------------------------------------------------------------------- queue position
+@njit(cache=True)
+def queue_ahead_core(remaining, limit_price, priority, order_week, list_price, code, out):
+    """Units that finish no later than each order, besides the order itself; ``out``.
+
+    Ineligible orders (``limit_price < list_price``) get +inf.  Returns an error code.
+    """
+    n = remaining.size
+    if not math.isfinite(list_price):
+        return ERR_PRICE
+    if code < 0 or code > 3:
+        return ERR_POLICY
+    m = 0
+    for i in range(n):
+        r = remaining[i]
+        p = limit_price[i]
+        if not (r >= 0.0 and r < np.inf):
+            return ERR_QTY
+        if not (p > -np.inf and p < np.inf):
+            return ERR_PRICE
+        if p >= list_price:
+            m += 1
+    idx = np.empty(m, dtype=np.int64)
+    j = 0
+    for i in range(n):
+        out[i] = np.inf
+        if limit_price[i] >= list_price:
+            idx[j] = i
+            j += 1
+    gid, ngroups = service_groups(code, idx, limit_price, priority, order_week)
+    through_of = np.zeros(ngroups)  # remaining units of each tie group, then cumulated
+    for t in range(m):
+        through_of[gid[t]] += remaining[idx[t]]
+    through = 0.0
+    for k in range(ngroups):
+        through = through + through_of[k]
+        through_of[k] = through
+    for t in range(m):
+        out[idx[t]] = through_of[gid[t]] - remaining[idx[t]]
+    return ERR_OK
+
+
+# --------------------------------------------------------------------------- lead-time quote
+@njit(cache=True)
+def _beyond_reached(total, capacity, j, target):
+    return total + capacity * j >= target
+
+
+@njit(cache=True)
+def quote_core(queue, qty, pipeline, capacity, max_weeks, out):
+    """Quote lead times (weeks) into ``out``; returns an error code.
+
+    Week k >= 1 is reached when the cumulative arrivals through week k (the pipeline,
+    then ``capacity`` units a week) are >= ``(queue + qty) * (1 - QUOTE_RTOL)``.  Binary
+    search over the pipeline, closed form beyond it; capped at ``max_weeks``; 0 when
+    ``qty == 0``.
+    """
+    n = qty.size
+    npipe = pipeline.size
+    if not (math.isfinite(capacity) and capacity >= 0.0):
+        return ERR_SUPPLY
+    cum = np.empty(npipe)
+    total = 0.0
+    for k in range(npipe):
+        u = pipeline[k]
+        if not (u >= 0.0 and u < np.inf):
+            return ERR_PIPELINE
+        total += u
+        cum[k] = total
+    for i in range(n):
+        if not (qty[i] >= 0.0 and qty[i] < np.inf):
+            return ERR_QTY
+        if not queue[i] >= 0.0:
+            return ERR_QUEUE
+    for i in range(n):
+        if qty[i] == 0.0:
+            out[i] = 0
+            continue
+        target = (queue[i] + qty[i]) * (1.0 - QUOTE_RTOL)
+        week = max_weeks
+        if npipe > 0 and cum[npipe - 1] >= target:
+            base = 0  # branch-free binary search: first index with cum >= target
+            width = npipe
+            while width > 1:
+                half = width // 2
+                base = base + half if cum[base + half] < target else base
+                width -= half
+            base += cum[base] < target
+            week = min(base + 1, max_weeks)
+        elif capacity > 0.0 and target < np.inf:
+            x = (target - total) / capacity  # weeks after the pipeline, roughly
+            if x <= max_weeks - npipe + 2:
+                j = max(1, math.ceil(x))
+                while j > 1 and _beyond_reached(total, capacity, j - 1, target):
+                    j -= 1
+                while j <= max_weeks - npipe and not _beyond_reached(total, capacity, j, target):
+                    j += 1
+                week = min(npipe + j, max_weeks)
+        out[i] = week
+    return ERR_OK

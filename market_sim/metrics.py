@@ -1,0 +1,402 @@
+"""Weekly outcomes, named by the metric keys of shared/data/README.md, and the helpers
+(concentration, weighted quantiles) they use.
+
+Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
+ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
+firms' installed compute and each active startup's compute in use (owned plus rented).
+
+Every value is finite: a quantity undefined in a week carries its last value forward,
+starting from a stated default (an effective price without purchases: the reference list
+price per H100e). A realised lead time in a week without deliveries to a class is how long
+that class's open orders have waited so far (a lower bound on what they will wait); with
+neither deliveries nor open orders it carries forward (from 0).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from market_sim.world import CLASSES, STARTUP_CLASS
+
+if TYPE_CHECKING:
+    from market_sim.model import GPUMarketModel
+
+GROUPS = ("hyperscalers", "enterprises", "neoclouds", "startups", "big4", "top5")
+QS = (0.5, 0.9)  # median and p90
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q-quantile (0..1) of values weighted by weights (lower value at a tie).
+
+    NaN for no positive weight.
+    """
+    return float(weighted_quantiles(values, weights, (q,))[0])
+
+
+def weighted_quantiles(
+    values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]
+) -> np.ndarray:
+    """Several weighted quantiles with one sort (NaN each for no positive weight)."""
+    keep = weights > 0
+    if not keep.any():
+        return np.full(len(qs), np.nan)
+    v, w = values[keep], weights[keep]
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w)
+    return v[np.searchsorted(cum, np.asarray(qs) * cum[-1], side="left")]
+
+
+def hhi(amounts: np.ndarray, total: float | None = None) -> float:
+    """Herfindahl-Hirschman index of shares in percent (0 to 10,000).
+
+    ``total`` (default: the sum) may exceed the sum when part of the market is
+    fragmented among holders too small to list.
+    """
+    total = amounts.sum() if total is None else total
+    if total <= 0:
+        return 0.0
+    s = 100.0 * amounts / total
+    return float((s * s).sum())
+
+
+def gini(amounts: np.ndarray) -> float:
+    """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated)."""
+    x = np.sort(np.asarray(amounts, dtype=float))
+    n, total = len(x), x.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float((2.0 * (ranks * x).sum()) / (n * total) - (n + 1.0) / n)
+
+
+def top_share(amounts: np.ndarray, k: int, total: float | None = None) -> float:
+    """Percent of the total (default: the sum) held by the k largest amounts."""
+    total = amounts.sum() if total is None else total
+    if total <= 0:
+        return 0.0
+    return float(100.0 * np.sort(amounts)[::-1][:k].sum() / total)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def metric_keys(model: GPUMarketModel) -> list[str]:
+    """Every column of the weekly frame, in order (fixed when the model is built)."""
+    w = model.world
+    keys: list[str] = []
+    for p in w.products.ids:
+        keys += [f"{name}@{p}" for name in _PRODUCT_VARS]
+    for v in w.vendor_ids:
+        keys += [f"{name}@{v}" for name in _VENDOR_VARS]
+    keys += [
+        "nvidia_dc_revenue_usd_bn",
+        "nvidia_cogs_usd_bn",
+        "nvidia_gross_margin_pct",
+        "nvidia_unit_share_pct",
+        "nvidia_new_compute_share_pct",
+        "nvidia_installed_share_pct",
+        "deliveries_units",
+        "deliveries_h100e",
+        "backlog_units",
+        "installed_h100e",
+    ]
+    for h in w.holder_ids:
+        keys += [f"{name}@{h}" for name in _HOLDER_VARS]
+    for g in GROUPS:
+        keys += [f"deliveries_units@{g}", f"installed_h100e@{g}", f"compute_share_pct@{g}"]
+    for c in CLASSES:
+        keys += [
+            f"{name}@{c}"
+            for name in (
+                "lead_time_weeks_median",
+                "lead_time_weeks_p90",
+                "realised_lead_time_weeks_median",
+                "realised_lead_time_weeks_p90",
+                "effective_price_usd_per_h100e",
+                "delivery_share_pct",
+            )
+        ]
+    keys += [
+        "hhi_compute",
+        "gini_compute",
+        "top4_share_pct",
+        "alt_chip_share_pct",
+        "alt_chip_installed_share_pct",
+        "in_house_share_pct",
+        "spot_price_usd@H100",
+        "rental_usd_per_gpu_hour@H100",
+        "spot_premium_pct",
+        "gray_volume_h100e",
+        "rental_volume_h100e",
+    ]
+    for node in model.scenario.supply.nodes:
+        unit = node.unit
+        keys += [
+            f"capacity_per_week@{node.id}",
+            f"utilisation_pct@{node.id}",
+            f"output_{unit}@{node.id}",
+            f"capacity_ordered@{node.id}",
+        ]
+        if unit == "wafers":
+            keys.append(f"capacity_wafers_per_month@{node.id}")
+        keys += [f"output_{unit}@{node.id}:{v}" for v in w.vendor_ids]
+    keys += [
+        "startups_active",
+        "startups_starved",
+        "startups_exited",
+        "startups_entered",
+        "startups_compute_h100e",
+        "startups_owned_h100e",
+        "startups_rented_h100e",
+        "units_in_pipeline",
+        "units_inventory",
+        "in_house_programs_started",
+    ]
+    return keys
+
+
+# --------------------------------------------------------------------------- values
+
+
+def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
+    """The week's outcomes as a dict keyed by :func:`metric_keys`."""
+    from market_sim.production import backlog_units
+
+    w, acc, pr = model.world, model.accounts, model.world.products
+    prev = model.metrics
+    out: dict[str, float] = {}
+    keys = _keys(model)
+    backlog = backlog_units(model)
+    inventory = np.array([model.vendors[v].inventory[p] for p, v in enumerate(pr.vendor)])
+    started = np.array([model.vendors[v].started[p] for p, v in enumerate(pr.vendor)])
+    per_product = (
+        model.quotes[:, 1].astype(float),
+        model.list_price,
+        pr.unit_cost_usd,
+        model.list_price / pr.unit_cost_usd,
+        acc.deliveries_product,
+        model.new_orders,
+        backlog,
+        inventory,
+        model.arrivals,
+        started,
+    )
+    for names, values in zip(keys["product"], per_product, strict=True):
+        out.update(zip(names, values.tolist(), strict=True))
+    h100e_delivered = acc.deliveries_product * pr.h100e
+    total_units = float(acc.deliveries_product.sum())
+    total_h100e = float(h100e_delivered.sum())
+    for v, vk in zip(model.vendors, keys["vendor"], strict=True):
+        ps = v.products
+        rev, cogs = v.revenue_usd, v.cogs_usd
+        margin = 100.0 * (1.0 - cogs / rev) if rev > 0 else prev.get(vk[4], 0.0)
+        values = (
+            float(acc.deliveries_product[ps].sum()),
+            float(h100e_delivered[ps].sum()),
+            rev / 1e9,
+            cogs / 1e9,
+            margin,
+            float(backlog[ps].sum()),
+        )
+        out.update(zip(vk, values, strict=True))
+    nv = w.vendor_ids[w.nvidia] if w.nvidia >= 0 else None
+    out["nvidia_dc_revenue_usd_bn"] = out.get(f"revenue_usd_bn@{nv}", 0.0)
+    out["nvidia_cogs_usd_bn"] = out.get(f"cogs_usd_bn@{nv}", 0.0)
+    out["nvidia_gross_margin_pct"] = out.get(f"gross_margin_pct@{nv}", 0.0)
+    nv_units = out.get(f"deliveries_units@{nv}", 0.0)
+    nv_h100e = out.get(f"deliveries_h100e@{nv}", 0.0)
+    out["nvidia_unit_share_pct"] = _pct(nv_units, total_units, prev, "nvidia_unit_share_pct")
+    out["nvidia_new_compute_share_pct"] = _pct(
+        nv_h100e, total_h100e, prev, "nvidia_new_compute_share_pct"
+    )
+    out["deliveries_units"] = total_units
+    out["deliveries_h100e"] = total_h100e
+    out["backlog_units"] = float(backlog.sum())
+
+    # holdings
+    installed = model.installed_h100e()
+    startups = model.startups
+    st_active = startups.status == 1
+    st_compute = np.where(st_active, startups.got, 0.0)
+    st_owned = float(startups.owned.sum())
+    all_installed = float(installed.sum()) + st_owned
+    out["installed_h100e"] = all_installed
+    bought = model.fleet @ pr.h100e
+    nv_products = pr.vendor == w.nvidia
+    nv_bought = float((model.fleet[:, nv_products] @ pr.h100e[nv_products]).sum()) + float(
+        (acc.startup_units[nv_products] * pr.h100e[nv_products]).sum()
+    )
+    all_bought = float(bought.sum()) + float((acc.startup_units * pr.h100e).sum())
+    out["nvidia_installed_share_pct"] = 100.0 * nv_bought / all_bought if all_bought else 0.0
+    holders = model.holders
+    per_holder = (
+        acc.deliveries_holder,
+        acc.deliveries_holder_h100e,
+        model.fleet.sum(axis=1),
+        installed,
+        100.0 * installed / all_installed,
+        np.array([h.week_spend_usd for h in holders]) / 1e9,
+        np.array([h.expected_lead for h in holders]),
+        model.open_orders()[0],
+    )
+    for names, values in zip(keys["holder"], per_holder, strict=True):
+        out.update(zip(names, values.tolist(), strict=True))
+    model.holder_record = np.column_stack(per_holder)  # agents_frame reads this
+    st_units = float(acc.class_units[STARTUP_CLASS])
+    for g in GROUPS:
+        if g == "startups":
+            units, inst = st_units, st_owned
+        elif g == "top5":  # the five largest firms by installed compute this week
+            top = np.argsort(np.where(model.aggregate, -1.0, installed), kind="stable")[::-1][:5]
+            units, inst = float(acc.deliveries_holder[top].sum()), float(installed[top].sum())
+        else:
+            idx = w.groups[g]
+            units, inst = float(acc.deliveries_holder[idx].sum()), float(installed[idx].sum())
+        out[f"deliveries_units@{g}"] = units
+        out[f"installed_h100e@{g}"] = inst
+        out[f"compute_share_pct@{g}"] = 100.0 * inst / all_installed if all_installed else 0.0
+
+    # buyer classes
+    book = model.book
+    klass, waited, units = acc.waits
+    for c, name in enumerate(CLASSES):
+        sel = book.klass == c
+        quoted = weighted_quantiles(book.lead_weeks[sel].astype(float), book.qty[sel], QS)
+        got = klass == c
+        if (units[got] > 0).any():
+            realised = weighted_quantiles(waited[got], units[got], QS)
+        else:  # nothing delivered: how long the class's open orders have waited so far
+            waits = (week - book.order_week[sel]).astype(float)
+            realised = weighted_quantiles(waits, book.qty[sel], QS)
+        for label, q_val, r_val in zip(("median", "p90"), quoted, realised, strict=True):
+            out[f"lead_time_weeks_{label}@{name}"] = q_val if np.isfinite(q_val) else 0.0
+            key = f"realised_lead_time_weeks_{label}@{name}"
+            out[key] = r_val if np.isfinite(r_val) else prev.get(key, 0.0)
+        key = f"effective_price_usd_per_h100e@{name}"
+        h = acc.class_h100e[c]
+        out[key] = (
+            acc.class_paid[c] / h if h > 0 else prev.get(key) or model.reference_price_per_h100e()
+        )
+        out[f"delivery_share_pct@{name}"] = _pct(
+            float(acc.class_units[c]), total_units, prev, f"delivery_share_pct@{name}"
+        )
+
+    # concentration of ownership (firms and each startup) and of access (compute in use)
+    # an aggregate holder (many small firms) is not one firm: it counts in the total only
+    firms = np.where(model.aggregate, 0.0, installed)
+    owned = np.concatenate([firms, startups.owned])
+    total = float(installed.sum()) + float(startups.owned.sum())
+    out["hhi_compute"] = hhi(owned, total)
+    out["top4_share_pct"] = top_share(owned, 4, total)
+    out["gini_compute"] = gini(np.concatenate([firms, st_compute[st_active]]))
+    in_house = pr.owner_holder >= 0
+    alt = float(h100e_delivered[~nv_products].sum())
+    out["alt_chip_share_pct"] = _pct(alt, total_h100e, prev, "alt_chip_share_pct")
+    out["alt_chip_installed_share_pct"] = (
+        100.0 - out["nvidia_installed_share_pct"] if (all_bought) else 0.0
+    )
+    out["in_house_share_pct"] = _pct(
+        float(h100e_delivered[in_house].sum()), total_h100e, prev, "in_house_share_pct"
+    )
+
+    # markets
+    out["spot_price_usd@H100"] = float(model.spot_price)
+    out["rental_usd_per_gpu_hour@H100"] = float(model.rental_price)
+    ref = model.reference_price_per_h100e()
+    out["spot_premium_pct"] = 100.0 * (model.spot_price / ref - 1.0)
+    out["gray_volume_h100e"] = float(acc.gray_volume)
+    out["rental_volume_h100e"] = float(acc.rental_volume)
+
+    # supply nodes
+    for j, chip in enumerate(model.chipmakers):
+        nid, unit = chip.node_id, chip.unit
+        out[f"capacity_per_week@{nid}"] = chip.capacity
+        out[f"utilisation_pct@{nid}"] = 100.0 * chip.utilisation
+        out[f"output_{unit}@{nid}"] = chip.used
+        out[f"capacity_ordered@{nid}"] = float(acc.capacity_ordered[j])
+        if unit == "wafers":
+            out[f"capacity_wafers_per_month@{nid}"] = chip.capacity * 52.0 / 12.0
+        for v, vid in enumerate(w.vendor_ids):
+            out[f"output_{unit}@{nid}:{vid}"] = float(model.node_output[v, j])
+
+    # startups and stocks in production
+    counts = startups.counts()
+    out["startups_active"] = float(counts["active"])
+    out["startups_starved"] = float(counts["starved"])
+    out["startups_exited"] = float(counts["exited"])
+    out["startups_entered"] = float(startups.entered_total)
+    out["startups_compute_h100e"] = float(st_compute.sum())
+    out["startups_owned_h100e"] = st_owned
+    out["startups_rented_h100e"] = float(np.where(st_active, startups.rented, 0.0).sum())
+    out["units_in_pipeline"] = float(
+        sum(p.sum() for v in model.vendors for p in v.pipeline.values())
+    )
+    out["units_inventory"] = float(sum(sum(v.inventory.values()) for v in model.vendors))
+    out["in_house_programs_started"] = float(
+        sum(1 for h in model.holders if getattr(h, "program_started", None) is not None)
+    )
+    return out
+
+
+_HOLDER_VARS = (
+    "deliveries_units",
+    "deliveries_h100e",
+    "installed_units",
+    "installed_h100e",
+    "compute_share_pct",
+    "capex_usd_bn",
+    "expected_lead_weeks",
+    "open_orders_h100e",
+)
+AGENT_VARIABLES = {
+    "holders": _HOLDER_VARS,
+    "vendors": ("revenue_usd", "cogs_usd", "sales_usd", "inventory_units"),
+    "chipmakers": ("capacity_per_week", "used_per_week", "expansion_per_week", "utilisation"),
+}
+"""Per-firm variables recorded weekly (model.agents_frame), by firm group."""
+
+_PRODUCT_VARS = (
+    "lead_time_weeks",
+    "list_price_usd",
+    "unit_cost_usd",
+    "price_to_cost_ratio",
+    "deliveries_units",
+    "demand_units",
+    "backlog_units",
+    "inventory_units",
+    "output_units",
+    "started_units",
+)
+_VENDOR_VARS = (
+    "deliveries_units",
+    "deliveries_h100e",
+    "revenue_usd_bn",
+    "cogs_usd_bn",
+    "gross_margin_pct",
+    "backlog_units",
+)
+
+
+def _keys(model: GPUMarketModel) -> dict[str, list]:
+    """Per-entity metric keys, built once per model (formatting ~400 keys a week costs)."""
+    cached = getattr(model, "_metric_key_table", None)
+    if cached is None:
+        w = model.world
+        cached = {
+            "product": [[f"{v}@{p}" for p in w.products.ids] for v in _PRODUCT_VARS],
+            "vendor": [[f"{v}@{vid}" for v in _VENDOR_VARS] for vid in w.vendor_ids],
+            "holder": [[f"{v}@{h}" for h in w.holder_ids] for v in _HOLDER_VARS],
+        }
+        model._metric_key_table = cached
+    return cached
+
+
+def _pct(part: float, total: float, prev: dict, key: str) -> float:
+    """100 x part / total, or last week's value when nothing was delivered."""
+    return 100.0 * part / total if total > 0 else float(prev.get(key, 0.0))

@@ -1,0 +1,155 @@
+"""The vendors' order books: every open primary order, as columnar arrays.
+
+One row per open order. An order belongs to one product (its market) and either to a
+firm (``holder`` >= 0, an index into the model's holders) or to a startup
+(``holder == -1``, ``startup`` >= 0). Quantities are units of the product; prices USD per
+unit; weeks are simulation week indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STARTUP_HOLDER = -1
+
+_FIELDS = {
+    "product": np.int64,
+    "holder": np.int64,
+    "startup": np.int64,
+    "klass": np.int64,  # buyer class code (see model.CLASSES)
+    "qty": np.float64,  # open (unfilled) units
+    "limit_price": np.float64,  # USD per unit
+    "priority": np.int64,
+    "order_week": np.int64,
+    "lead_weeks": np.int64,  # latest quoted lead time, weeks
+}
+
+
+@dataclass
+class Batch:
+    """New orders of one week, to be appended to the book (all arrays of equal length)."""
+
+    product: np.ndarray
+    holder: np.ndarray
+    startup: np.ndarray
+    klass: np.ndarray
+    qty: np.ndarray
+    limit_price: np.ndarray
+    priority: np.ndarray
+    order_week: np.ndarray
+
+
+class OrderBook:
+    """Struct-of-arrays order book with amortised appends and compaction."""
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self._cols = {k: np.zeros(capacity, dtype=t) for k, t in _FIELDS.items()}
+        self.version = 0  # bumped by every change; lets callers cache totals
+
+    def touch(self) -> None:
+        """Mark the book changed (call after writing to ``qty`` directly)."""
+        self.version += 1
+
+    def open_totals(self, n_holders: int, weight: np.ndarray) -> np.ndarray:
+        """Per firm holder: sum of open qty x ``weight[product]`` (e.g. H100e per unit)."""
+        firm = self.holder >= 0
+        w = self.qty[firm] * weight[self.product[firm]]
+        return np.bincount(self.holder[firm], weights=w, minlength=n_holders)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("_cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    def add(self, batch: Batch) -> None:
+        """Append a week's new orders; orders with qty <= 0 are dropped."""
+        self.version += 1
+        keep = batch.qty > 0
+        k = int(keep.sum())
+        if k == 0:
+            return
+        need = self.n + k
+        cap = len(self._cols["qty"])
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for name, col in self._cols.items():
+                grown = np.zeros(new_cap, dtype=col.dtype)
+                grown[: self.n] = col[: self.n]
+                self._cols[name] = grown
+        for name in _FIELDS:
+            if name == "lead_weeks":
+                self._cols[name][self.n : need] = 0
+            else:
+                self._cols[name][self.n : need] = np.asarray(getattr(batch, name))[keep]
+        self.n = need
+
+    def compact(self) -> None:
+        """Drop orders with no open quantity (filled or cancelled)."""
+        self.version += 1
+        keep = self._cols["qty"][: self.n] > 0
+        if keep.all():
+            return
+        k = int(keep.sum())
+        for col in self._cols.values():
+            col[:k] = col[: self.n][keep]
+        self.n = k
+
+    def open_by(self, holder: int, product: int | None = None) -> np.ndarray:
+        """Indices of open orders of one firm (optionally of one product)."""
+        mask = self.holder == holder
+        if product is not None:
+            mask &= self.product == product
+        return np.flatnonzero(mask & (self.qty > 0))
+
+    def cancel(self, indices: np.ndarray, amount: float, weight: np.ndarray | None = None) -> float:
+        """Cancel up to ``amount`` from the given orders, youngest first.
+
+        ``weight[i]`` converts order i's units into the unit of ``amount`` (e.g. H100e
+        per unit); without it ``amount`` is in units. Returns the amount cancelled.
+        """
+        if amount <= 0 or len(indices) == 0:
+            return 0.0
+        self.version += 1
+        order = np.argsort(-self.order_week[indices], kind="stable")
+        qty = self._cols["qty"]
+        left = amount
+        for k in order:
+            i = indices[k]
+            w = 1.0 if weight is None else float(weight[k])
+            have = qty[i] * w
+            if have <= left:
+                qty[i], take = 0.0, have
+            else:
+                qty[i] = max(0.0, qty[i] - left / w)
+                take = left
+            left -= take
+            if left <= 0:
+                break
+        return amount - left
+
+    def cancel_where(self, mask: np.ndarray) -> float:
+        """Cancel every order selected by a boolean mask; return units cancelled."""
+        self.version += 1
+        qty = self._cols["qty"][: self.n]
+        units = float(qty[mask].sum())
+        qty[mask] = 0.0
+        return units
+
+    def by_market(self, n_markets: int) -> tuple[np.ndarray, np.ndarray]:
+        """A stable permutation that groups orders by product, and CSR offsets.
+
+        Within a product, orders keep their book order (oldest first), so ties in the
+        kernels are broken identically run after run.
+        """
+        perm = np.argsort(self.product, kind="stable")
+        counts = np.bincount(self.product, minlength=n_markets)
+        offsets = np.zeros(n_markets + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return perm, offsets

@@ -1,0 +1,342 @@
+"""The comparison report: the run report's main charts with the scenarios overlaid (mean
+over seeds, shaded min-max band) and a table of headline deltas, B minus A, with 95%
+intervals over paired seeds (:mod:`market_sim.comparison`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from markupsafe import Markup
+from plotly.subplots import make_subplots
+
+from market_sim.comparison import Arm, slug
+from market_sim.headline import HEADLINES, OUTCOMES, format_value
+from market_sim.report import figures as F
+from market_sim.report.page import (
+    Card,
+    Section,
+    figure_html,
+    join,
+    links,
+    paragraph,
+    plot_text,
+    render_page,
+    table_html,
+)
+
+CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
+
+
+def _band(x: list[str], lo: np.ndarray, hi: np.ndarray, colour: str) -> go.Scatter:
+    return go.Scatter(
+        x=x + x[::-1],
+        y=np.concatenate([hi, lo[::-1]]),
+        fill="toself",
+        fillcolor=_rgba(colour, 0.15),
+        line={"width": 0},
+        hoverinfo="skip",
+        showlegend=False,
+        mode="lines",
+    )
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def union_marks(arms: Sequence[Arm]) -> list[F.Mark]:
+    """Every arm's events, once each; an event not in every arm names its arms."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for arm in arms:
+        for m in F.marks_from(arm.runs[0].timeseries, arm.marks):
+            found.setdefault((m.date, m.label), []).append(arm.label)
+    return [
+        F.Mark(d, lab if len(who) == len(arms) else f"{lab} [{', '.join(who)}]")
+        for (d, lab), who in sorted(found.items())
+    ]
+
+
+def overlay_figure(
+    arms: Sequence[Arm],
+    panels: Sequence[tuple[str, str]],
+    title: str,
+    y_title: str,
+    marks: Sequence[F.Mark],
+    cols: int = 2,
+) -> go.Figure:
+    """One panel per ``(column, panel title)``; in each, a line per arm (mean over its
+    seeds) and a shaded band from the lowest to the highest seed."""
+    panels = [p for p in panels if any(p[0] in a.runs[0].timeseries.columns for a in arms)]
+    cols = max(1, min(cols, len(panels)))
+    rows = max(1, math.ceil(len(panels) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        subplot_titles=[plot_text(t) for _, t in panels] or None,
+        vertical_spacing=0.14 if rows > 1 else 0.1,
+        horizontal_spacing=0.08,
+    )
+    for k, (col, _) in enumerate(panels):
+        r, c = k // cols + 1, k % cols + 1
+        for i, arm in enumerate(arms):
+            frames = [run.timeseries for run in arm.runs if col in run.timeseries.columns]
+            if not frames:
+                continue
+            colour = F.PALETTE[i % len(F.PALETTE)]
+            x = F.dates_of(frames[0])
+            stack = np.vstack([f[col].to_numpy(dtype=float) for f in frames])
+            if len(frames) > 1:
+                fig.add_trace(_band(x, stack.min(axis=0), stack.max(axis=0), colour), row=r, col=c)
+            fig.add_trace(
+                F.line(
+                    x,
+                    stack.mean(axis=0),
+                    arm.label,
+                    legendgroup=arm.label,
+                    showlegend=k == 0,
+                    line={"color": colour, "width": 1.6},
+                ),
+                row=r,
+                col=c,
+            )
+    F.styled(fig, title, height=120 + 260 * rows)
+    fig.update_yaxes(rangemode="tozero")
+    if y_title:
+        fig.update_yaxes(title_text=plot_text(y_title), col=1)
+    fig.update_layout(
+        hovermode="x unified", legend={"orientation": "h", "y": -0.08}, margin={"t": 80}
+    )
+    return F.add_marks(fig, marks)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def delta_table(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The deltas as display text, and a row class per row (interval excludes 0: ``ok``)."""
+    rows, classes = [], []
+    for r in table.itertuples(index=False):
+        if math.isfinite(r.delta_low):
+            interval = (
+                f"{format_value(r.delta_low, r.unit, True)} to "
+                f"{format_value(r.delta_high, r.unit, True)}"
+            )
+            excludes_zero = r.delta_low > 0 or r.delta_high < 0
+        else:
+            interval, excludes_zero = "n/a (1 seed)", False
+        rows.append(
+            {
+                "outcome": r.label,
+                "A": format_value(r.a_mean, r.unit),
+                "B": format_value(r.b_mean, r.unit),
+                "B − A (mean)": format_value(r.delta_mean, r.unit, True),
+                "95% interval": interval,
+                "change": f"{r.delta_pct:+.1f}%" if math.isfinite(r.delta_pct) else "n/a",
+            }
+        )
+        classes.append("ok" if excludes_zero else "muted")
+    return pd.DataFrame(rows), classes
+
+
+def delta_cards(table: pd.DataFrame) -> list[Card]:
+    """The five headline deltas of the first B arm as cards."""
+    if table.empty:
+        return []
+    first_b = table["b"].iloc[0]
+    sub = table[table["b"] == first_b].set_index("outcome")
+    cards = []
+    for o in HEADLINES:
+        r = sub.loc[o.key]
+        note = (
+            f"95% CI {format_value(r.delta_low, o.unit, True)} to "
+            f"{format_value(r.delta_high, o.unit, True)}; "
+            if math.isfinite(r.delta_low)
+            else "one seed, no interval; "
+        )
+        note += f"{format_value(r.a_mean, o.unit)} → {format_value(r.b_mean, o.unit)}"
+        cards.append(Card(f"Δ {o.label}", format_value(r.delta_mean, o.unit, True), note))
+    return cards
+
+
+# --------------------------------------------------------------------------- page
+
+
+def _chart_sections(arms: Sequence[Arm], marks: list[F.Mark]) -> list[Section]:
+    def fig(panels: Sequence[tuple[str, str]], title: str, y: str, div: str) -> Markup:
+        figure = overlay_figure(arms, panels, title, y, marks)
+        return figure_html(figure, div) if figure.data else Markup("")
+
+    cls = [(c, c) for c in CLASSES]
+    prices = join(
+        fig(
+            [
+                ("spot_price_usd@H100", "H100 spot price, USD"),
+                ("rental_usd_per_gpu_hour@H100", "H100 rental, USD per GPU-hour"),
+                ("list_price_usd@H100", "H100 list price, USD"),
+            ],
+            "H100 prices",
+            "",
+            "cmp-prices",
+        ),
+        fig(
+            [(f"effective_price_usd_per_h100e@{c}", t) for c, t in cls],
+            "Effective price per H100e by buyer class",
+            "USD per H100e",
+            "cmp-eff-price",
+        ),
+    )
+    leads = join(
+        fig(
+            [("lead_time_weeks@H100", "H100 quote, new standard order")]
+            + [(f"lead_time_weeks_p90@{c}", f"{t}: quoted p90") for c, t in cls],
+            "Quoted lead times",
+            "weeks",
+            "cmp-lead-quoted",
+        ),
+        fig(
+            [(f"realised_lead_time_weeks_p90@{c}", f"{t}: realised p90") for c, t in cls],
+            "Realised lead times (p90)",
+            "weeks",
+            "cmp-lead-realised",
+        ),
+    )
+    compute = join(
+        fig(
+            [(f"deliveries_units@{c}", t) for c, t in cls],
+            "Deliveries by buyer class",
+            "units per week",
+            "cmp-deliveries",
+        ),
+        fig(
+            [(f"installed_h100e@{c}", t) for c, t in cls],
+            "Installed compute by buyer class",
+            "H100e",
+            "cmp-installed",
+        ),
+        fig(
+            [
+                ("compute_share_pct@top5", "top 5 firms"),
+                ("compute_share_pct@big4", "big 4"),
+                ("hhi_compute", "HHI (0-10,000)"),
+                ("gini_compute", "Gini (0-1)"),
+            ],
+            "Concentration of compute",
+            "",
+            "cmp-concentration",
+        ),
+    )
+    nvidia = fig(
+        [
+            ("nvidia_dc_revenue_usd_bn", "Nvidia DC revenue, USD bn/week"),
+            ("nvidia_gross_margin_pct", "Nvidia gross margin, %"),
+            ("nvidia_new_compute_share_pct", "Nvidia share of new H100e, %"),
+            ("alt_chip_share_pct", "alternative chips' share of new H100e, %"),
+        ],
+        "Nvidia and alternative chips",
+        "",
+        "cmp-nvidia",
+    )
+    nodes = [
+        c.split("@", 1)[1]
+        for c in arms[0].runs[0].timeseries.columns
+        if c.startswith("utilisation_pct@")
+    ]
+    supply = fig(
+        [(f"utilisation_pct@{n}", n) for n in nodes],
+        "Utilisation per supply node",
+        "%",
+        "cmp-utilisation",
+    )
+    startups = fig(
+        [
+            ("startups_active", "active"),
+            ("startups_starved", "starved"),
+            ("startups_exited", "exited (cumulative)"),
+        ],
+        "Startup health",
+        "startups",
+        "cmp-startups",
+    )
+    return [
+        Section("prices", "Prices", prices),
+        Section("lead-times", "Lead times", leads),
+        Section("compute", "Deliveries and compute", compute),
+        Section("nvidia", "Nvidia and alternative chips", nvidia),
+        Section("supply", "Supply", supply),
+        Section("startups", "Startup health", startups),
+    ]
+
+
+def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
+    """The comparison report's HTML; ``table`` is :func:`market_sim.comparison.deltas`."""
+    from market_sim import __version__
+
+    a = arms[0]
+    n = len(a.runs)
+    names = " vs ".join(x.label for x in arms)
+    shown, classes = delta_table(table)
+    explain = (
+        f"B minus A, per seed offset, then averaged over {n} paired seed"
+        f"{'s' if n != 1 else ''} (seeds {', '.join(str(s) for s in a.seeds)} for "
+        f"{a.label}). The 95% interval is a Student-t interval of the mean paired "
+        "difference; highlighted rows have an interval that excludes zero. Percentages "
+        "change in points (pp); 'change' is relative to A's mean."
+    )
+    if n < 2:
+        explain += " With one seed there is no interval: use --seeds N (N ≥ 2)."
+    inputs = pd.DataFrame(
+        [
+            {
+                "arm": "A" if i == 0 else "B",
+                "scenario": x.label,
+                "source": x.source,
+                "description": x.scenario.simulation.description,
+                "seeds": ", ".join(map(str, x.seeds)),
+            }
+            for i, x in enumerate(arms)
+        ]
+    )
+    head = Section(
+        "deltas",
+        "Headline deltas (B − A)",
+        join(
+            paragraph(explain),
+            table_html(inputs),
+            table_html(shown, sortable=True, row_classes=classes),
+        ),
+    )
+    files = [
+        ("deltas.csv", "deltas.csv (the table above, unformatted)"),
+        ("compare.json", "compare.json (inputs, seeds, resolved scenarios, deltas)"),
+    ]
+    files += [
+        (f"runs/{slug(x.label)}-seed{r.seed}.parquet", f"runs/{slug(x.label)}-seed{r.seed}.parquet")
+        for x in arms
+        for r in x.runs
+    ]
+    appendix = Section(
+        "appendix",
+        "Appendix: data",
+        join(
+            paragraph(
+                "Each run's weekly outcomes (Parquet; query all at once with "
+                '`market-sim query COMPARE_DIR "SELECT ... FROM runs"`):'
+            ),
+            links(files),
+        ),
+    )
+    sections = [head, *_chart_sections(arms, union_marks(arms)), appendix]
+    return render_page(
+        title=f"market_sim comparison: {names}",
+        subtitle=f"A = {a.label}; B = {', '.join(x.label for x in arms[1:])}. "
+        f"{len(OUTCOMES)} outcomes, {n} seed{'s' if n != 1 else ''} each.",
+        cards=delta_cards(table),
+        sections=sections,
+        generated_by=f"market_sim {__version__} (comparison report)",
+    )

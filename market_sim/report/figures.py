@@ -1,0 +1,287 @@
+"""Plotly figure builders shared by the reports.
+
+Every time chart has dates on its x axis and the scenario's events drawn as dotted
+vertical lines (label on hover and, shortened, at the top). Text that comes from a
+scenario (ids, event labels) goes through :func:`plot_text`, so plotly.js shows it
+literally. Figures carry a small template of their own (not plotly's default one, which
+adds ~8 kB to every chart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from market_sim.report.page import plot_text
+
+PALETTE = (
+    "#2f6fb2",
+    "#e07b39",
+    "#3a9a5b",
+    "#c43d3d",
+    "#7d5ba6",
+    "#8c6d31",
+    "#d36fb0",
+    "#5f6b77",
+    "#b5b83a",
+    "#2bb0c0",
+    "#1b3f6b",
+    "#f2b880",
+)
+"""Colours, in order (a colour per series; scenarios in a comparison keep theirs)."""
+
+CLASS_COLOURS = {
+    "hyperscalers": "#2f6fb2",
+    "enterprises": "#8c6d31",
+    "neoclouds": "#3a9a5b",
+    "startups": "#c43d3d",
+}
+
+LAYOUT = go.Layout(
+    font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+    paper_bgcolor="white",
+    plot_bgcolor="white",
+    colorway=list(PALETTE),
+    margin={"l": 64, "r": 24, "t": 48, "b": 40},
+    hovermode="x unified",
+    legend={"font": {"size": 11}},
+    xaxis={"showgrid": True, "gridcolor": "#edf1f5", "linecolor": "#9aa5b1"},
+    yaxis={"showgrid": True, "gridcolor": "#edf1f5", "linecolor": "#9aa5b1", "rangemode": "tozero"},
+)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A scenario event on a time axis: ``date`` (ISO) and its label."""
+
+    date: str
+    label: str
+
+
+def marks_from(ts: pd.DataFrame, marks: Sequence[tuple[int, str]]) -> list[Mark]:
+    """(week, label) pairs as dated :class:`Mark` s (weeks outside the frame dropped)."""
+    dates = dates_of(ts)
+    return [Mark(dates[w], label) for w, label in marks if 0 <= w < len(dates)]
+
+
+def dates_of(ts: pd.DataFrame) -> list[str]:
+    """The frame's week start dates as ``YYYY-MM-DD`` strings (the x values)."""
+    return pd.to_datetime(ts["date"]).dt.strftime("%Y-%m-%d").tolist()
+
+
+def styled(fig: go.Figure, title: str, y_title: str = "", height: int = 400) -> go.Figure:
+    """Apply the report's layout, a title (escaped) and a y-axis title (escaped)."""
+    fig.update_layout(
+        LAYOUT, title={"text": plot_text(title), "x": 0.01, "font": {"size": 15}}, height=height
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#edf1f5", linecolor="#9aa5b1")
+    fig.update_yaxes(showgrid=True, gridcolor="#edf1f5", linecolor="#9aa5b1")
+    if y_title:
+        fig.update_yaxes(title_text=plot_text(y_title), selector={"anchor": "x"})
+    return fig
+
+
+def add_marks(fig: go.Figure, marks: Sequence[Mark]) -> go.Figure:
+    """Draw each event as a dotted vertical line on every x axis of the figure."""
+    axes = sorted({k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")}) or ["xaxis"]
+    for i, m in enumerate(marks):
+        short = m.label if len(m.label) <= 28 else m.label[:27] + "…"
+        for ax in axes:
+            ref = "x" + ax[5:]
+            fig.add_shape(
+                type="line",
+                xref=ref,
+                yref=f"{ref.replace('x', 'y')} domain",
+                x0=m.date,
+                x1=m.date,
+                y0=0,
+                y1=1,
+                line={"color": "#7b8794", "width": 1, "dash": "dot"},
+            )
+            fig.add_annotation(
+                x=m.date,
+                xref=ref,
+                yref=f"{ref.replace('x', 'y')} domain",
+                y=1.0 - 0.07 * (i % 3),
+                text=plot_text(short),
+                hovertext=plot_text(f"{m.date}: {m.label}"),
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font={"size": 10, "color": "#52606d"},
+            )
+    return fig
+
+
+def line(x: list[str], y: np.ndarray | pd.Series, name: str, **kw: object) -> go.Scatter:
+    """A line trace named ``name`` (escaped)."""
+    return go.Scatter(x=x, y=np.asarray(y, dtype=float), name=plot_text(name), mode="lines", **kw)
+
+
+def lines_figure(
+    ts: pd.DataFrame,
+    series: Sequence[tuple[str, str]],
+    title: str,
+    y_title: str,
+    marks: Sequence[Mark],
+    stacked: bool = False,
+    colours: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """One line (or stacked area) per ``(column, legend name)``; missing columns skipped."""
+    x = dates_of(ts)
+    fig = go.Figure()
+    for col, name in series:
+        if col not in ts.columns:
+            continue
+        kw: dict[str, object] = {}
+        if stacked:
+            kw.update(stackgroup="one", line={"width": 0.5})
+        if colours and name in colours:
+            kw["line"] = {**kw.get("line", {}), "color": colours[name]}  # type: ignore[dict-item]
+        fig.add_trace(line(x, ts[col], name, **kw))
+    return add_marks(styled(fig, title, y_title), marks)
+
+
+def top_n_frame(
+    ts: pd.DataFrame, prefix: str, ids: Sequence[str], n: int = 10, rank_by: str = "sum"
+) -> pd.DataFrame:
+    """Columns ``prefix@id`` of the ``n`` largest ids (by sum, or by last value) plus an
+    ``others`` column summing the rest; column names are the ids."""
+    cols = {i: f"{prefix}@{i}" for i in ids if f"{prefix}@{i}" in ts.columns}
+    frame = pd.DataFrame({i: ts[c].astype(float).to_numpy() for i, c in cols.items()})
+    if frame.empty:
+        return frame
+    score = frame.sum() if rank_by == "sum" else frame.iloc[-1]
+    order = score.sort_values(ascending=False, kind="stable").index.tolist()
+    top, rest = order[:n], order[n:]
+    out = frame[top].copy()
+    if rest:
+        out[f"{len(rest)} others"] = frame[rest].sum(axis=1)
+    return out
+
+
+def stacked_frame_figure(
+    x: list[str], frame: pd.DataFrame, title: str, y_title: str, marks: Sequence[Mark]
+) -> go.Figure:
+    """A stacked area per column of ``frame`` (x = dates)."""
+    fig = go.Figure()
+    for col in frame.columns:
+        fig.add_trace(line(x, frame[col], str(col), stackgroup="one", line={"width": 0.5}))
+    return add_marks(styled(fig, title, y_title), marks)
+
+
+def dual_axis_figure(
+    ts: pd.DataFrame,
+    left: Sequence[tuple[str, str]],
+    right: Sequence[tuple[str, str]],
+    title: str,
+    y_left: str,
+    y_right: str,
+    marks: Sequence[Mark],
+) -> go.Figure:
+    """Lines on a left and a right y axis (e.g. HHI and Gini, USD and USD/hour)."""
+    x = dates_of(ts)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for (col, name), secondary in [(s, False) for s in left] + [(s, True) for s in right]:
+        if col in ts.columns:
+            dash = "dash" if secondary else None
+            fig.add_trace(line(x, ts[col], name, line={"dash": dash}), secondary_y=secondary)
+    styled(fig, title)
+    fig.update_yaxes(title_text=plot_text(y_left), secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(
+        title_text=plot_text(y_right),
+        secondary_y=True,
+        rangemode="tozero",
+        showgrid=False,
+        tickmode="auto",
+    )
+    return add_marks(fig, marks)
+
+
+def class_quantiles_figure(
+    ts: pd.DataFrame, prefix: str, title: str, marks: Sequence[Mark], extra: str | None = None
+) -> go.Figure:
+    """Median (solid) and p90 (dashed) per buyer class of ``{prefix}_median@class`` and
+    ``{prefix}_p90@class``; ``extra`` adds one black reference line (a column)."""
+    x = dates_of(ts)
+    fig = go.Figure()
+    if extra and extra in ts.columns:
+        fig.add_trace(line(x, ts[extra], extra, line={"color": "#1f2933", "width": 1}))
+    for c, colour in CLASS_COLOURS.items():
+        for q, dash in (("median", None), ("p90", "dash")):
+            col = f"{prefix}_{q}@{c}"
+            if col in ts.columns:
+                fig.add_trace(
+                    line(
+                        x, ts[col], f"{c} {q}", line={"color": colour, "dash": dash}, legendgroup=c
+                    )
+                )
+    return add_marks(styled(fig, title, "weeks"), marks)
+
+
+def quarterly_revenue_figure(
+    ts: pd.DataFrame, revenue: str, margin: str, title: str, marks: Sequence[Mark]
+) -> go.Figure:
+    """Revenue summed per calendar quarter (bars, USD bn, weeks by their start date) and
+    the weekly gross margin (line, % on the right axis)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    if revenue in ts.columns:
+        dates = pd.to_datetime(ts["date"])
+        quarters = dates.dt.to_period("Q")
+        sums = ts[revenue].astype(float).groupby(quarters.to_numpy()).sum()
+        starts = [p.start_time.strftime("%Y-%m-%d") for p in sums.index]
+        fig.add_trace(
+            go.Bar(
+                x=starts,
+                y=sums.to_numpy(),
+                name="revenue per quarter",
+                marker_color="#9ec5e8",
+                xperiod="M3",
+                xperiodalignment="middle",
+                hovertemplate="%{y:.1f} bn",
+            ),
+            secondary_y=False,
+        )
+    if margin in ts.columns:
+        fig.add_trace(
+            line(dates_of(ts), ts[margin], "gross margin (weekly)", line={"color": "#c43d3d"}),
+            secondary_y=True,
+        )
+    styled(fig, title)
+    fig.update_yaxes(title_text="USD bn per quarter", secondary_y=False)
+    fig.update_yaxes(
+        title_text="gross margin %",
+        secondary_y=True,
+        rangemode="tozero",
+        showgrid=False,
+        tickmode="auto",
+    )
+    return add_marks(fig, marks)
+
+
+def unit_panels_figure(
+    ts: pd.DataFrame,
+    panels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    title: str,
+    marks: Sequence[Mark],
+) -> go.Figure:
+    """Side-by-side panels sharing the x axis; each ``(y title, [(column, name)])``
+    (e.g. capacity in wafers/week and in stacks/week)."""
+    panels = [(t, s) for t, s in panels if any(c in ts.columns for c, _ in s)]
+    if not panels:
+        return styled(go.Figure(), title)
+    fig = make_subplots(rows=1, cols=len(panels), shared_xaxes=True, horizontal_spacing=0.08)
+    x = dates_of(ts)
+    for i, (_, series) in enumerate(panels, start=1):
+        for col, name in series:
+            if col in ts.columns:
+                fig.add_trace(line(x, ts[col], name), row=1, col=i)
+    styled(fig, title)
+    for i, (y_title, _) in enumerate(panels, start=1):
+        fig.update_yaxes(title_text=plot_text(y_title), row=1, col=i, rangemode="tozero")
+    return add_marks(fig, marks)

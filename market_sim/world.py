@@ -1,0 +1,140 @@
+"""A scenario compiled into indexed arrays: products, supply nodes, vendors, holders.
+
+The model's agents and kernels work on integer indices; this module fixes them once,
+from the scenario's file order, so the same scenario always gives the same layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from market_sim.scenario.schema import (
+    BUYER_ROLES,
+    Scenario,
+    VendorAgent,
+)
+from market_sim.supply import build_graph, capacity_path, final_stage_weeks
+from market_sim.supply.shares import share_paths
+
+CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
+"""Buyer classes, in the order of their integer codes."""
+CLASS_OF_ROLE = {"hyperscaler": 0, "enterprise": 1, "neocloud": 2}
+STARTUP_CLASS = 3
+BIG4 = ("microsoft", "google", "meta", "amazon")
+NO_END = 1_000_000
+"""End week of a product without an end date (beyond any horizon)."""
+
+
+@dataclass
+class Products:
+    """Static product data, one entry per product (index = position in the scenario)."""
+
+    ids: list[str]
+    vendor: np.ndarray  # int: vendor index
+    h100e: np.ndarray  # H100-equivalents per unit
+    unit_cost_usd: np.ndarray
+    initial_list_price_usd: np.ndarray
+    launch_week: np.ndarray  # first week of volume output
+    end_week: np.ndarray  # last week of output (NO_END if none)
+    ramp_weeks: np.ndarray
+    cycle_weeks: np.ndarray  # int: last stage (packaging) to delivery, weeks (>= 1)
+    demand_weight: np.ndarray
+    owner_holder: np.ndarray  # int: holder index of an in-house program's owner, or -1
+    stages: list[list[tuple[str, float, list[int]]]]  # (input, per unit, node indices)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class World:
+    """Everything fixed about a run's structure, derived from its scenario."""
+
+    scenario: Scenario
+    weeks: int
+    products: Products
+    node_ids: list[str]
+    node_capacity: np.ndarray  # [weeks, nodes] scheduled capacity, node units per week
+    vendor_ids: list[str]
+    vendor_specs: list[VendorAgent]
+    reserved_share: np.ndarray  # [weeks, nodes] share of capacity outside the model
+    vendor_shares: np.ndarray  # [weeks, vendors, nodes] contracted share of capacity
+    holder_ids: list[str]
+    holder_specs: list
+    holder_class: np.ndarray  # int class code per holder
+    nvidia: int  # vendor index of Nvidia, or -1
+    groups: dict[str, np.ndarray] = field(default_factory=dict)  # name -> holder indices
+
+    def product_index(self, product_id: str) -> int:
+        return self.products.ids.index(product_id)
+
+
+def build_world(scenario: Scenario) -> World:
+    """Compile a validated scenario into a :class:`World`."""
+    weeks = scenario.simulation.weeks
+    node_ids = [n.id for n in scenario.supply.nodes]
+    node_index = {n: i for i, n in enumerate(node_ids)}
+    vendor_specs = [a for a in scenario.agents if isinstance(a, VendorAgent)]
+    vendor_ids = [v.id for v in vendor_specs]
+    holder_specs = [a for a in scenario.agents if a.role in BUYER_ROLES]
+    holder_ids = [h.id for h in holder_specs]
+    holder_index = {h: i for i, h in enumerate(holder_ids)}
+
+    graph = build_graph(scenario, 0)
+    node_capacity = np.zeros((weeks, len(node_ids)))
+    for j, node in enumerate(scenario.supply.nodes):
+        node_capacity[:, j] = capacity_path(node, scenario)
+
+    reserved, shares = share_paths(scenario)
+
+    ps = scenario.products
+    vendor_of = {v: i for i, v in enumerate(vendor_ids)}
+    owner = []
+    for p in ps:
+        spec = vendor_specs[vendor_of[p.vendor]]
+        owner.append(holder_index[spec.owner] if spec.owner is not None else -1)
+    products = Products(
+        ids=[p.id for p in ps],
+        vendor=np.array([vendor_of[p.vendor] for p in ps], dtype=np.int64),
+        h100e=np.array([p.h100e for p in ps]),
+        unit_cost_usd=np.array([p.unit_cost_usd for p in ps]),
+        initial_list_price_usd=np.array([p.list_price_usd for p in ps]),
+        launch_week=np.array([scenario.week_of(p.launch) for p in ps], dtype=np.int64),
+        end_week=np.array(
+            [NO_END if p.end is None else scenario.week_of(p.end) for p in ps], dtype=np.int64
+        ),
+        ramp_weeks=np.array([p.ramp_weeks for p in ps], dtype=np.int64),
+        cycle_weeks=np.array(
+            [max(1, round(final_stage_weeks(graph, scenario, p.id))) for p in ps], dtype=np.int64
+        ),
+        demand_weight=np.array([p.demand_weight for p in ps]),
+        owner_holder=np.array(owner, dtype=np.int64),
+        stages=[
+            [
+                (name, per_unit, [node_index[n] for n in nodes])
+                for name, per_unit, nodes in p.bom.stages()
+            ]
+            for p in ps
+        ],
+    )
+    holder_class = np.array([CLASS_OF_ROLE[h.role] for h in holder_specs], dtype=np.int64)
+    groups = {name: np.flatnonzero(holder_class == code) for code, name in enumerate(CLASSES[:3])}
+    groups["big4"] = np.array([holder_index[h] for h in BIG4 if h in holder_index], dtype=np.int64)
+    return World(
+        scenario=scenario,
+        weeks=weeks,
+        products=products,
+        node_ids=node_ids,
+        node_capacity=node_capacity,
+        vendor_ids=vendor_ids,
+        vendor_specs=vendor_specs,
+        reserved_share=reserved,
+        vendor_shares=shares,
+        holder_ids=holder_ids,
+        holder_specs=holder_specs,
+        holder_class=holder_class,
+        nvidia=vendor_ids.index("nvidia") if "nvidia" in vendor_ids else -1,
+        groups=groups,
+    )

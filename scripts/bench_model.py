@@ -1,0 +1,117 @@
+"""Benchmark the whole model: weeks per second by startup population, kernel vs per-agent.
+
+Prints a table and writes JSON to scripts/results/bench_model-<UTC timestamp>.json.
+
+    python scripts/bench_model.py                 # full: 1e3, 1e4, 1e5 startups
+    python scripts/bench_model.py --quick         # smaller, for a smoke test
+
+Every figure is measured in this run, after a warm-up that pays numba's JIT (or loads
+its cache). "build+run" is model construction plus the whole horizon, best of
+``--repeats``. The per-agent mode (each startup stepped by its own Python call, the
+kernels' oracle) is timed over ``--agent-weeks`` weeks at the same population as the
+kernel mode over the same weeks, and the ratio is of weeks per second. Targets (from the
+issue): 156 weeks with 10,000 startups under 1 s; 100,000 startups at most 8x the cost of
+10,000; kernel mode at least 20x faster than per-agent mode at 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+
+from market_sim.model import GPUMarketModel
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def timed_run(startups: int, weeks: int, mode: str, repeats: int) -> float:
+    """Best wall time (s) of building and running ``weeks`` weeks."""
+    best = float("inf")
+    overrides = [f"startups.count={startups}", f"simulation.weeks={weeks}"]
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model = GPUMarketModel(BASELINE, overrides=overrides, startup_mode=mode)
+        while model.running:
+            model.step()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller populations")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--agent-weeks", type=int, default=26)
+    args = parser.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    weeks = 156
+
+    t0 = time.perf_counter()
+    timed_run(100, 2, "kernel", 1)
+    timed_run(100, 2, "agents", 1)
+    warmup = time.perf_counter() - t0
+
+    rows = []
+    for n in sizes:
+        full = timed_run(n, weeks, "kernel", args.repeats)
+        row = {"startups": n, "weeks": weeks, "build_run_s": full, "weeks_per_s": weeks / full}
+        if n <= 10_000:
+            short = args.agent_weeks
+            k = timed_run(n, short, "kernel", args.repeats)
+            a = timed_run(n, short, "agents", 1)
+            row |= {
+                "ratio_weeks": short,
+                "kernel_short_s": k,
+                "agents_short_s": a,
+                "kernel_vs_agents": a / k,
+            }
+        rows.append(row)
+
+    by = {r["startups"]: r for r in rows}
+    checks = {}
+    if 10_000 in by:
+        checks["10k startups, 156 weeks < 1 s"] = by[10_000]["build_run_s"] < 1.0
+        checks["kernel >= 20x per-agent at 10k"] = by[10_000]["kernel_vs_agents"] >= 20
+    if 100_000 in by and 10_000 in by:
+        ratio = by[100_000]["build_run_s"] / by[10_000]["build_run_s"]
+        checks[f"100k costs <= 8x of 10k (is {ratio:.2f}x)"] = ratio <= 8
+
+    print(f"warm-up (JIT or cache load): {warmup:.2f} s")
+    print(f"{'startups':>9} {'build+run s':>12} {'weeks/s':>9} {'kernel vs per-agent':>22}")
+    for r in rows:
+        ratio = (
+            f"{r['kernel_vs_agents']:.1f}x over {r['ratio_weeks']} wk"
+            if "kernel_vs_agents" in r
+            else "-"
+        )
+        print(f"{r['startups']:>9,} {r['build_run_s']:>12.3f} {r['weeks_per_s']:>9.1f} {ratio:>22}")
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'MISS'}] {name}")
+
+    out = ROOT / "scripts" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"bench_model-{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "timestamp": stamp,
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "warmup_s": warmup,
+                "rows": rows,
+                "checks": checks,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

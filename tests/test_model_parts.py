@@ -1,0 +1,205 @@
+"""Unit tests of the model's parts: capacity split, order book, startup kernels, metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from market_sim.agents import startup_kernels as K
+from market_sim.agents.chipmaker import split_capacity
+from market_sim.metrics import gini, hhi, top_share, weighted_quantile
+from market_sim.orderbook import Batch, OrderBook
+
+amounts = st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def split_inputs(draw):
+    n = draw(st.integers(1, 6))
+    requests = np.array(draw(st.lists(amounts, min_size=n, max_size=n)))
+    raw = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n + 1, max_size=n + 1)))
+    shares = raw[:n] / max(1.0, raw.sum())
+    reserved = float(raw[n] / max(1.0, raw.sum()))
+    return draw(amounts), requests, shares, reserved
+
+
+@settings(max_examples=300, deadline=None)
+@given(split_inputs())
+def test_split_capacity_is_feasible_and_honours_contracts(inputs):
+    capacity, requests, shares, reserved = inputs
+    grants = split_capacity(capacity, requests, shares, reserved)
+    assert (grants >= 0).all() and (grants <= requests * (1 + 1e-12) + 1e-9).all()
+    assert grants.sum() <= capacity * (1 - reserved) * (1 + 1e-12) + 1e-9
+    # each vendor gets at least min(request, its contract)
+    assert (grants >= np.minimum(requests, shares * capacity) * (1 - 1e-12) - 1e-9).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(split_inputs(), st.floats(1.0, 5.0))
+def test_more_capacity_never_lowers_a_grant(inputs, factor):
+    capacity, requests, shares, reserved = inputs
+    before = split_capacity(capacity, requests, shares, reserved)
+    after = split_capacity(capacity * factor, requests, shares, reserved)
+    assert (after >= before * (1 - 1e-12) - 1e-9).all()
+
+
+def test_split_capacity_by_hand():
+    # capacity 100, 10 reserved; contracts A 50% (50), B 20% (20); requests 70 and 10
+    # contract: A 50, B 10; rest = 90 - 60 = 30 goes to A's unmet 20 -> A 70, B 10
+    g = split_capacity(100.0, np.array([70.0, 10.0]), np.array([0.5, 0.2]), 0.1)
+    np.testing.assert_allclose(g, [70.0, 10.0])
+    # requests 80 and 40: contract 50 and 20; rest 20 split pro rata to unmet 30 and 20
+    g = split_capacity(100.0, np.array([80.0, 40.0]), np.array([0.5, 0.2]), 0.1)
+    np.testing.assert_allclose(g, [50 + 20 * 30 / 50, 20 + 20 * 20 / 50])
+
+
+def test_order_book_add_cancel_compact():
+    book = OrderBook(capacity=2)
+    batch = Batch(
+        product=np.array([0, 1, 0]),
+        holder=np.array([3, 3, 4]),
+        startup=np.array([-1, -1, -1]),
+        klass=np.array([0, 0, 1]),
+        qty=np.array([10.0, 5.0, 0.0]),
+        limit_price=np.ones(3),
+        priority=np.ones(3, dtype=np.int64),
+        order_week=np.array([1, 2, 3]),
+    )
+    book.add(batch)
+    assert len(book) == 2  # the zero-quantity order is dropped
+    book.add(Batch(**{k: v[:1] for k, v in batch.__dict__.items()} | {"order_week": np.array([7])}))
+    idx = book.open_by(3)
+    # cancel 12 units youngest first: the week-7 order (10), then 2 of the week-2 order
+    assert book.cancel(idx, 12.0) == pytest.approx(12.0)
+    np.testing.assert_allclose(book.qty, [10.0, 3.0, 0.0])
+    book.compact()
+    assert len(book) == 2 and list(book.order_week) == [1, 2]
+    perm, offsets = book.by_market(3)
+    assert list(offsets) == [0, 1, 2, 2] and list(book.product[perm]) == [0, 1]
+
+
+def test_concentration_measures_by_hand():
+    assert hhi(np.array([50.0, 50.0])) == pytest.approx(5000.0)
+    assert hhi(np.array([1.0])) == pytest.approx(10000.0)
+    assert hhi(np.array([25.0]), total=100.0) == pytest.approx(625.0)
+    assert gini(np.array([1.0, 1.0, 1.0])) == pytest.approx(0.0)
+    assert gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)  # (n-1)/n
+    assert top_share(np.array([5.0, 3.0, 2.0]), 2) == pytest.approx(80.0)
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]), 0.5) == 2.0
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]), 0.9) == 3.0
+    assert np.isnan(weighted_quantile(np.array([1.0]), np.array([0.0]), 0.5))
+
+
+# --------------------------------------------------------------------------- startups
+
+
+@st.composite
+def population(draw):
+    n = draw(st.integers(1, 40))
+    f = lambda lo, hi: draw(arrays(np.float64, n, elements=st.floats(lo, hi)))  # noqa: E731
+    return {
+        "status": draw(arrays(np.int8, n, elements=st.sampled_from([0, 1, 1, 1, 2]))),
+        "cash": f(-1e3, 1e8),
+        "round_usd": f(1e5, 1e8),
+        "need": f(0.0, 1e4),
+        "value": f(0.5, 20.0),
+        "owned": f(0.0, 1e4),
+        "on_order": f(0.0, 1e4),
+        "direct": draw(arrays(np.bool_, n)),
+        "starved": draw(arrays(np.int64, n, elements=st.integers(0, 40))),
+        "rented": f(0.0, 1e4),
+        "delivered": f(0.0, 100.0),
+        "paid": f(0.0, 1e6),
+        "draws": f(0.0, 1.0),
+    }
+
+
+def _python_twin(pop, mult, hours, price, rental, opex, week, spec):
+    """The per-agent rules, applied startup by startup (the oracle, as in StartupAgent)."""
+    n = len(pop["status"])
+    bid_p, bid_q, buy = np.zeros(n), np.zeros(n), np.zeros(n)
+    st_ = {k: v.copy() for k, v in pop.items()}
+    for i in range(n):
+        if st_["status"][i] != 1:
+            continue
+        want = st_["need"][i] * mult
+        gap = max(0.0, want - st_["owned"][i])
+        afford = st_["cash"][i] / (st_["value"][i] * hours) if st_["cash"][i] > 0 else 0.0
+        bid_p[i], bid_q[i] = st_["value"][i], min(gap, afford)
+        if st_["direct"][i] and price > 0:
+            to_order = want - st_["owned"][i] - st_["on_order"][i]
+            if to_order > 0:
+                buy[i] = min(to_order, st_["cash"][i] / price if st_["cash"][i] > 0 else 0.0)
+    return bid_p, bid_q, buy
+
+
+@settings(max_examples=150, deadline=None)
+@given(population(), st.floats(0.1, 3.0), st.floats(1000.0, 60000.0))
+def test_startup_demand_kernel_equals_python(pop, mult, price):
+    hours = 168.0
+    expect = _python_twin(pop, mult, hours, price, 0, 0, 0, None)
+    got = K.startups_demand(
+        pop["status"],
+        pop["need"],
+        pop["owned"],
+        pop["on_order"],
+        pop["direct"],
+        pop["value"],
+        pop["cash"],
+        mult,
+        hours,
+        price,
+    )
+    for e, g in zip(expect, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=0.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(population(), st.floats(0.5, 12.0), st.integers(0, 200))
+def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, week):
+    c = {k: v.copy() for k, v in pop.items()}
+    got = np.zeros(len(c["status"]))
+    exited = np.full(len(c["status"]), -1, dtype=np.int64)
+    active_before = c["status"] == 1
+    K.startups_settle(
+        c["status"],
+        c["cash"],
+        c["round_usd"],
+        c["need"],
+        c["value"],
+        c["owned"],
+        c["on_order"],
+        c["starved"],
+        exited,
+        got,
+        c["rented"],
+        c["delivered"],
+        c["paid"],
+        c["draws"],
+        rental,
+        1.0,
+        168.0,
+        0.9,
+        0.5,
+        78.0,
+        0.02,
+        2.0,
+        0.25,
+        26,
+        week,
+    )
+    # inactive startups are untouched
+    for k in ("cash", "owned", "starved"):
+        np.testing.assert_array_equal(c[k][~active_before], pop[k][~active_before])
+    # survivors have cash; exits are stamped with the week
+    still = c["status"] == 1
+    assert (c["cash"][still] > 0).all()
+    now_out = active_before & (c["status"] == 2)
+    assert (exited[now_out] == week).all()
+    # deliveries move from on order to owned
+    np.testing.assert_allclose(
+        c["owned"][active_before], pop["owned"][active_before] + pop["delivered"][active_before]
+    )

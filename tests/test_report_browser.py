@@ -1,0 +1,81 @@
+"""A rendered run report opened in headless Chromium (Debian's ``chromium``; .ci/run
+installs it): no console errors, every chart drew, scenario text shown as text.
+
+One small report (baseline, 30 weeks, an event whose label is markup) is rendered and
+loaded once for the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from market_sim.report.browser import chromium_path, open_page
+from market_sim.report.page import write_html
+from market_sim.report.run_report import render_run_report
+from market_sim.runs import execute
+
+pytest.importorskip("playwright", reason="playwright is a test dependency: pip install -e .[test]")
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="no Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does this)",
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "<script>alert('name')</script> \"Meta's\" & co"
+DESCRIPTION = "<img src=x onerror=alert('desc')> it's \"quoted\""
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[str]]]:
+    run = execute(
+        ROOT / "scenarios" / "baseline.toml",
+        overrides=[
+            f"simulation.name={NAME}",
+            f"simulation.description={DESCRIPTION}",
+            "simulation.weeks=30",
+            'events=[{at = 8, kind = "demand_surge", target = "meta", magnitude = 2.0, '
+            "description = \"<script>alert('event')</script>\"}]",
+        ],
+    )
+    html = tmp_path_factory.mktemp("report") / "report.html"
+    write_html(html, render_run_report(run))
+    with open_page(html) as (page, errors):
+        yield page, errors
+
+
+def test_no_console_errors_and_every_chart_drew(loaded: tuple[Any, list[str]]) -> None:
+    page, errors = loaded
+    info = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
+               const svg = d.querySelector('svg.main-svg');
+               return {id: d.id, drawn: !!svg && svg.clientWidth > 0,
+                       traces: d.querySelectorAll('.trace').length};
+           })"""
+    )
+    assert errors == []
+    assert len(info) >= 15
+    assert [c["id"] for c in info if not c["drawn"]] == []
+    assert [c["id"] for c in info if c["traces"] == 0] == []
+
+
+def test_scenario_text_is_rendered_as_text(loaded: tuple[Any, list[str]]) -> None:
+    page, errors = loaded
+    assert page.locator("h1").inner_text() == f"market_sim run: {NAME}"
+    assert DESCRIPTION in page.locator("p.subtitle").inner_text()
+    assert page.title() == f"market_sim run: {NAME}"
+    # the event label is drawn literally on the charts, and no injected element exists
+    label = page.locator(".annotation-text", has_text="<script>alert('event')").first
+    assert label.count() == 1
+    assert page.locator("img").count() == 0
+    assert not any("dialog" in e for e in errors)
+
+
+def test_table_of_contents_links_to_sections(loaded: tuple[Any, list[str]]) -> None:
+    page, _ = loaded
+    hrefs = page.eval_on_selector_all("nav.toc a", "els => els.map(a => a.hash.slice(1))")
+    ids = page.eval_on_selector_all("section", "els => els.map(s => s.id)")
+    assert hrefs == ids and len(ids) == 9
