@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from rich.table import Table
 
 from market_sim.facts import (
+    DEFAULT_FACTS,
     FACT_COLUMNS,
     FactsFileError,
     band,
@@ -46,7 +47,7 @@ from market_sim.facts import (
     window_bounds,
 )
 
-SHARED_FACTS = Path("/work/shared/data/market_facts.csv")
+SHARED_FACTS = DEFAULT_FACTS  # the packaged copy of shared/data/market_facts.csv
 START = "2023-01-02"
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from market_sim.comparison import Arm, deltas
+from market_sim.facts import DEFAULT_FACTS
 from market_sim.report.compare_report import render_compare_report
 from market_sim.report.page import (
     Card,
@@ -30,7 +31,7 @@ from market_sim.runs import Run, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert('x')</script> \"quoted\" & <b>bold</b>"
-FACTS = ROOT.parent / "shared" / "data" / "market_facts.csv"
+FACTS = DEFAULT_FACTS  # the packaged copy of shared/data/market_facts.csv
 
 
 def evil_overrides() -> list[str]:

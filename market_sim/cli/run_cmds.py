@@ -34,8 +34,8 @@ FactsOption = Annotated[
     typer.Option(
         "--facts",
         metavar="FILE",
-        help="Market facts CSV for the facts table "
-        "(default: ../shared/data/market_facts.csv beside the repository, if present).",
+        help="Market facts CSV for the facts table (default: the observed 2023-2025 facts "
+        "shipped with market_sim, a copy of shared/data/market_facts.csv).",
         show_default=False,
     ),
 ]
@@ -60,11 +60,10 @@ def _line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def default_facts() -> Path | None:
-    """``../shared/data/market_facts.csv`` relative to the repository, if it exists."""
-    import market_sim
+    """The facts file shipped with the package (None if it was removed)."""
+    from market_sim.facts import DEFAULT_FACTS
 
-    path = Path(market_sim.__file__).resolve().parents[2] / "shared" / "data" / "market_facts.csv"
-    return path if path.is_file() else None
+    return DEFAULT_FACTS if DEFAULT_FACTS.is_file() else None
 
 
 def _facts(facts: Path | None) -> Path | None:

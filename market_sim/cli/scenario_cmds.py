@@ -144,8 +144,14 @@ def _parse_when(s: Scenario, text: str | None) -> int:
 def facts(
     scenario: ScenarioArg,
     facts_file: Annotated[
-        Path, typer.Option("--facts", help="Facts CSV (shared/data/market_facts.csv format).")
-    ],
+        Path | None,
+        typer.Option(
+            "--facts",
+            help="Facts CSV in the shared/data/market_facts.csv format "
+            "(default: the copy shipped with market_sim).",
+            show_default=False,
+        ),
+    ] = None,
     role: Annotated[
         str | None, typer.Option(help="Score only rows with this role (e.g. target).")
     ] = None,
@@ -157,11 +163,19 @@ def facts(
     """Run a scenario and score it against observed facts (inside their band or not)."""
     from rich.progress import Progress
 
-    from market_sim.facts import FactsFileError, format_table, load_facts, score_facts
+    from market_sim.facts import (
+        DEFAULT_FACTS,
+        FactsFileError,
+        format_table,
+        load_facts,
+        score_facts,
+    )
     from market_sim.facts import summary_line as facts_summary
     from market_sim.model import GPUMarketModel
 
     s = load(scenario, set_)
+    if facts_file is None:
+        facts_file = DEFAULT_FACTS
     try:
         table = load_facts(facts_file)
     except FactsFileError as err:

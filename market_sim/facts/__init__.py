@@ -6,7 +6,7 @@ sum of a flow, last value of a stock, ratio of sums for shares and margins) and 
 inside or outside the fact's band. Rules: docs/facts.md.
 """
 
-from market_sim.facts.load import FACT_COLUMNS, FactsFileError, load_facts
+from market_sim.facts.load import DEFAULT_FACTS, FACT_COLUMNS, FactsFileError, load_facts
 from market_sim.facts.reduce import (
     GROUP_ALIASES,
     METRIC_KINDS,
@@ -34,6 +34,7 @@ from market_sim.facts.windows import WINDOWS, run_covers, window_bounds
 
 __all__ = [
     "DEFAULT_BAND",
+    "DEFAULT_FACTS",
     "FACT_COLUMNS",
     "GROUP_ALIASES",
     "INSIDE",

@@ -9,6 +9,10 @@ import pandas as pd
 
 from market_sim.facts.windows import WINDOWS, date_format, window_bounds
 
+DEFAULT_FACTS = Path(__file__).resolve().parents[1] / "data" / "market_facts.csv"
+"""The observed 2023-2025 market facts shipped with the package (a copy of
+shared/data/market_facts.csv; sources in its last column; Epoch AI's figures are CC-BY)."""
+
 FACT_COLUMNS: tuple[str, ...] = (
     "fact_id",
     "metric_key",

@@ -3,8 +3,11 @@
 The wrappers accept array-likes, convert them with ``np.ascontiguousarray`` to the dtypes
 of the kernels (float64 quantities and prices, int64 priorities, weeks and offsets), check
 lengths, call one njit kernel and turn its error code into a ``ValueError``.  The kernels
-live in ``kernels_select`` (bucket selection), ``kernels_allocate`` (one primary market),
-``kernels_auction`` (double auction) and ``kernels_batch`` (all markets of a week).
+live in ``kernels_select`` (bucket grid, stable sort, marginal tie group),
+``kernels_cross`` (crossing volume), ``kernels_buckets`` (streaming passes),
+``kernels_auction`` (auction allocation, double auction), ``kernels_allocate`` (one
+primary market: allocation, queue, lead-time quote) and ``kernels_batch`` (all markets of
+a week).
 
 Units: quantities in units (GPUs, or GPU-weeks in the rental market), prices in USD per
 unit, times in weeks.  The exact rules are in docs/market_clearing.md.

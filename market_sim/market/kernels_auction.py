@@ -33,7 +33,8 @@ from market_sim.market.kernels_buckets import (
     span,
 )
 from market_sim.market.kernels_common import ALLOC_RTOL, ERR_OK, ERR_PRICE, ERR_QTY
-from market_sim.market.kernels_select import cross_refine, n_buckets, sample_grid
+from market_sim.market.kernels_cross import cross_refine
+from market_sim.market.kernels_select import n_buckets, sample_grid
 
 
 # --------------------------------------------------------------------------- auction
