@@ -217,8 +217,11 @@ def _settle_primary(model, week, fills, price) -> None:
     firm = holder >= 0
     np.add.at(model.fleet, (holder[firm], prod[firm]), f[firm])
     model.fleets_changed()
-    for h, usd, e in zip(holder[firm], paid[firm], h100e[firm], strict=True):
-        model.holders[h].pay(week, float(usd), float(e))
+    n_h = len(model.holders)
+    usd_by = np.bincount(holder[firm], weights=paid[firm], minlength=n_h)
+    h100e_by = np.bincount(holder[firm], weights=h100e[firm], minlength=n_h)
+    for h in np.flatnonzero(h100e_by > 0):
+        model.holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
     st = ~firm
     np.add.at(acc.startup_units, prod[st], f[st])
     n_s = model.startups.n
@@ -228,13 +231,13 @@ def _settle_primary(model, week, fills, price) -> None:
     acc.startup_paid_usd = np.bincount(book.startup[filled][st], weights=paid[st], minlength=n_s)[
         :n_s
     ]
-    for v in model.vendors:
-        for p in v.products:
-            sel = prod == p
-            units = float(f[sel].sum())
-            if units > 0:
-                v.inventory[p] = max(0.0, v.inventory[p] - units)
-                v.book_sales(p, units, float(paid[sel].sum()))
+    n_p = len(pr)
+    units_by = np.bincount(prod, weights=f, minlength=n_p)
+    paid_by = np.bincount(prod, weights=paid, minlength=n_p)
+    for p in np.flatnonzero(units_by > 0):
+        v = model.vendors[pr.vendor[p]]
+        v.inventory[p] = max(0.0, v.inventory[p] - float(units_by[p]))
+        v.book_sales(int(p), float(units_by[p]), float(paid_by[p]))
     acc.record_primary(prod, holder, klass, f, paid, h100e, waited)
 
 

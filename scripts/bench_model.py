@@ -42,6 +42,22 @@ def timed_run(startups: int, weeks: int, mode: str, repeats: int) -> float:
     return best
 
 
+def population_step(startups: int, mode: str, weeks: int = 10) -> float:
+    """Seconds per week of the startup population's own update (demand + settle) only."""
+    import numpy as np
+
+    model = GPUMarketModel(
+        BASELINE, overrides=[f"startups.count={startups}", "simulation.weeks=3"], startup_mode=mode
+    )
+    pop = model.startups
+    zeros = np.zeros(pop.n)
+    t0 = time.perf_counter()
+    for week in range(weeks):
+        _, bid_qty, _ = pop.demand(1.0, 30_000.0)
+        pop.settle(week, bid_qty * 0.5, zeros, zeros, 3.0, 1.0, 0.9)
+    return (time.perf_counter() - t0) / weeks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller populations")
@@ -64,11 +80,15 @@ def main() -> None:
             short = args.agent_weeks
             k = timed_run(n, short, "kernel", args.repeats)
             a = timed_run(n, short, "agents", 1)
+            pk, pa = population_step(n, "kernel"), population_step(n, "agents", weeks=3)
             row |= {
                 "ratio_weeks": short,
                 "kernel_short_s": k,
                 "agents_short_s": a,
                 "kernel_vs_agents": a / k,
+                "population_kernel_ms_per_week": 1e3 * pk,
+                "population_agents_ms_per_week": 1e3 * pa,
+                "population_kernel_vs_agents": pa / pk,
             }
         rows.append(row)
 
@@ -82,14 +102,22 @@ def main() -> None:
         checks[f"100k costs <= 8x of 10k (is {ratio:.2f}x)"] = ratio <= 8
 
     print(f"warm-up (JIT or cache load): {warmup:.2f} s")
-    print(f"{'startups':>9} {'build+run s':>12} {'weeks/s':>9} {'kernel vs per-agent':>22}")
+    print(
+        f"{'startups':>9} {'build+run s':>12} {'weeks/s':>9} {'model: kernel vs per-agent':>28}"
+        f" {'population step: kernel vs per-agent':>38}"
+    )
     for r in rows:
-        ratio = (
-            f"{r['kernel_vs_agents']:.1f}x over {r['ratio_weeks']} wk"
-            if "kernel_vs_agents" in r
-            else "-"
+        ratio = pop = "-"
+        if "kernel_vs_agents" in r:
+            ratio = f"{r['kernel_vs_agents']:.1f}x over {r['ratio_weeks']} wk"
+            pop = (
+                f"{r['population_kernel_vs_agents']:.0f}x ({r['population_kernel_ms_per_week']:.2f}"
+                f" vs {r['population_agents_ms_per_week']:.1f} ms/wk)"
+            )
+        print(
+            f"{r['startups']:>9,} {r['build_run_s']:>12.3f} {r['weeks_per_s']:>9.1f} {ratio:>28}"
+            f" {pop:>38}"
         )
-        print(f"{r['startups']:>9,} {r['build_run_s']:>12.3f} {r['weeks_per_s']:>9.1f} {ratio:>22}")
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISS'}] {name}")
 
