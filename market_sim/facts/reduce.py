@@ -140,7 +140,7 @@ RATIO_METRICS: dict[str, Callable[[str | None], _Ratio | None]] = {
 # --------------------------------------------------------------------------- weekly frames
 
 
-class _Run:
+class WeeklyRun:
     """A weekly frame prepared once: week start dates as ``datetime64[ns]``, first and last."""
 
     def __init__(self, frame: pd.DataFrame):
@@ -182,7 +182,9 @@ class _Run:
         return frac * (length / covered)
 
 
-def _weekly(run: _Run, name: str, sel: str | None, kind: Kind) -> tuple[np.ndarray | None, str]:
+def _weekly(
+    run: WeeklyRun, name: str, sel: str | None, kind: Kind
+) -> tuple[np.ndarray | None, str]:
     """Weekly series for ``name@sel``: the exact column, else the sum of ``+`` parts."""
     key = name if sel is None else f"{name}@{sel}"
     if key in run.frame.columns:
@@ -206,7 +208,7 @@ def _weekly(run: _Run, name: str, sel: str | None, kind: Kind) -> tuple[np.ndarr
 
 def _reduce_series(values: np.ndarray, kind: Kind, weights: np.ndarray) -> Reduction:
     """Weighted sum (flow), weighted mean (level) or last value (stock) of the window's
-    non-NaN weeks; ``weights`` are the weeks' shares in the window (see ``_Run.mask``)."""
+    non-NaN weeks; ``weights`` are the weeks' shares in the window (see ``WeeklyRun.mask``)."""
     keep = (weights > 0) & ~np.isnan(values)
     if not keep.any():
         return Reduction(math.nan, "no data in the window")
@@ -218,7 +220,7 @@ def _reduce_series(values: np.ndarray, kind: Kind, weights: np.ndarray) -> Reduc
     return Reduction(float((v * w).sum() / w.sum()), "")
 
 
-def _reduce_ratio(run: _Run, mask: np.ndarray, ratio: _Ratio) -> Reduction:
+def _reduce_ratio(run: WeeklyRun, mask: np.ndarray, ratio: _Ratio) -> Reduction:
     """``100 x sum(num) / sum(den)`` over the window (weights as for flows)."""
     sums = []
     for name, sel in (ratio.num, ratio.den):
@@ -236,8 +238,20 @@ def _reduce_ratio(run: _Run, mask: np.ndarray, ratio: _Ratio) -> Reduction:
     return Reduction(100.0 * (1.0 - share if ratio.complement else share), "")
 
 
-def _reduce(run: _Run, metric_key: str, date: str, window: str) -> Reduction:
+def _reduce(run: WeeklyRun, metric_key: str, date: str, window: str) -> Reduction:
     start, end = window_bounds(date, window)
+    return reduce_between(run, metric_key, start, end)
+
+
+def reduce_between(
+    run: WeeklyRun | pd.DataFrame, metric_key: str, start: pd.Timestamp, end: pd.Timestamp
+) -> Reduction:
+    """Reduce ``metric_key`` over the calendar interval ``[start, end)`` by the facts rules.
+
+    The same rules as :func:`reduce_fact` (kind, day weights, coverage, ratio metrics,
+    ``+`` selectors), for any interval, not only a facts window.
+    """
+    run = run if isinstance(run, WeeklyRun) else WeeklyRun(run)
     mask = run.mask(start, end)
     if mask is None:
         return Reduction(math.nan, NOT_COVERED)
@@ -262,9 +276,17 @@ def _reduce(run: _Run, metric_key: str, date: str, window: str) -> Reduction:
     return _reduce_series(series, kind, mask)
 
 
+def weekly_series(run: WeeklyRun, metric_key: str) -> np.ndarray | None:
+    """The weekly values of a metric key (a column, or the sum of a ``+`` selector's parts);
+    None if the run does not have it."""
+    name, sel = split_key(metric_key)
+    series, _ = _weekly(run, name, sel, "flow")
+    return series
+
+
 def reduce_fact_detail(frame: pd.DataFrame, metric_key: str, date: str, window: str) -> Reduction:
     """Like :func:`reduce_fact` but also says why the value is NaN."""
-    return _reduce(_Run(frame), metric_key, date, window)
+    return _reduce(WeeklyRun(frame), metric_key, date, window)
 
 
 def reduce_fact(frame: pd.DataFrame, metric_key: str, date: str, window: str) -> float:
@@ -278,4 +300,4 @@ def reduce_fact(frame: pd.DataFrame, metric_key: str, date: str, window: str) ->
     missing column, a window the run does not cover, a zero denominator, or no data.
     Raises ``ValueError`` for an unknown window or a malformed date.
     """
-    return _reduce(_Run(frame), metric_key, date, window).value
+    return _reduce(WeeklyRun(frame), metric_key, date, window).value

@@ -11,7 +11,7 @@ from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
-from market_sim.facts.reduce import _reduce, _Run
+from market_sim.facts.reduce import WeeklyRun, _reduce
 
 DEFAULT_BAND = 0.25
 """Relative half-width of the band used when a fact gives no low/high (±25% of value)."""
@@ -73,7 +73,9 @@ def score_facts(
     ``rel_error`` is ``(simulated - observed) / observed`` (NaN if not simulated or
     observed is 0). ``role=None`` scores every fact, else only facts with that role.
     """
-    runs = [_Run(frames)] if isinstance(frames, pd.DataFrame) else [_Run(f) for f in frames]
+    runs = (
+        [WeeklyRun(frames)] if isinstance(frames, pd.DataFrame) else [WeeklyRun(f) for f in frames]
+    )
     if not runs:
         raise ValueError("score_facts needs at least one simulation frame")
     chosen = facts if role is None else facts[facts["role"] == role]

@@ -86,12 +86,13 @@ def figure_html(fig: go.Figure, div_id: str) -> Markup:
 
     Text inside the figure (titles, trace names, annotations) is drawn by plotly.js,
     which reads a small HTML subset: escape user strings with :func:`plot_text` first.
+    The div's id is ``fig-<div_id>``, so it cannot clash with a section's anchor.
     """
     html = pio.to_html(
         fig,
         include_plotlyjs=False,
         full_html=False,
-        div_id=_slug(div_id),
+        div_id=f"fig-{_slug(div_id)}",  # never the same as a section's id
         config=PLOTLY_CONFIG,
         default_height=f"{FIGURE_HEIGHT_PX}px",
         default_width="100%",

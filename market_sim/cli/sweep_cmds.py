@@ -1,0 +1,155 @@
+"""The ``sweep`` command: run a sweep file on dask.distributed and write its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from market_sim.cli import UserError, app, console, err_console, user_errors
+
+
+@app.command()
+@user_errors
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep file (TOML).", show_default=False)],
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes of the local cluster (default: one per core)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Use a running dask cluster instead, e.g. tcp://127.0.0.1:8786."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the results (default: reports/sweeps/NAME)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish a sweep in --out: run only missing runs.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="With --resume, also rerun failed runs.")
+    ] = False,
+    report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
+) -> None:
+    """Run a sweep: every sample point, replicate and scenario, one Parquet file per run."""
+    from market_sim.experiment import StoreError, load_sweep, prepare, run_prepared
+
+    if scheduler and workers is not None:
+        raise UserError(
+            "--workers",
+            "",
+            "sets the size of a local cluster; with --scheduler the "
+            "cluster's own workers run the sweep: drop --workers",
+        )
+    if retry_failed and not resume:
+        raise UserError("--retry-failed", "", "applies to a resumed sweep; add --resume")
+    sw = load_sweep(file)
+    out = out if out is not None else Path("reports") / "sweeps" / sw.name
+    try:
+        prepared = prepare(sw, out, resume, retry_failed)
+    except StoreError as err:
+        raise UserError(str(out), "--out", str(err)) from None
+    total = len(prepared.plan.runs)
+    where = f"the cluster at {scheduler}" if scheduler else "a local cluster"
+    console.print(
+        f"[bold]{sw.name}[/bold]: {sw.sampler}, {prepared.plan.design.size} sample points x "
+        f"{sw.replicates} replicates x {len(sw.scenarios)} scenarios = {total} runs -> {out}"
+    )
+    if prepared.skipped:
+        console.print(
+            f"Resuming: {prepared.skipped} runs already done, {len(prepared.pending)} to run"
+        )
+    for warning in prepared.warnings:
+        err_console.print(f"Warning: {warning}", markup=False)
+    if prepared.retried:
+        console.print(f"Rerunning {len(prepared.retried)} failed runs")
+
+    failed: list[tuple[str, str]] = []
+    lost: list[str] = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(
+            *columns, console=console, transient=False, disable=not prepared.pending
+        ) as bar:
+            task = bar.add_task(f"Starting {where}", total=len(prepared.pending), failed=0)
+
+            def connected(client: object) -> None:
+                bar.update(task, description="Runs")
+
+            def done(result, written: bool) -> None:
+                if result.status == "failed":
+                    failed.append((result.run_id, result.error or ""))
+                bar.update(task, advance=1, failed=len(failed))
+
+            def gone(spec, err: BaseException) -> None:
+                lost.append(spec.run_id)
+
+            try:
+                run_prepared(sw, prepared, workers, scheduler, done, gone, connected)
+            except OSError as err:
+                if not resume:
+                    prepared.store.discard_if_empty()
+                if scheduler:
+                    raise UserError(
+                        "--scheduler",
+                        "",
+                        f"cannot reach {scheduler} ({err}); check "
+                        "the address and that `dask scheduler` runs",
+                    ) from None
+                raise
+    except KeyboardInterrupt:
+        n = len(prepared.store.finished())
+        err_console.print(
+            f"Interrupted: {n} of {total} runs are saved in {out}. Finish with:\n"
+            f"  market-sim sweep {file} --out {out} --resume"
+        )
+        raise typer.Exit(130) from None
+
+    _summary(prepared.store, total, failed, lost)
+    if lost:
+        err_console.print(
+            f"{len(lost)} runs were lost by the cluster (e.g. a worker died); "
+            f"run again with --resume to finish them"
+        )
+    if report:
+        from market_sim.experiment.report import write_report
+
+        path = write_report(out)
+        console.print(f"Report: {path}")
+    if lost:
+        raise typer.Exit(1)
+
+
+def _summary(store, total: int, failed: list[tuple[str, str]], lost: list[str]) -> None:
+    done = len(store.finished())
+    console.print(
+        f"Done: {done} of {total} runs saved, {len(failed)} failed in this session, "
+        f"{len(lost)} lost"
+    )
+    if failed:
+        t = Table("run", "error", title="Failed runs", title_justify="left", box=None)
+        for run_id, error in failed[:10]:
+            t.add_row(run_id, error)
+        if len(failed) > 10:
+            t.add_row("…", f"and {len(failed) - 10} more (see the report)")
+        console.print(t)

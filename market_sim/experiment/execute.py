@@ -1,0 +1,194 @@
+"""Running a sweep's runs on dask.distributed: one path, local or remote.
+
+Without a scheduler address a ``LocalCluster`` of N single-threaded worker processes is
+started inside the command (and shut down after it); with ``--scheduler tcp://host:port``
+the runs go to an existing cluster whose workers have market_sim installed. Either way
+each run is one task (:func:`run_one`) that gets the scenarios, outputs and series (sent
+to every worker once) and returns its finished table; the driver writes the files, so
+workers need no shared disk. A run that raises is returned as a failed table, never as a
+task error: a task error means the infrastructure lost the run (e.g. a worker died
+repeatedly), and such a run is left unwritten for ``--resume``.
+
+Workers keep their process between runs, so numba's compiled kernels (loaded from the
+on-disk cache, compiled only where the cache is cold) are paid once per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from market_sim.experiment.plan import RunSpec
+from market_sim.experiment.storage import run_table
+from market_sim.experiment.sweep import Output
+
+
+@dataclass
+class RunResult:
+    """What a worker sends back for one run."""
+
+    run_id: str
+    status: str  # "ok" or "failed"
+    error: str | None
+    table: pa.Table
+    elapsed_s: float
+    """Wall time of the run in its worker: build, run and outputs (s)."""
+    worker: str
+    cpu_s: float = 0.0
+    """CPU time of the worker's process during the run (s); well below ``elapsed_s`` when
+    other processes compete for the cores."""
+
+
+def run_context(
+    scenarios: Mapping[str, Mapping[str, Any]], outputs: Sequence[Output], series: Sequence[str]
+) -> dict[str, Any]:
+    """What every run needs besides its own spec (sent to each worker once)."""
+    return {
+        "scenarios": {k: dict(v) for k, v in scenarios.items()},
+        "outputs": [o.to_dict() for o in outputs],
+        "series": list(series),
+    }
+
+
+def one_line_error(err: BaseException) -> str:
+    """An exception as one line: the scenario problems, or type, message and place."""
+    from market_sim.scenario import ScenarioError
+
+    if isinstance(err, ScenarioError):
+        return " | ".join(str(p) for p in err.problems)
+    msg = " ".join(str(err).split()) or "(no message)"
+    tb = traceback.extract_tb(err.__traceback__)
+    where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
+    return f"{type(err).__name__}: {msg}{where}"
+
+
+def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
+    """Run one planned run and reduce it to its table (never raises for a model error)."""
+    import numpy as np
+
+    from market_sim.experiment.outputs import compute_outputs, metric_columns
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    outputs = [Output(**o) for o in context["outputs"]]
+    run = asdict(spec)
+    try:
+        from market_sim.model import GPUMarketModel
+
+        model = GPUMarketModel(
+            context["scenarios"][spec.scenario], seed=spec.seed, overrides=list(spec.overrides)
+        )
+        frame = model.run()
+        values = compute_outputs(frame, outputs)
+        keep: list[str] = []
+        for o in outputs:
+            keep += metric_columns(o.metric, frame.columns)
+        keep += [k for k in context["series"] if k in frame.columns]
+        series = {k: frame[k].to_numpy(dtype=np.float64) for k in dict.fromkeys(keep)}
+        table = run_table(run, "ok", None, values, series, frame["date"])
+        status, error = "ok", None
+    except Exception as err:  # a failed run is a result, not a crash
+        error = one_line_error(err)
+        nan = {o.name: float("nan") for o in outputs}
+        table = run_table(run, "failed", error, nan)
+        status = "failed"
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return RunResult(spec.run_id, status, error, table, elapsed, worker, cpu)
+
+
+def warm_worker() -> str:
+    """Import the model and load numba's kernels in a worker; returns its pid."""
+    import market_sim.model  # noqa: F401
+
+    return str(os.getpid())
+
+
+@contextlib.contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A dask ``Client``: on ``scheduler`` if given, else on a new LocalCluster of
+    ``workers`` processes (default: one per core). Everything started is shut down on
+    exit, also after Ctrl-C."""
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler:
+        client = Client(scheduler, timeout="15s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = max(1, workers or os.cpu_count() or 1)
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+@dataclass
+class Progress:
+    """Counts reported to the caller after each run."""
+
+    done: int = 0
+    failed: int = 0
+    lost: int = 0
+
+
+def execute(
+    client: Any,
+    runs: Sequence[RunSpec],
+    context: Mapping[str, Any],
+    on_result: Callable[[RunResult], None],
+    on_lost: Callable[[RunSpec, BaseException], None] | None = None,
+) -> Progress:
+    """Submit every run, hand each result to ``on_result`` as it finishes."""
+    from distributed import as_completed
+
+    progress = Progress()
+    if not runs:
+        return progress
+    [ctx] = client.scatter([dict(context)], broadcast=True, hash=False)
+    token = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(run_one, spec, ctx, key=f"market-sim-{token}-{spec.run_id}", pure=False): spec
+        for spec in runs
+    }
+    try:
+        for fut in as_completed(list(futures)):
+            spec = futures.pop(fut)
+            if fut.status == "finished":
+                result = fut.result()
+                progress.done += 1
+                progress.failed += result.status == "failed"
+                on_result(result)
+            else:
+                progress.lost += 1
+                if on_lost is not None:
+                    on_lost(spec, fut.exception())
+            fut.release()
+    finally:
+        for fut in futures:
+            fut.cancel()
+        ctx.release()
+    return progress

@@ -1,0 +1,151 @@
+"""A sweep from file to folder: plan, manifest, resume, execute (used by the CLI and
+scripts/bench_sweep.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from market_sim.experiment.execute import Progress, RunResult, connect, execute, run_context
+from market_sim.experiment.plan import Plan, RunSpec, make_plan
+from market_sim.experiment.storage import FORMAT_VERSION, StoreError, SweepStore
+from market_sim.experiment.sweep import Sweep
+
+_NOT_MODEL = ("experiment", "report", "cli")
+
+
+def model_source_hash() -> str:
+    """SHA-256 (first 16 hex digits) of the model's source files (market_sim/*.py
+    without the sweep, report and command-line code): tells whether a resumed sweep runs
+    the same model code as its first part."""
+    import market_sim
+
+    root = Path(market_sim.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in _NOT_MODEL:
+            continue
+        digest.update(str(rel).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def manifest_for(sweep: Sweep, plan: Plan) -> dict[str, Any]:
+    """The manifest: everything needed to analyse and report the sweep without its file."""
+    import market_sim
+
+    unit = plan.design.unit
+    return {
+        "format": FORMAT_VERSION,
+        "name": sweep.name,
+        "description": sweep.description,
+        "sweep_file": sweep.file,
+        "fingerprint": plan.fingerprint,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "market_sim_version": market_sim.__version__,
+        "model_source": model_source_hash(),
+        "sampler": sweep.sampler,
+        "samples": sweep.samples,
+        "replicates": sweep.replicates,
+        "levels": sweep.levels,
+        "seed": sweep.seed,
+        "set": sweep.fixed,
+        "base": sweep.base,
+        "scenarios": {k: v.file for k, v in sweep.scenarios.items()},
+        "parameters": [p.to_dict() for p in sweep.parameters],
+        "outputs": [o.to_dict() for o in sweep.outputs.values()],
+        "claims": [c.to_dict() for c in sweep.claims],
+        "series": sweep.series,
+        "design": [
+            {"sample": i, "values": values, "unit": None if unit is None else list(unit[i])}
+            for i, values in enumerate(plan.design.values)
+        ],
+        "runs": [asdict(r) for r in plan.runs],
+    }
+
+
+@dataclass
+class Prepared:
+    """A sweep folder ready to run: what is planned and what is left to do."""
+
+    store: SweepStore
+    plan: Plan
+    pending: list[RunSpec]
+    skipped: int = 0
+    retried: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(sweep: Sweep, out: str | Path, resume: bool, retry_failed: bool = False) -> Prepared:
+    """Create the folder's manifest (or check it on resume) and list the runs to do."""
+    store = SweepStore(out)
+    plan = make_plan(sweep)
+    warnings: list[str] = []
+    if resume:
+        manifest = store.manifest()
+        done = store.finished()
+        if manifest.get("fingerprint") != plan.fingerprint:
+            raise StoreError(
+                f"{sweep.file} or its scenarios changed since {store.out} was "
+                "planned; rerun without --resume into another --out"
+            )
+        store.clean_temporary()
+        if manifest.get("model_source") != model_source_hash() and len(done) < len(plan.runs):
+            warnings.append(
+                f"the model's source code changed since {store.out} was started: "
+                "runs of the two parts may differ for that reason alone"
+            )
+    else:
+        store.create(manifest_for(sweep, plan))
+    retried: list[str] = []
+    if retry_failed:
+        retried = sorted(store.failed())
+        store.remove_runs(retried)
+    done = store.finished()
+    pending = [r for r in plan.runs if r.run_id not in done]
+    return Prepared(store, plan, pending, len(plan.runs) - len(pending), retried, warnings)
+
+
+def run_prepared(
+    sweep: Sweep,
+    prepared: Prepared,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_result: Callable[[RunResult, bool], None] | None = None,
+    on_lost: Callable[[RunSpec, BaseException], None] | None = None,
+    on_connected: Callable[[Any], None] | None = None,
+) -> Progress:
+    """Execute the pending runs, writing each finished one as it arrives.
+
+    ``on_result(result, written)``: ``written`` is False when the run's file already
+    existed (it is then left untouched: a finished run is never rewritten).
+    """
+    if not prepared.pending:
+        return Progress()
+    store = prepared.store
+    context = run_context(
+        {k: v.data for k, v in sweep.scenarios.items()},
+        list(sweep.outputs.values()),
+        sweep.series,
+    )
+
+    def write(result: RunResult) -> None:
+        written = store.write_run(
+            result.run_id,
+            result.table,
+            {"elapsed_s": result.elapsed_s, "cpu_s": result.cpu_s, "worker": result.worker},
+        )
+        if on_result is not None:
+            on_result(result, written)
+
+    n = min(workers or os.cpu_count() or 1, len(prepared.pending)) if not scheduler else None
+    with connect(n, scheduler) as client:
+        if on_connected is not None:
+            on_connected(client)
+        return execute(client, prepared.pending, context, write, on_lost)
