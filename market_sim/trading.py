@@ -179,9 +179,11 @@ def clear_and_settle(model: GPUMarketModel, week: int) -> None:
         gray_bids[2],
         gray_asks[2],
     )
-    rented = _settle_rental(
+    tranche_fills = _settle_rental(
         model, week, res.da_price[RENTAL], res.bid_fills[nb:], res.ask_fills[na:], rent_asks[2]
     )
+    n_s = model.startups.n
+    rented = tranche_fills[:n_s] + tranche_fills[n_s:]  # a startup's two bid tranches
     exited = model.startups.settle(
         week,
         rented,

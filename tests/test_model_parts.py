@@ -117,44 +117,46 @@ def population(draw):
     }
 
 
-def _python_twin(pop, mult, hours, price, rental, opex, week, spec):
-    """The per-agent rules, applied startup by startup (the oracle, as in StartupAgent)."""
+def _python_twin(pop, mult, hours, price, spread):
+    """The demand rules, startup by startup, written out independently (the oracle)."""
     n = len(pop["status"])
-    bid_p, bid_q, buy = np.zeros(n), np.zeros(n), np.zeros(n)
-    st_ = {k: v.copy() for k, v in pop.items()}
+    bid_p, bid_q, buy = np.zeros(2 * n), np.zeros(2 * n), np.zeros(n)
     for i in range(n):
-        if st_["status"][i] != 1:
+        if pop["status"][i] != 1:
             continue
-        want = st_["need"][i] * mult
-        gap = max(0.0, want - st_["owned"][i])
-        afford = st_["cash"][i] / (st_["value"][i] * hours) if st_["cash"][i] > 0 else 0.0
-        bid_p[i], bid_q[i] = st_["value"][i], min(gap, afford)
-        if st_["direct"][i] and price > 0:
-            to_order = want - st_["owned"][i] - st_["on_order"][i]
+        cash, value = pop["cash"][i], pop["value"][i]
+        want = pop["need"][i] * mult
+        gap = max(0.0, want - pop["owned"][i])
+        hi, lo = value * (1 + spread), value * (1 - spread)
+        first = min(gap / 2, max(cash, 0.0) / (hi * hours))
+        left = cash - first * hi * hours
+        second = min(gap / 2, left / (lo * hours)) if left > 0 and lo > 0 else 0.0
+        bid_p[i], bid_q[i], bid_p[n + i], bid_q[n + i] = hi, first, lo, second
+        if pop["direct"][i] and price > 0:
+            to_order = want - pop["owned"][i] - pop["on_order"][i]
             if to_order > 0:
-                buy[i] = min(to_order, st_["cash"][i] / price if st_["cash"][i] > 0 else 0.0)
+                buy[i] = min(to_order, max(cash, 0.0) / price)
     return bid_p, bid_q, buy
 
 
 @settings(max_examples=150, deadline=None)
-@given(population(), st.floats(0.1, 3.0), st.floats(1000.0, 60000.0))
-def test_startup_demand_kernel_equals_python(pop, mult, price):
+@given(population(), st.floats(0.1, 3.0), st.floats(1000.0, 60000.0), st.floats(0.0, 0.9))
+def test_startup_demand_kernel_equals_python(pop, mult, price, spread):
     hours = 168.0
-    expect = _python_twin(pop, mult, hours, price, 0, 0, 0, None)
+    expect = _python_twin(pop, mult, hours, price, spread)
     got = K.startups_demand(
-        pop["status"],
-        pop["need"],
-        pop["owned"],
-        pop["on_order"],
-        pop["direct"],
-        pop["value"],
-        pop["cash"],
-        mult,
-        hours,
-        price,
-    )
+        pop["status"], pop["need"], pop["owned"], pop["on_order"], pop["direct"],
+        pop["value"], pop["cash"], mult, hours, price, spread,
+    )  # fmt: skip
     for e, g in zip(expect, got, strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-12, atol=0.0)
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+    bid_p, bid_q, _ = got
+    n = len(pop["status"])
+    # a startup never bids for more than its gap nor commits more cash than it has
+    gap = np.maximum(0.0, pop["need"] * mult - pop["owned"])
+    assert (bid_q[:n] + bid_q[n:] <= gap * (1 + 1e-12) + 1e-12).all()
+    spend = (bid_p[:n] * bid_q[:n] + bid_p[n:] * bid_q[n:]) * hours
+    assert (spend <= np.maximum(pop["cash"], 0.0) * (1 + 1e-9) + 1e-6).all()
 
 
 @settings(max_examples=150, deadline=None)

@@ -27,17 +27,20 @@ def startups_demand(
     demand_mult: float,
     hours: float,
     buy_price_per_h100e: float,
+    value_spread: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each startup's rental bid and direct purchase wish for the week.
+    """Each startup's rental bids and direct purchase wish for the week.
 
-    Returns ``(bid_price, bid_qty, buy_h100e)``: USD per H100e-hour (its value of
-    compute), H100e to rent (its unmet need, as far as its cash pays at its bid), and
-    H100e to order from a vendor (direct buyers only, as far as cash pays at
-    ``buy_price_per_h100e``). Inactive slots bid nothing.
+    Returns ``(bid_price, bid_qty, buy_h100e)``. The bids come in two tranches of half the
+    unmet need each (arrays of length 2n: first tranches, then second tranches): the first
+    GPUs are worth ``value x (1 + value_spread)`` per H100e-hour, the rest ``value x (1 -
+    value_spread)`` (diminishing returns; the mean stays ``value``), as far as cash pays at
+    the tranche's bid. ``buy_h100e``: H100e to order from a vendor (direct buyers only, as
+    far as cash pays at ``buy_price_per_h100e``). Inactive slots bid nothing.
     """
     n = status.shape[0]
-    bid_price = np.zeros(n)
-    bid_qty = np.zeros(n)
+    bid_price = np.zeros(2 * n)
+    bid_qty = np.zeros(2 * n)
     buy = np.zeros(n)
     for i in range(n):
         if status[i] != ACTIVE:
@@ -46,9 +49,21 @@ def startups_demand(
         gap = want - owned[i]
         if gap < 0.0:
             gap = 0.0
-        afford = cash[i] / (value[i] * hours) if cash[i] > 0.0 else 0.0
-        bid_price[i] = value[i]
-        bid_qty[i] = gap if gap < afford else afford
+        high = value[i] * (1.0 + value_spread)
+        low = value[i] * (1.0 - value_spread)
+        first = 0.5 * gap
+        afford = cash[i] / (high * hours) if cash[i] > 0.0 else 0.0
+        if first > afford:
+            first = afford
+        rest = cash[i] - first * high * hours
+        second = 0.5 * gap
+        afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
+        if second > afford:
+            second = afford
+        bid_price[i] = high
+        bid_qty[i] = first
+        bid_price[n + i] = low
+        bid_qty[n + i] = second
         if direct[i] and buy_price_per_h100e > 0.0:
             to_order = want - owned[i] - on_order[i]
             if to_order > 0.0:

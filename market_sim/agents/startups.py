@@ -105,7 +105,8 @@ class StartupPopulation:
 
     # ------------------------------------------------------------------ weekly
     def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
-        """Rental bids and direct purchase wishes: ``(bid_price, bid_qty, buy_h100e)``."""
+        """Rental bids (two tranches a startup: arrays of length 2n) and direct purchase
+        wishes: ``(bid_price, bid_qty, buy_h100e)``; see ``startups_demand``."""
         n = self.n
         c = {k: v[:n] for k, v in self.cols.items()}
         if self.mode == "kernel":
@@ -120,8 +121,9 @@ class StartupPopulation:
                 float(demand_mult),
                 float(self.hours),
                 float(buy_price_per_h100e),
+                float(self.spec.value_spread),
             )
-        out = (np.zeros(n), np.zeros(n), np.zeros(n))
+        out = (np.zeros(2 * n), np.zeros(2 * n), np.zeros(n))
         for agent in self.agents:
             agent.decide(demand_mult, buy_price_per_h100e, out)
         return out
@@ -232,16 +234,21 @@ class StartupAgent(mesa.Agent):
     def decide(self, demand_mult: float, buy_price: float, out: tuple) -> None:
         """Plain-Python twin of ``startups_demand`` for this startup."""
         bid_price, bid_qty, buy = out
-        i = self.index
+        i, n = self.index, len(buy)
         if self._get("status") != K.ACTIVE:
             return
         value, cash = self._get("value"), self._get("cash")
+        hours, spread = self.population.hours, self.population.spec.value_spread
         owned = self._get("owned")
         want = self._get("need") * demand_mult
         gap = max(0.0, want - owned)
-        afford = cash / (value * self.population.hours) if cash > 0.0 else 0.0
-        bid_price[i] = value
-        bid_qty[i] = gap if gap < afford else afford
+        high, low = value * (1.0 + spread), value * (1.0 - spread)
+        first = min(0.5 * gap, cash / (high * hours) if cash > 0.0 else 0.0)
+        rest = cash - first * high * hours
+        afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
+        second = min(0.5 * gap, afford)
+        bid_price[i], bid_qty[i] = high, first
+        bid_price[n + i], bid_qty[n + i] = low, second
         if self._get("direct") and buy_price > 0.0:
             to_order = want - owned - self._get("on_order")
             if to_order > 0.0:

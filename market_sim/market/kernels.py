@@ -204,7 +204,7 @@ def quote_lead_times(
     Week k >= 1 is the first week whose cumulative arrivals — ``pipeline[0..k-1]`` (units
     already in production; ``pipeline[0]`` arrives in week 1), then ``capacity_per_week``
     units every week after the pipeline — reach ``queue_ahead + qty`` (to a relative
-    1e-12).  Capped at ``max_weeks`` (also the answer when never reached, e.g. zero
+    2**-40 ~ 9.1e-13).  Capped at ``max_weeks`` (also the answer when never reached, e.g. zero
     capacity or ``queue_ahead = +inf``); 0 when ``qty == 0``.  Monotone in queue_ahead.
     """
     qa = _f64(queue_ahead, "queue_ahead")

@@ -30,13 +30,15 @@ POLICIES: MappingProxyType[str, int] = MappingProxyType(
 #: Rounding slack of the rationing walk, relative to the supply being allocated
 #: (units).  A tie group is served in full when the demand served up to and
 #: including it exceeds supply by at most ``ALLOC_RTOL * supply``; supply is
-#: exhausted once less than ``ALLOC_RTOL * supply`` is left.  See
-#: docs/market_clearing.md, "Rounding slack".
-ALLOC_RTOL = 1e-12
+#: exhausted once less than ``ALLOC_RTOL * supply`` is left.  2**-40 (about 9.1e-13):
+#: far above float64 summation noise, and deliberately not a round number, so that
+#: the slack of a round supply (1e12 units -> 0.909 units) does not coincide with a
+#: round order size.  See docs/market_clearing.md, "Rounding slack".
+ALLOC_RTOL = 2.0**-40
 
 #: Relative tolerance of the lead-time quote: week k is reached when
-#: ``cumulative_arrivals[k] >= target * (1 - QUOTE_RTOL)``.
-QUOTE_RTOL = 1e-12
+#: ``cumulative_arrivals[k] >= target * (1 - QUOTE_RTOL)``; 2**-40 as above.
+QUOTE_RTOL = 2.0**-40
 
 # Error codes returned by the kernels' validation passes (0 = ok).  The Python
 # wrappers turn them into ValueError messages.

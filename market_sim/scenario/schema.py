@@ -374,6 +374,9 @@ class Startups(Strict):
     runway_weeks: float = Field(78.0, gt=0, description="weeks a round is meant to last")
     value_usd_per_gpu_hour: float = Field(6.0, gt=0, description="median worth of H100-hour")
     value_sigma: float = Field(0.5, ge=0, description="lognormal spread of that worth")
+    value_spread: Fraction = Field(
+        0.25, description="first half of a need is worth (1+this)x, the rest (1-this)x"
+    )
     direct_buy_min_gpus: float = Field(256.0, ge=0, description="smaller needs rent")
     priority_tier: int = Field(0, ge=0, le=9)
     raise_probability_per_week: Fraction = 0.02
