@@ -171,6 +171,8 @@ class GPUMarketModel(mesa.Model):
         self._price_version = 0
         self._installed_cache = None
         self._fleet_version = 0
+        self._choice_cache = None
+        self._choice_version = 0  # bump when orderable, allowed or quotes change
         self._years = np.array([s.date_of(w).year for w in range(w.weeks + 1)])
         self.program_outlays_usd = 0.0
         from market_sim.orderbook import OrderBook
@@ -213,6 +215,7 @@ class GPUMarketModel(mesa.Model):
                 for k in range(n):
                     if self.launch_week[p] <= k + 1 <= pr.end_week[p]:
                         pipe[k] = near[p] + (far[p] - near[p]) * (k + 1) / n
+                vendor.pipeline_total[p] = float(pipe.sum())
                 vendor.forecast[p] = near[p]
                 vendor.throughput[p] = near[p]
                 vendor.start_rate[p] = far[p]
@@ -256,6 +259,17 @@ class GPUMarketModel(mesa.Model):
                 self.book.open_totals(n_h, self.list_price),
             )
         return self._open_cache[1], self._open_cache[2]
+
+    def choices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every holder's product shares and implied quote this week (see
+        :func:`market_sim.agents.choice.choice_matrix`); cached until prices, quotes,
+        orderable products or export controls change."""
+        key = (self.week, self._price_version, self._choice_version)
+        if self._choice_cache is None or self._choice_cache[0] != key:
+            from market_sim.agents.choice import choice_matrix
+
+            self._choice_cache = (key, *choice_matrix(self))
+        return self._choice_cache[1], self._choice_cache[2]
 
     def holder_demand_factor(self, holder: int, week: int) -> float:
         return float(self.events.holder_demand[min(week, self.world.weeks - 1), holder])

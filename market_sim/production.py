@@ -55,6 +55,7 @@ def apply_events(model: GPUMarketModel, week: int) -> None:
         if not holders or not products:
             continue
         model.allowed[np.ix_(holders, products)] = False
+        model._choice_version += 1
         mask = np.isin(model.book.holder, holders) & np.isin(model.book.product, products)
         model.accounts.cancelled_units += model.book.cancel_where(mask)
     for v, start in model.events.program_start.items():
@@ -73,6 +74,7 @@ def open_week(model: GPUMarketModel, week: int) -> None:
     for chip in model.chipmakers:
         chip.open_week(week, float(model.events.node_factor[week, chip.index]))
     model.orderable = orderable(model, week)
+    model._choice_version += 1
     for vendor in model.vendors:
         vendor.open_books()
     for h in model.holders:
@@ -151,6 +153,7 @@ def close_week(model: GPUMarketModel, week: int) -> None:
         vendor.reprice(week, backlog, model.list_price, pricing)
     model._price_version += 1
     model.quotes = new_order_quotes(model)
+    model._choice_version += 1
     for chip in model.chipmakers:
         model.accounts.capacity_ordered[chip.index] += chip.invest(week)
     for h in model.holders:
@@ -206,6 +209,7 @@ def initial_start_rates(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
     for chip in model.chipmakers:
         chip.open_week(0, float(model.events.node_factor[0, chip.index]))
     model.orderable = orderable(model, 0)
+    model._choice_version += 1
     demand = np.zeros(len(pr))
     for h in model.holders:
         if not hasattr(h, "desired"):

@@ -54,7 +54,8 @@ def population_step(startups: int, mode: str, weeks: int = 10) -> float:
     t0 = time.perf_counter()
     for week in range(weeks):
         _, bid_qty, _ = pop.demand(1.0, 30_000.0)
-        pop.settle(week, bid_qty * 0.5, zeros, zeros, 3.0, 1.0, 0.9)
+        rented = 0.5 * (bid_qty[: pop.n] + bid_qty[pop.n :])  # half of both tranches filled
+        pop.settle(week, rented, zeros, zeros, 3.0, 1.0, 0.9)
     return (time.perf_counter() - t0) / weeks
 
 

@@ -20,8 +20,6 @@ import math
 import mesa
 import numpy as np
 
-from market_sim.agents.choice import product_shares
-
 
 def target_path(spec, scenario, weeks: int) -> np.ndarray:
     """Desired installed H100e for weeks 0..weeks: linear between targets, flat after."""
@@ -86,25 +84,16 @@ class Holder(mesa.Agent):
 
     # ------------------------------------------------------------------ ordering
     def choose(self, week: int) -> np.ndarray:
-        """Shares of a new order over products (H100e), or zeros if nothing is orderable."""
-        m = self.model
-        pr = m.world.products
-        price_h = m.list_price / pr.h100e
-        ok = m.orderable & m.allowed[self.holder] & (price_h <= self.spec.max_price_per_h100e_usd)
-        quotes = m.quotes[:, min(self.spec.priority_tier, m.quotes.shape[1] - 1)]
-        return product_shares(
-            np.where(ok, self.weights, 0.0),
-            price_h,
-            quotes.astype(float),
-            self.spec.price_elasticity,
-            self.spec.lead_time_sensitivity,
-        )
+        """Shares of a new order over products (H100e), or zeros if nothing is orderable.
+
+        Computed for every buyer at once by :func:`market_sim.agents.choice.choice_matrix`.
+        """
+        return self.model.choices()[0][self.holder]
 
     def expected_quote(self, shares: np.ndarray) -> float:
         """Quoted lead time for a new order of this buyer, weighted by its product mix."""
-        m = self.model
-        quotes = m.quotes[:, min(self.spec.priority_tier, m.quotes.shape[1] - 1)]
-        return float(shares @ quotes) if shares.sum() > 0 else self.expected_lead
+        quote = self.model.choices()[1][self.holder]
+        return float(quote) if shares.sum() > 0 else self.expected_lead
 
     def orders_for(self, week: int, h100e: float, shares: np.ndarray) -> list[tuple]:
         """Split an order of ``h100e`` into (product, units, limit USD/unit) lines."""

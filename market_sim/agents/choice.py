@@ -9,28 +9,36 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from market_sim.model import GPUMarketModel
 
-def product_shares(
-    weight: np.ndarray,
-    price_per_h100e: np.ndarray,
-    lead_weeks: np.ndarray,
-    elasticity: float,
-    sensitivity: float,
-) -> np.ndarray:
-    """Shares (summing to 1, or all 0 if nothing qualifies) of an order in H100e.
 
-    Args:
-        weight: base preference per product (0 = excluded).
-        price_per_h100e: list price per H100e, USD (> 0).
-        lead_weeks: quoted lead time for a new order, weeks.
-        elasticity: >= 0, how strongly a cheaper H100e attracts demand.
-        sensitivity: >= 0, per week, how strongly a long lead time repels demand.
+def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
+    """Every holder's product shares ([holders, products]) and the quote its mix implies.
+
+    One row per holder (see the module docstring): its weights over the products it may
+    order now (orderable, allowed, price per H100e within its ceiling), with its price
+    elasticity, lead-time sensitivity and the quotes of its priority tier. A row of zeros
+    when nothing qualifies.
     """
-    score = weight * np.exp(
-        -elasticity * np.log(np.maximum(price_per_h100e, 1e-9)) - sensitivity * lead_weeks
+    pr = model.world.products
+    price_h = model.list_price / pr.h100e
+    log_price = np.log(np.maximum(price_h, 1e-9))
+    specs = [h.spec for h in model.holders]
+    tiers = np.minimum([sp.priority_tier for sp in specs], model.quotes.shape[1] - 1)
+    quotes = model.quotes[:, tiers].T.astype(float)  # [holders, products]
+    ceiling = np.array([sp.max_price_per_h100e_usd for sp in specs])
+    ok = model.orderable[None, :] & model.allowed & (price_h[None, :] <= ceiling[:, None])
+    weights = np.where(ok, np.array([h.weights for h in model.holders]), 0.0)
+    elasticity = np.array([sp.price_elasticity for sp in specs])[:, None]
+    sensitivity = np.array([sp.lead_time_sensitivity for sp in specs])[:, None]
+    score = np.where(
+        weights > 0, weights * np.exp(-elasticity * log_price - sensitivity * quotes), 0.0
     )
-    score = np.where(weight > 0, score, 0.0)
-    total = score.sum()
-    return score / total if total > 0 else np.zeros_like(score)
+    total = score.sum(axis=1, keepdims=True)
+    shares = np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+    return shares, (shares * quotes).sum(axis=1)

@@ -47,6 +47,7 @@ class Vendor(mesa.Agent):
         self.active = not spec.dormant  # a dormant program starts later
         world = model.world
         self.pipeline = {p: np.zeros(int(world.products.cycle_weeks[p])) for p in products}
+        self.pipeline_total = dict.fromkeys(products, 0.0)  # units in each pipeline
         self.inventory = dict.fromkeys(products, 0.0)
         self.forecast = dict.fromkeys(products, 0.0)
         self.throughput = dict.fromkeys(products, 0.0)
@@ -83,60 +84,71 @@ class Vendor(mesa.Agent):
 
         ``reachable[j]`` is the capacity this vendor can get at node j (contract share
         plus the uncontracted rest); substitute suppliers are asked in that proportion.
+        (Plain floats and small dicts: a product touches at most a few nodes.)
         """
         pr = self.model.world.products
-        total = np.zeros(len(reachable))
+        reach = reachable.tolist()
+        total = [0.0] * len(reach)
         self.requests = {}
         for p in self.products:
+            req: dict[int, float] = {}
+            self.requests[p] = req
             if not self.can_start(p, week):
-                self.requests[p] = np.zeros(len(reachable))
                 continue
             f = self.forecast[p]
-            position = float(self.pipeline[p].sum()) + self.inventory[p] - backlog[p]
+            position = self.pipeline_total[p] + self.inventory[p] - float(backlog[p])
             target = f * (int(pr.cycle_weeks[p]) + SAFETY_WEEKS)
             starts = max(0.0, f + (target - position) / PLAN_WEEKS)
+            if starts <= 0.0:
+                continue
             y = self.ramp_yield(p, week)
-            req = np.zeros(len(reachable))
             for name, per_unit, nodes in pr.stages[p]:
                 need = starts * per_unit / (y if name != "hbm" else 1.0)
-                split = reachable[nodes]
-                weights = (
-                    split / split.sum()
-                    if split.sum() > 0
-                    else np.full(len(nodes), 1.0 / len(nodes))
-                )
-                req[nodes] += need * weights
-            self.requests[p] = req
-            total += req
-        return total
+                split = [reach[j] for j in nodes]
+                whole = sum(split)
+                for node, part in zip(nodes, split, strict=True):
+                    share = part / whole if whole > 0 else 1.0 / len(nodes)
+                    req[node] = req.get(node, 0.0) + need * share
+            for node, q in req.items():
+                total[node] += q
+        return np.array(total)
 
     def start(self, week: int, grants: np.ndarray) -> np.ndarray:
-        """Start production from the granted inputs; return node units consumed."""
+        """Start production from the granted inputs; return node units consumed.
+
+        Each product gets the share of a node's grant that its request was of the
+        vendor's requests there; it starts the Leontief minimum over its inputs.
+        """
         pr = self.model.world.products
-        totals = sum(self.requests.values()) if self.requests else None
-        used = np.zeros(len(grants))
+        granted = grants.tolist()
+        asked = [0.0] * len(granted)
+        for req in self.requests.values():
+            for node, q in req.items():
+                asked[node] += q
+        used = [0.0] * len(granted)
         for p in self.products:
             self.started[p] = 0.0
             req = self.requests.get(p)
-            if req is None or totals is None or not req.any():
+            if not req:
                 continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                got = np.where(totals > 0, grants * req / totals, 0.0)  # this product's part
+            got = {n: granted[n] * q / asked[n] if asked[n] > 0 else 0.0 for n, q in req.items()}
             y = self.ramp_yield(p, week)
-            units = math.inf
-            for name, per_unit, nodes in pr.stages[p]:
-                eff = per_unit / (y if name != "hbm" else 1.0)
-                units = min(units, float(got[nodes].sum()) / eff)
-            units = 0.0 if not math.isfinite(units) else max(0.0, units)
-            for name, per_unit, nodes in pr.stages[p]:
-                eff = per_unit / (y if name != "hbm" else 1.0)
-                stage_got = float(got[nodes].sum())
+            stages = [
+                (per_unit / (y if name != "hbm" else 1.0), nodes)
+                for name, per_unit, nodes in pr.stages[p]
+            ]
+            units = min(sum(got.get(n, 0.0) for n in nodes) / eff for eff, nodes in stages)
+            units = max(0.0, units) if math.isfinite(units) else 0.0
+            for eff, nodes in stages:
+                stage_got = sum(got.get(n, 0.0) for n in nodes)
                 if stage_got > 0:
-                    used[nodes] += units * eff * got[nodes] / stage_got
+                    for n in nodes:
+                        used[n] += units * eff * got.get(n, 0.0) / stage_got
             self.pipeline[p][-1] += units
+            self.pipeline_total[p] += units
             self.started[p] = units
             self.units_started_total += units
-        return used
+        return np.array(used)
 
     def receive(self) -> dict[int, float]:
         """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""
@@ -146,6 +158,7 @@ class Vendor(mesa.Agent):
             a = float(pipe[0])
             pipe[:-1] = pipe[1:]
             pipe[-1] = 0.0
+            self.pipeline_total[p] -= a
             self.inventory[p] += a
             self.throughput[p] += FORECAST_SMOOTHING * (a - self.throughput[p])
             arrived[p] = a
