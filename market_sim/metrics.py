@@ -52,6 +52,28 @@ def weighted_quantiles(
     return v[np.searchsorted(cum, np.asarray(qs) * cum[-1], side="left")]
 
 
+def class_week_quantiles(
+    klass: np.ndarray, weeks: np.ndarray, weights: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """[class, QS]: weighted quantiles of whole weeks per class, NaN where a class has no
+    weight; one histogram pass (weeks are small integers), the same values as
+    :func:`weighted_quantiles` on each class's rows."""
+    out = np.full((n_classes, len(QS)), np.nan)
+    keep = weights > 0
+    if not keep.any():
+        return out
+    wk = np.maximum(weeks[keep], 0)
+    width = int(wk.max()) + 1
+    hist = np.bincount(
+        klass[keep] * width + wk, weights=weights[keep], minlength=n_classes * width
+    ).reshape(n_classes, width)
+    cum = np.cumsum(hist, axis=1)
+    for c in np.flatnonzero(cum[:, -1] > 0):
+        idx = np.searchsorted(cum[c], np.asarray(QS) * cum[c, -1], side="left")
+        out[c] = np.maximum(idx, np.argmax(hist[c] > 0))  # never a week without weight
+    return out
+
+
 def hhi(amounts: np.ndarray, total: float | None = None) -> float:
     """Herfindahl-Hirschman index of shares in percent (0 to 10,000).
 
@@ -262,18 +284,16 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
         out[f"installed_h100e@{g}"] = inst
         out[f"compute_share_pct@{g}"] = 100.0 * inst / all_installed if all_installed else 0.0
 
-    # buyer classes
+    # buyer classes: quantiles of whole weeks, weighted by units, all classes at once
     book = model.book
     klass, waited, units = acc.waits
+    quoted_q = class_week_quantiles(book.klass, book.lead_weeks, book.qty, len(CLASSES))
+    realised_q = class_week_quantiles(klass, waited.astype(np.int64), units, len(CLASSES))
+    waiting_q = class_week_quantiles(book.klass, week - book.order_week, book.qty, len(CLASSES))
     for c, name in enumerate(CLASSES):
-        sel = book.klass == c
-        quoted = weighted_quantiles(book.lead_weeks[sel].astype(float), book.qty[sel], QS)
-        got = klass == c
-        if (units[got] > 0).any():
-            realised = weighted_quantiles(waited[got], units[got], QS)
-        else:  # nothing delivered: how long the class's open orders have waited so far
-            waits = (week - book.order_week[sel]).astype(float)
-            realised = weighted_quantiles(waits, book.qty[sel], QS)
+        quoted = quoted_q[c]
+        # nothing delivered: how long the class's open orders have waited so far
+        realised = realised_q[c] if np.isfinite(realised_q[c]).all() else waiting_q[c]
         for label, q_val, r_val in zip(("median", "p90"), quoted, realised, strict=True):
             out[f"lead_time_weeks_{label}@{name}"] = q_val if np.isfinite(q_val) else 0.0
             key = f"realised_lead_time_weeks_{label}@{name}"
@@ -314,16 +334,19 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     out["rental_volume_h100e"] = float(acc.rental_volume)
 
     # supply nodes
-    for j, chip in enumerate(model.chipmakers):
-        nid, unit = chip.node_id, chip.unit
-        out[f"capacity_per_week@{nid}"] = chip.capacity
-        out[f"utilisation_pct@{nid}"] = 100.0 * chip.utilisation
-        out[f"output_{unit}@{nid}"] = chip.used
-        out[f"capacity_ordered@{nid}"] = float(acc.capacity_ordered[j])
-        if unit == "wafers":
-            out[f"capacity_wafers_per_month@{nid}"] = chip.capacity * 52.0 / 12.0
-        for v, vid in enumerate(w.vendor_ids):
-            out[f"output_{unit}@{nid}:{vid}"] = float(model.node_output[v, j])
+    chips = model.chipmakers
+    capacity = np.array([c.capacity for c in chips])
+    node_values = (
+        capacity,
+        np.array([100.0 * c.utilisation for c in chips]),
+        np.array([c.used for c in chips]),
+        acc.capacity_ordered,
+    )
+    for names, values in zip(keys["node"], node_values, strict=True):
+        out.update(zip(names, values.tolist(), strict=True))
+    wafer = keys["wafer_nodes"]
+    out.update(zip(keys["wafers_per_month"], (capacity[wafer] * 52.0 / 12.0).tolist(), strict=True))
+    out.update(zip(keys["node_vendor"], model.node_output.T.ravel().tolist(), strict=True))
 
     # startups and stocks in production
     counts = startups.counts()
@@ -334,9 +357,7 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     out["startups_compute_h100e"] = float(st_compute.sum())
     out["startups_owned_h100e"] = st_owned
     out["startups_rented_h100e"] = float(np.where(st_active, startups.rented, 0.0).sum())
-    out["units_in_pipeline"] = float(
-        sum(p.sum() for v in model.vendors for p in v.pipeline.values())
-    )
+    out["units_in_pipeline"] = float(sum(sum(v.pipeline_total.values()) for v in model.vendors))
     out["units_inventory"] = float(sum(sum(v.inventory.values()) for v in model.vendors))
     out["in_house_programs_started"] = float(
         sum(1 for h in model.holders if getattr(h, "program_started", None) is not None)
@@ -388,10 +409,23 @@ def _keys(model: GPUMarketModel) -> dict[str, list]:
     cached = getattr(model, "_metric_key_table", None)
     if cached is None:
         w = model.world
+        nodes = model.scenario.supply.nodes
         cached = {
             "product": [[f"{v}@{p}" for p in w.products.ids] for v in _PRODUCT_VARS],
             "vendor": [[f"{v}@{vid}" for v in _VENDOR_VARS] for vid in w.vendor_ids],
             "holder": [[f"{v}@{h}" for h in w.holder_ids] for v in _HOLDER_VARS],
+            "node": [
+                [f"capacity_per_week@{n.id}" for n in nodes],
+                [f"utilisation_pct@{n.id}" for n in nodes],
+                [f"output_{n.unit}@{n.id}" for n in nodes],
+                [f"capacity_ordered@{n.id}" for n in nodes],
+            ],
+            "wafer_nodes": np.array([n.unit == "wafers" for n in nodes], dtype=bool),
+            "wafers_per_month": [
+                f"capacity_wafers_per_month@{n.id}" for n in nodes if n.unit == "wafers"
+            ],
+            # node_output is [vendor, node]; its transpose, flattened, is node-major
+            "node_vendor": [f"output_{n.unit}@{n.id}:{v}" for n in nodes for v in w.vendor_ids],
         }
         model._metric_key_table = cached
     return cached

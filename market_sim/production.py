@@ -22,13 +22,18 @@ pipeline)."""
 
 
 def policy_codes(model: GPUMarketModel) -> np.ndarray:
-    """Allocation policy code of each product's market (its vendor's, else the default)."""
-    default = model.scenario.policy.allocation
-    specs = model.world.vendor_specs
-    return np.array(
-        [POLICIES[specs[v].allocation or default] for v in model.world.products.vendor],
-        dtype=np.int64,
-    )
+    """Allocation policy code of each product's market (its vendor's, else the default);
+    fixed for a run, computed once."""
+    codes = getattr(model, "_policy_codes", None)
+    if codes is None:
+        default = model.scenario.policy.allocation
+        specs = model.world.vendor_specs
+        codes = np.array(
+            [POLICIES[specs[v].allocation or default] for v in model.world.products.vendor],
+            dtype=np.int64,
+        )
+        model._policy_codes = codes
+    return codes
 
 
 def backlog_units(model: GPUMarketModel) -> np.ndarray:

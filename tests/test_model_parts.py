@@ -205,3 +205,24 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
     np.testing.assert_allclose(
         c["owned"][active_before], pop["owned"][active_before] + pop["delivered"][active_before]
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 60), st.floats(0.0, 1e6)),
+        min_size=0,
+        max_size=40,
+    )
+)
+def test_class_histogram_quantiles_equal_sorting_ones(rows):
+    from market_sim.metrics import QS, class_week_quantiles
+
+    klass = np.array([r[0] for r in rows], dtype=np.int64)
+    weeks = np.array([r[1] for r in rows], dtype=np.int64)
+    weights = np.array([r[2] for r in rows])
+    got = class_week_quantiles(klass, weeks, weights, 4)
+    for c in range(4):
+        sel = klass == c
+        want = [weighted_quantile(weeks[sel].astype(float), weights[sel], q) for q in QS]
+        np.testing.assert_array_equal(got[c], want)

@@ -49,6 +49,7 @@ class Holder(mesa.Agent):
         self.received_h100e_total = 0.0  # H100e bought (primary and gray)
         self.gray_received_usd = 0.0  # sales on the gray market, USD
         self.week_spend_usd = 0.0  # outlays this week (purchases, programs), USD
+        self._budgets: dict[int, float] = {}  # year -> accelerator budget, USD
         self.rental_received_usd = 0.0  # rent earned, USD
         world = model.world
         weights = world.products.demand_weight.copy()
@@ -107,14 +108,23 @@ class Holder(mesa.Agent):
                 lines.append((int(p), units, float(limit)))
         return lines
 
-    def budget_left_usd(self, week: int) -> float:
-        """Accelerator budget left this calendar year (inf without a capex plan)."""
+    def budget_usd(self, year: int) -> float:
+        """Accelerator budget of a calendar year, USD (the latest plan year before it
+        holds; inf without a capex or capital plan)."""
         plan = getattr(self.spec, "capex", None) or getattr(self.spec, "capital", None)
         if not plan:
             return math.inf
-        year = self.model.year_of(week)
         known = [c for c in plan if c.year <= year] or [plan[0]]
-        usd = known[-1].usd_bn * 1e9 * getattr(self.spec, "accelerator_share_of_capex", 1.0)
+        return known[-1].usd_bn * 1e9 * getattr(self.spec, "accelerator_share_of_capex", 1.0)
+
+    def budget_left_usd(self, week: int) -> float:
+        """Accelerator budget left this calendar year (inf without a capex plan)."""
+        year = self.model.year_of(week)
+        usd = self._budgets.get(year)
+        if usd is None:
+            usd = self._budgets[year] = self.budget_usd(year)
+        if not math.isfinite(usd):
+            return math.inf
         return max(0.0, usd - self.paid_by_year.get(year, 0.0) - self.open_orders_usd())
 
     def cap_by_budget(self, week: int, h100e: float, shares: np.ndarray) -> float:
