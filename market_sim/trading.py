@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel
 
 GRAY, RENTAL = 0, 1
-STARTUP_WILLINGNESS_WEEKS = 52.0
-"""A direct-buying startup pays at most a year of its compute's worth per H100e."""
 
 
 # --------------------------------------------------------------------------- 4. orders
@@ -67,9 +65,13 @@ def _startup_product(model: GPUMarketModel) -> int:
     ok = model.orderable & (pr.owner_holder < 0) & (pr.demand_weight > 0)
     if not ok.any():
         return -1
+    spec = model.scenario.startups
     price = model.list_price / pr.h100e
-    quotes = model.quotes[:, model.scenario.startups.priority_tier]
-    score = np.where(ok, pr.demand_weight / price * np.exp(-0.01 * quotes), -1.0)
+    quotes = model.quotes[:, min(spec.priority_tier, model.quotes.shape[1] - 1)]
+    score = pr.demand_weight * np.exp(
+        -spec.price_elasticity * np.log(price) - spec.lead_time_sensitivity * quotes
+    )
+    score = np.where(ok, score, -1.0)
     return int(np.argmax(score))
 
 
@@ -93,11 +95,9 @@ def _startup_orders(model: GPUMarketModel, week: int) -> list[tuple]:
     hours = model.scenario.economics.hours_per_week
     rows = []
     for i in np.flatnonzero(buy > 0):
-        limit = max(
-            model.list_price[p], pop.value[i] * hours * STARTUP_WILLINGNESS_WEEKS * pr.h100e[p]
-        )
-        if limit < model.list_price[p] * 1.0:
-            continue
+        limit = pop.value[i] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
+        if limit < model.list_price[p]:
+            continue  # the list price is more than this startup would pay
         pop.on_order[i] += buy[i]
         rows.append(
             (

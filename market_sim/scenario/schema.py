@@ -378,6 +378,15 @@ class Startups(Strict):
         0.25, description="first half of a need is worth (1+this)x, the rest (1-this)x"
     )
     direct_buy_min_gpus: float = Field(256.0, ge=0, description="smaller needs rent")
+    willingness_weeks: float = Field(
+        52.0, gt=0, description="a direct buyer pays at most this many weeks of its worth"
+    )
+    price_elasticity: float = Field(
+        1.0, ge=0, description="product choice: weight x (price per H100e)^-elasticity"
+    )
+    lead_time_sensitivity: float = Field(
+        0.01, ge=0, description="product choice: weight x exp(-this x quoted lead weeks)"
+    )
     priority_tier: int = Field(0, ge=0, le=9)
     raise_probability_per_week: Fraction = 0.02
     raise_multiple: float = Field(2.0, gt=0)
