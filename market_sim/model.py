@@ -32,7 +32,8 @@ from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import Vendor
 from market_sim.events import compile_events
 from market_sim.scenario import Scenario, load_scenario, scenario_from_dict
-from market_sim.world import World, build_world
+from market_sim.supply import build_graph
+from market_sim.world import World, allowed_matrix, build_world
 
 MAX_TIER = 9
 """Priority tiers run from 0 (startups) to this."""
@@ -150,11 +151,8 @@ class GPUMarketModel(mesa.Model):
         self.fleet = np.zeros((n_h, n_p))  # units bought during the run
         self.legacy_h100e = np.array([h.initial_fleet_h100e for h in w.holder_specs])
         self.aggregate = np.array([h.aggregate for h in w.holder_specs], dtype=bool)
-        self.allowed = np.ones((n_h, n_p), dtype=bool)
-        for p in range(n_p):
-            if pr.owner_holder[p] >= 0:
-                self.allowed[:, p] = False
-                self.allowed[pr.owner_holder[p], p] = True
+        self.graph = build_graph(s, 0)  # vendor-to-buyer edges say who may get what
+        self.allowed = allowed_matrix(self.graph, w)
         self.desired_path = np.zeros((n_h, w.weeks + 1))
         for h, spec in enumerate(w.holder_specs):
             if hasattr(spec, "fleet_targets"):

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from market_sim.market import POLICIES, quote_lead_times
+from market_sim.supply import restrict_products
 from market_sim.supply.shares import reachable_shares
+from market_sim.world import allowed_matrix
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel
@@ -56,12 +58,15 @@ def apply_events(model: GPUMarketModel, week: int) -> None:
     """Export controls, product launches and in-house program starts due this week."""
     w = model.world
     for region, products in model.events.export_controls.get(week, []):
-        holders = [h for h, spec in enumerate(w.holder_specs) if spec.region == region]
-        if not holders or not products:
-            continue
-        model.allowed[np.ix_(holders, products)] = False
+        model.graph = restrict_products(model.graph, region, [w.products.ids[p] for p in products])
+        now = allowed_matrix(model.graph, w)
         model._choice_version += 1
-        mask = np.isin(model.book.holder, holders) & np.isin(model.book.product, products)
+        lost = model.allowed & ~now  # firms that just lost a product
+        model.allowed = now
+        holders, lost_products = np.nonzero(lost)
+        mask = np.zeros(len(model.book), dtype=bool)
+        for h, p in zip(holders, lost_products, strict=True):
+            mask |= (model.book.holder == h) & (model.book.product == p)
         model.accounts.cancelled_units += model.book.cancel_where(mask)
     for v, start in model.events.program_start.items():
         vendor = model.vendors[v]

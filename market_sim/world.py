@@ -71,6 +71,21 @@ class World:
         return self.products.ids.index(product_id)
 
 
+def allowed_matrix(graph, world: World) -> np.ndarray:
+    """[holders, products]: whether a firm may receive a product, read from the supply
+    graph's vendor-to-buyer edges (in-house programs serve their owner; export controls
+    remove products from edges, see ``market_sim.supply.restrict_products``)."""
+    from market_sim.supply import allowed_products
+
+    pr = world.products
+    out = np.zeros((len(world.holder_ids), len(pr)), dtype=bool)
+    for h, holder in enumerate(world.holder_ids):
+        for vendor in world.vendor_ids:
+            for pid in allowed_products(graph, vendor, holder):
+                out[h, world.product_index(pid)] = True
+    return out
+
+
 def build_world(scenario: Scenario) -> World:
     """Compile a validated scenario into a :class:`World`."""
     weeks = scenario.simulation.weeks
