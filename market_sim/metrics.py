@@ -1,5 +1,5 @@
-"""Weekly outcomes, named by the metric keys of shared/data/README.md, and the helpers
-(concentration, weighted quantiles) they use.
+"""Weekly outcomes, named by the metric keys of shared/data/README.md (the measures they
+use, weighted quantiles and concentration, are in :mod:`market_sim.measures`).
 
 Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
 ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
@@ -18,91 +18,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from market_sim.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
+from market_sim.metric_kernels import population_summary
 from market_sim.world import CLASSES, STARTUP_CLASS
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel
 
 GROUPS = ("hyperscalers", "enterprises", "neoclouds", "startups", "big4", "top5")
-QS = (0.5, 0.9)  # median and p90
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The q-quantile (0..1) of values weighted by weights (lower value at a tie).
-
-    NaN for no positive weight.
-    """
-    return float(weighted_quantiles(values, weights, (q,))[0])
-
-
-def weighted_quantiles(
-    values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]
-) -> np.ndarray:
-    """Several weighted quantiles with one sort (NaN each for no positive weight)."""
-    keep = weights > 0
-    if not keep.any():
-        return np.full(len(qs), np.nan)
-    v, w = values[keep], weights[keep]
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cum = np.cumsum(w)
-    return v[np.searchsorted(cum, np.asarray(qs) * cum[-1], side="left")]
-
-
-def class_week_quantiles(
-    klass: np.ndarray, weeks: np.ndarray, weights: np.ndarray, n_classes: int
-) -> np.ndarray:
-    """[class, QS]: weighted quantiles of whole weeks per class, NaN where a class has no
-    weight; one histogram pass (weeks are small integers), the same values as
-    :func:`weighted_quantiles` on each class's rows."""
-    out = np.full((n_classes, len(QS)), np.nan)
-    keep = weights > 0
-    if not keep.any():
-        return out
-    wk = np.maximum(weeks[keep], 0)
-    width = int(wk.max()) + 1
-    hist = np.bincount(
-        klass[keep] * width + wk, weights=weights[keep], minlength=n_classes * width
-    ).reshape(n_classes, width)
-    cum = np.cumsum(hist, axis=1)
-    for c in np.flatnonzero(cum[:, -1] > 0):
-        idx = np.searchsorted(cum[c], np.asarray(QS) * cum[c, -1], side="left")
-        out[c] = np.maximum(idx, np.argmax(hist[c] > 0))  # never a week without weight
-    return out
-
-
-def hhi(amounts: np.ndarray, total: float | None = None) -> float:
-    """Herfindahl-Hirschman index of shares in percent (0 to 10,000).
-
-    ``total`` (default: the sum) may exceed the sum when part of the market is
-    fragmented among holders too small to list.
-    """
-    total = amounts.sum() if total is None else total
-    if total <= 0:
-        return 0.0
-    s = 100.0 * amounts / total
-    return float((s * s).sum())
-
-
-def gini(amounts: np.ndarray) -> float:
-    """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated)."""
-    x = np.sort(np.asarray(amounts, dtype=float))
-    n, total = len(x), x.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    ranks = np.arange(1, n + 1)
-    return float((2.0 * (ranks * x).sum()) / (n * total) - (n + 1.0) / n)
-
-
-def top_share(amounts: np.ndarray, k: int, total: float | None = None) -> float:
-    """Percent of the total (default: the sum) held by the k largest amounts."""
-    total = amounts.sum() if total is None else total
-    if total <= 0:
-        return 0.0
-    return float(100.0 * np.sort(amounts)[::-1][:k].sum() / total)
 
 
 # --------------------------------------------------------------------------- keys
@@ -195,8 +118,9 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     out: dict[str, float] = {}
     keys = _keys(model)
     backlog = backlog_units(model)
-    inventory = np.array([model.vendors[v].inventory[p] for p, v in enumerate(pr.vendor)])
-    started = np.array([model.vendors[v].started[p] for p, v in enumerate(pr.vendor)])
+    vendors = [model.vendors[v] for v in keys["product_vendor"]]
+    inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
+    started = np.array([v.started[p] for p, v in enumerate(vendors)])
     per_product = (
         model.quotes[:, 1].astype(float),
         model.list_price,
@@ -214,19 +138,19 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     h100e_delivered = acc.deliveries_product * pr.h100e
     total_units = float(acc.deliveries_product.sum())
     total_h100e = float(h100e_delivered.sum())
-    for v, vk in zip(model.vendors, keys["vendor"], strict=True):
-        ps = v.products
+    n_v = len(model.vendors)
+    by_vendor = zip(  # products' sums by vendor, each in product order
+        np.bincount(pr.vendor, weights=acc.deliveries_product, minlength=n_v).tolist(),
+        np.bincount(pr.vendor, weights=h100e_delivered, minlength=n_v).tolist(),
+        np.bincount(pr.vendor, weights=backlog, minlength=n_v).tolist(),
+        strict=True,
+    )
+    for v, vk, (units, h100e, waiting) in zip(
+        model.vendors, keys["vendor"], by_vendor, strict=True
+    ):
         rev, cogs = v.revenue_usd, v.cogs_usd
         margin = 100.0 * (1.0 - cogs / rev) if rev > 0 else prev.get(vk[4], 0.0)
-        values = (
-            float(acc.deliveries_product[ps].sum()),
-            float(h100e_delivered[ps].sum()),
-            rev / 1e9,
-            cogs / 1e9,
-            margin,
-            float(backlog[ps].sum()),
-        )
-        out.update(zip(vk, values, strict=True))
+        out.update(zip(vk, (units, h100e, rev / 1e9, cogs / 1e9, margin, waiting), strict=True))
     nv = w.vendor_ids[w.nvidia] if w.nvidia >= 0 else None
     out["nvidia_dc_revenue_usd_bn"] = out.get(f"revenue_usd_bn@{nv}", 0.0)
     out["nvidia_cogs_usd_bn"] = out.get(f"cogs_usd_bn@{nv}", 0.0)
@@ -244,9 +168,13 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     # holdings
     installed = model.installed_h100e()
     startups = model.startups
-    st_active = startups.status == 1
-    st_compute = np.where(st_active, startups.got, 0.0)
-    st_owned = float(startups.owned.sum())
+    # an aggregate holder (many small firms) is not one firm: it counts in totals only
+    firms = np.where(model.aggregate, 0.0, installed)
+    firms_or_none = np.where(model.aggregate, -1.0, installed)  # for ranking firms
+    pop = population_summary(
+        startups.status, startups.starved, startups.got, startups.owned, startups.rented, firms, 4
+    )
+    n_active, n_starved, n_exited, st_compute, st_owned, st_rented, st_squares, st_top, access = pop
     all_installed = float(installed.sum()) + st_owned
     out["installed_h100e"] = all_installed
     bought = model.fleet @ pr.h100e
@@ -271,15 +199,17 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
         out.update(zip(names, values.tolist(), strict=True))
     model.holder_record = np.column_stack(per_holder)  # agents_frame reads this
     st_units = float(acc.class_units[STARTUP_CLASS])
+    delivered_list, installed_list = acc.deliveries_holder.tolist(), installed.tolist()
     for g in GROUPS:
         if g == "startups":
             units, inst = st_units, st_owned
-        elif g == "top5":  # the five largest firms by installed compute this week
-            top = np.argsort(np.where(model.aggregate, -1.0, installed), kind="stable")[::-1][:5]
-            units, inst = float(acc.deliveries_holder[top].sum()), float(installed[top].sum())
         else:
-            idx = w.groups[g]
-            units, inst = float(acc.deliveries_holder[idx].sum()), float(installed[idx].sum())
+            if g == "top5":  # the five largest firms by installed compute this week
+                idx = np.argsort(firms_or_none, kind="stable")[::-1][:5].tolist()
+            else:
+                idx = keys["groups"][g]
+            units = sum(delivered_list[i] for i in idx)
+            inst = sum(installed_list[i] for i in idx)
         out[f"deliveries_units@{g}"] = units
         out[f"installed_h100e@{g}"] = inst
         out[f"compute_share_pct@{g}"] = 100.0 * inst / all_installed if all_installed else 0.0
@@ -290,31 +220,29 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     quoted_q = class_week_quantiles(book.klass, book.lead_weeks, book.qty, len(CLASSES))
     realised_q = class_week_quantiles(klass, waited.astype(np.int64), units, len(CLASSES))
     waiting_q = class_week_quantiles(book.klass, week - book.order_week, book.qty, len(CLASSES))
-    for c, name in enumerate(CLASSES):
-        quoted = quoted_q[c]
-        # nothing delivered: how long the class's open orders have waited so far
-        realised = realised_q[c] if np.isfinite(realised_q[c]).all() else waiting_q[c]
-        for label, q_val, r_val in zip(("median", "p90"), quoted, realised, strict=True):
-            out[f"lead_time_weeks_{label}@{name}"] = q_val if np.isfinite(q_val) else 0.0
-            key = f"realised_lead_time_weeks_{label}@{name}"
-            out[key] = r_val if np.isfinite(r_val) else prev.get(key, 0.0)
-        key = f"effective_price_usd_per_h100e@{name}"
-        h = acc.class_h100e[c]
+    # nothing delivered to a class: how long its open orders have waited so far
+    realised_q = np.where(np.isfinite(realised_q).all(axis=1)[:, None], realised_q, waiting_q)
+    class_h100e, class_paid = acc.class_h100e.tolist(), acc.class_paid.tolist()
+    class_units = acc.class_units.tolist()
+    for c, ck in enumerate(keys["class"]):
+        quoted, realised = quoted_q[c].tolist(), realised_q[c].tolist()
+        for j in range(len(QS)):  # NaN (no orders, no deliveries) fails the comparison
+            out[ck["quoted"][j]] = quoted[j] if quoted[j] >= 0 else 0.0
+            key = ck["realised"][j]
+            out[key] = realised[j] if realised[j] >= 0 else prev.get(key, 0.0)
+        key = ck["price"]
+        h = class_h100e[c]
         out[key] = (
-            acc.class_paid[c] / h if h > 0 else prev.get(key) or model.reference_price_per_h100e()
+            class_paid[c] / h if h > 0 else prev.get(key) or model.reference_price_per_h100e()
         )
-        out[f"delivery_share_pct@{name}"] = _pct(
-            float(acc.class_units[c]), total_units, prev, f"delivery_share_pct@{name}"
-        )
+        out[ck["share"]] = _pct(class_units[c], total_units, prev, ck["share"])
 
     # concentration of ownership (firms and each startup) and of access (compute in use)
-    # an aggregate holder (many small firms) is not one firm: it counts in the total only
-    firms = np.where(model.aggregate, 0.0, installed)
-    owned = np.concatenate([firms, startups.owned])
-    total = float(installed.sum()) + float(startups.owned.sum())
-    out["hhi_compute"] = hhi(owned, total)
-    out["top4_share_pct"] = top_share(owned, 4, total)
-    out["gini_compute"] = gini(np.concatenate([firms, st_compute[st_active]]))
+    # ownership: each firm and each startup (the kernel summed over the startups)
+    total = float(installed.sum()) + st_owned
+    out["hhi_compute"] = hhi_of_parts(firms, st_squares, total)
+    out["top4_share_pct"] = top_share(np.concatenate([firms, st_top]), 4, total)
+    out["gini_compute"] = gini(access)
     in_house = pr.owner_holder >= 0
     alt = float(h100e_delivered[~nv_products].sum())
     out["alt_chip_share_pct"] = _pct(alt, total_h100e, prev, "alt_chip_share_pct")
@@ -349,14 +277,13 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     out.update(zip(keys["node_vendor"], model.node_output.T.ravel().tolist(), strict=True))
 
     # startups and stocks in production
-    counts = startups.counts()
-    out["startups_active"] = float(counts["active"])
-    out["startups_starved"] = float(counts["starved"])
-    out["startups_exited"] = float(counts["exited"])
+    out["startups_active"] = float(n_active)
+    out["startups_starved"] = float(n_starved)
+    out["startups_exited"] = float(n_exited)
     out["startups_entered"] = float(startups.entered_total)
-    out["startups_compute_h100e"] = float(st_compute.sum())
+    out["startups_compute_h100e"] = st_compute
     out["startups_owned_h100e"] = st_owned
-    out["startups_rented_h100e"] = float(np.where(st_active, startups.rented, 0.0).sum())
+    out["startups_rented_h100e"] = st_rented
     out["units_in_pipeline"] = float(sum(sum(v.pipeline_total.values()) for v in model.vendors))
     out["units_inventory"] = float(sum(sum(v.inventory.values()) for v in model.vendors))
     out["in_house_programs_started"] = float(
@@ -426,6 +353,17 @@ def _keys(model: GPUMarketModel) -> dict[str, list]:
             ],
             # node_output is [vendor, node]; its transpose, flattened, is node-major
             "node_vendor": [f"output_{n.unit}@{n.id}:{v}" for n in nodes for v in w.vendor_ids],
+            "product_vendor": w.products.vendor.tolist(),
+            "groups": {g: idx.tolist() for g, idx in w.groups.items()},
+            "class": [
+                {
+                    "quoted": [f"lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
+                    "realised": [f"realised_lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
+                    "price": f"effective_price_usd_per_h100e@{c}",
+                    "share": f"delivery_share_pct@{c}",
+                }
+                for c in CLASSES
+            ],
         }
         model._metric_key_table = cached
     return cached

@@ -27,6 +27,7 @@ from market_sim.agents.buyers import (
     target_path,
 )
 from market_sim.agents.chipmaker import ChipmakerAgent
+from market_sim.agents.choice import Choices, choices_for
 from market_sim.agents.neocloud import NeocloudAgent
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import Vendor
@@ -253,21 +254,18 @@ class GPUMarketModel(mesa.Model):
             n_h = len(self.world.holder_ids)
             self._open_cache = (
                 key,
-                self.book.open_totals(n_h, self.world.products.h100e),
-                self.book.open_totals(n_h, self.list_price),
+                *self.book.open_totals(n_h, self.world.products.h100e, self.list_price),
             )
         return self._open_cache[1], self._open_cache[2]
 
-    def choices(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every holder's product shares and implied quote this week (see
-        :func:`market_sim.agents.choice.choice_matrix`); cached until prices, quotes,
+    def choices(self) -> Choices:
+        """Every holder's product shares, implied quote, price and order lines this week
+        (see :class:`market_sim.agents.choice.Choices`); cached until prices, quotes,
         orderable products or export controls change."""
         key = (self.week, self._price_version, self._choice_version)
         if self._choice_cache is None or self._choice_cache[0] != key:
-            from market_sim.agents.choice import choice_matrix
-
-            self._choice_cache = (key, *choice_matrix(self))
-        return self._choice_cache[1], self._choice_cache[2]
+            self._choice_cache = (key, choices_for(self))
+        return self._choice_cache[1]
 
     def holder_demand_factor(self, holder: int, week: int) -> float:
         return float(self.events.holder_demand[min(week, self.world.weeks - 1), holder])

@@ -53,11 +53,15 @@ class OrderBook:
         """Mark the book changed (call after writing to ``qty`` directly)."""
         self.version += 1
 
-    def open_totals(self, n_holders: int, weight: np.ndarray) -> np.ndarray:
-        """Per firm holder: sum of open qty x ``weight[product]`` (e.g. H100e per unit)."""
+    def open_totals(self, n_holders: int, *weights: np.ndarray) -> list[np.ndarray]:
+        """Per firm holder, for each weight: sum of open qty x ``weight[product]`` (e.g.
+        H100e per unit, list price per unit)."""
         firm = self.holder >= 0
-        w = self.qty[firm] * weight[self.product[firm]]
-        return np.bincount(self.holder[firm], weights=w, minlength=n_holders)
+        holder, qty, product = self.holder[firm], self.qty[firm], self.product[firm]
+        return [
+            np.bincount(holder, weights=qty * weight[product], minlength=n_holders)
+            for weight in weights
+        ]
 
     def __len__(self) -> int:
         return self.n

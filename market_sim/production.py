@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from market_sim.market import POLICIES, quote_lead_times
+from market_sim.agents.chipmaker import split_capacities
+from market_sim.market import POLICIES, quote_markets
 from market_sim.supply import restrict_products
-from market_sim.supply.shares import reachable_shares
 from market_sim.world import allowed_matrix
 
 if TYPE_CHECKING:
@@ -47,8 +47,7 @@ def backlog_units(model: GPUMarketModel) -> np.ndarray:
 def reachable_capacity(model: GPUMarketModel, week: int) -> np.ndarray:
     """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted rest)."""
     cap = np.array([c.capacity for c in model.chipmakers])
-    w = model.world
-    return cap[None, :] * reachable_shares(w.reserved_share[week], w.vendor_shares[week])
+    return cap[None, :] * model.world.reachable_share[week]
 
 
 # --------------------------------------------------------------------------- 1-3
@@ -112,11 +111,13 @@ def produce(model: GPUMarketModel, week: int) -> None:
     backlog = backlog_units(model)
     reach = reachable_capacity(model, week)
     requests = np.array([v.plan(week, backlog, reach[v.index]) for v in model.vendors])
-    grants = np.zeros_like(requests)
     shares = model.world.vendor_shares[week]
     reserved = model.world.reserved_share[week]
+    capacity = np.array([c.capacity for c in model.chipmakers])
+    grants = split_capacities(capacity, requests, shares, reserved)
+    asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
     for j, chip in enumerate(model.chipmakers):
-        grants[:, j] = chip.allocate(requests[:, j], shares[:, j], float(reserved[j]))
+        chip.record_allocation(asked[j], got[j], float(reserved[j]))
     used = np.array([v.start(week, grants[v.index]) for v in model.vendors])
     for j, chip in enumerate(model.chipmakers):
         chip.used = float(used[:, j].sum())
@@ -184,7 +185,6 @@ def new_order_quotes(model: GPUMarketModel) -> np.ndarray:
     codes = policy_codes(model)
     max_weeks = model.scenario.policy.max_lead_weeks
     n_tiers = model.quotes.shape[1]
-    out = np.full((len(pr), n_tiers), max_weeks, dtype=np.int64)
     eligible = book.limit_price >= model.list_price[book.product]
     # remaining qty per (product, tier), then "tier k and above" by a reverse cumsum
     cells = np.bincount(
@@ -194,16 +194,17 @@ def new_order_quotes(model: GPUMarketModel) -> np.ndarray:
     ).reshape(len(pr), n_tiers)
     at_or_above = np.cumsum(cells[:, ::-1], axis=1)[:, ::-1]
     total = cells.sum(axis=1)
-    ones = np.ones(n_tiers)
-    priority_code = POLICIES["priority"]
-    for vendor in model.vendors:
-        for p in vendor.products:
-            ahead = at_or_above[p] if codes[p] == priority_code else np.full(n_tiers, total[p])
-            pipe = vendor.pipeline[p].copy()
-            pipe[0] += vendor.inventory[p]
-            rate = max(vendor.start_rate[p], 0.0)
-            out[p] = quote_lead_times(ahead, ones, pipe, rate, max_weeks)
-    return out
+    ahead = np.where((codes == POLICIES["priority"])[:, None], at_or_above, total[:, None])
+    pipes, rate = [], np.zeros(len(pr))
+    for p, v in enumerate(pr.vendor.tolist()):
+        vendor = model.vendors[v]
+        pipe = vendor.pipeline[p].copy()
+        pipe[0] += vendor.inventory[p]  # unsold units are available next week
+        pipes.append(pipe)
+        rate[p] = max(vendor.start_rate[p], 0.0)
+    offsets = np.zeros(len(pr) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in pipes], out=offsets[1:])
+    return quote_markets(ahead, offsets, np.concatenate(pipes), rate, max_weeks)
 
 
 def initial_start_rates(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from market_sim.agents.startup_kernels import compact_bids
 from market_sim.market import clear_markets
 from market_sim.orderbook import STARTUP_HOLDER, Batch
 from market_sim.production import policy_codes
@@ -38,25 +39,27 @@ def place_orders(model: GPUMarketModel, week: int) -> None:
     rows: list[tuple] = []
     for h in model.holders:
         for p, units, limit in h.decide(week):
-            rows.append((p, h.holder, -1, h.klass, units, limit, h.spec.priority_tier))
-    rows.extend(_startup_orders(model, week))
-    n_p = len(model.world.products)
-    if rows:
-        a = np.array(rows, dtype=np.float64)
-        batch = Batch(
-            product=a[:, 0].astype(np.int64),
-            holder=a[:, 1].astype(np.int64),
-            startup=a[:, 2].astype(np.int64),
-            klass=a[:, 3].astype(np.int64),
-            qty=a[:, 4],
-            limit_price=a[:, 5],
-            priority=a[:, 6].astype(np.int64),
-            order_week=np.full(len(rows), week, dtype=np.int64),
-        )
+            rows.append((p, h.holder, h.klass, units, limit, h.spec.priority_tier))
+    firms = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
+    st_product, st_index, st_qty, st_limit = _startup_orders(model, week)
+    n_s = len(st_index)
+    batch = Batch(
+        product=np.concatenate([firms[:, 0].astype(np.int64), st_product]),
+        holder=np.concatenate([firms[:, 1].astype(np.int64), np.full(n_s, STARTUP_HOLDER)]),
+        startup=np.concatenate([np.full(len(rows), -1), st_index]),
+        klass=np.concatenate([firms[:, 2].astype(np.int64), np.full(n_s, STARTUP_CLASS)]),
+        qty=np.concatenate([firms[:, 3], st_qty]),
+        limit_price=np.concatenate([firms[:, 4], st_limit]),
+        priority=np.concatenate(
+            [firms[:, 5].astype(np.int64), np.full(n_s, model.scenario.startups.priority_tier)]
+        ),
+        order_week=np.full(len(rows) + n_s, week, dtype=np.int64),
+    )
+    if len(batch.qty):
         model.book.add(batch)
-        model.new_orders = np.bincount(batch.product, weights=batch.qty, minlength=n_p)
-    else:
-        model.new_orders = np.zeros(n_p)
+    model.new_orders = np.bincount(
+        batch.product, weights=batch.qty, minlength=len(model.world.products)
+    )
 
 
 def _startup_product(model: GPUMarketModel) -> int:
@@ -75,7 +78,13 @@ def _startup_product(model: GPUMarketModel) -> int:
     return int(np.argmax(score))
 
 
-def _startup_orders(model: GPUMarketModel, week: int) -> list[tuple]:
+def _startup_orders(model: GPUMarketModel, week: int) -> tuple[np.ndarray, ...]:
+    """Startups' rental bids (kept in ``model.rental_bids``) and direct orders:
+    ``(product, startup index, units, limit USD per unit)`` arrays, one row per order.
+
+    A startup bids for rent in two tranches (``startups_demand``); the bids with a
+    quantity (inactive startups and met needs bid nothing) go to the rental auction as
+    ``(price, H100e, startup index)``."""
     pop = model.startups
     spec = model.scenario.startups
     p = _startup_product(model)
@@ -89,28 +98,16 @@ def _startup_orders(model: GPUMarketModel, week: int) -> list[tuple]:
         book.startup[mine], weights=book.qty[mine] * pr.h100e[book.product[mine]], minlength=pop.n
     )[: pop.n]
     bid_price, bid_qty, buy = pop.demand(mult, price)
-    model.rental_bids = (bid_price, bid_qty)
+    model.rental_bids = compact_bids(bid_price, bid_qty, pop.n)
     if p < 0:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     hours = model.scenario.economics.hours_per_week
-    rows = []
-    for i in np.flatnonzero(buy > 0):
-        limit = pop.value[i] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
-        if limit < model.list_price[p]:
-            continue  # the list price is more than this startup would pay
-        pop.on_order[i] += buy[i]
-        rows.append(
-            (
-                p,
-                STARTUP_HOLDER,
-                int(i),
-                STARTUP_CLASS,
-                buy[i] / pr.h100e[p],
-                limit,
-                spec.priority_tier,
-            )
-        )
-    return rows
+    idx = np.flatnonzero(buy > 0)
+    limit = pop.value[idx] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
+    ok = limit >= model.list_price[p]  # else the list price is more than it would pay
+    idx, limit = idx[ok], limit[ok]
+    pop.on_order[idx] += buy[idx]
+    return np.full(len(idx), p, dtype=np.int64), idx, buy[idx] / pr.h100e[p], limit
 
 
 # --------------------------------------------------------------------------- 5. markets
@@ -179,11 +176,11 @@ def clear_and_settle(model: GPUMarketModel, week: int) -> None:
         gray_bids[2],
         gray_asks[2],
     )
-    tranche_fills = _settle_rental(
+    bid_fills = _settle_rental(
         model, week, res.da_price[RENTAL], res.bid_fills[nb:], res.ask_fills[na:], rent_asks[2]
     )
     n_s = model.startups.n
-    rented = tranche_fills[:n_s] + tranche_fills[n_s:]  # a startup's two bid tranches
+    rented = np.bincount(rent_bids[2], weights=bid_fills, minlength=n_s)  # both tranches
     exited = model.startups.settle(
         week,
         rented,
@@ -265,7 +262,8 @@ def _gray_orders(model, week):
 
 
 def _rental_orders(model, week):
-    bid_price, bid_qty = model.rental_bids
+    """Rental bids (price, H100e, startup) of startups and asks (price, H100e, holder)."""
+    bids = model.rental_bids
     ask = ([], [], [])
     for h in model.holders:
         price, qty = h.rental_ask(week)
@@ -276,7 +274,7 @@ def _rental_orders(model, week):
         np.array(ask[1], dtype=float),
         np.array(ask[2], dtype=np.int64),
     )
-    return (bid_price, bid_qty), asks
+    return bids, asks
 
 
 def _settle_gray(model, week, price, bid_fills, ask_fills, buyers, sellers) -> None:

@@ -61,6 +61,7 @@ class World:
     vendor_specs: list[VendorAgent]
     reserved_share: np.ndarray  # [weeks, nodes] share of capacity outside the model
     vendor_shares: np.ndarray  # [weeks, vendors, nodes] contracted share of capacity
+    reachable_share: np.ndarray  # [weeks, vendors, nodes] contract + uncontracted rest
     holder_ids: list[str]
     holder_specs: list
     holder_class: np.ndarray  # int class code per holder
@@ -147,6 +148,8 @@ def build_world(scenario: Scenario) -> World:
         vendor_specs=vendor_specs,
         reserved_share=reserved,
         vendor_shares=shares,
+        # as supply.shares.reachable_shares, for every week at once
+        reachable_share=shares + np.clip(1.0 - reserved - shares.sum(axis=1), 0.0, 1.0)[:, None],
         holder_ids=holder_ids,
         holder_specs=holder_specs,
         holder_class=holder_class,

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from market_sim.agents import startup_kernels as K
-from market_sim.agents.chipmaker import split_capacity
-from market_sim.metrics import gini, hhi, top_share, weighted_quantile
+from market_sim.agents.chipmaker import split_capacities, split_capacity
+from market_sim.measures import gini, hhi, hhi_of_parts, top_share, weighted_quantile
 from market_sim.orderbook import Batch, OrderBook
 
 amounts = st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False)
@@ -44,6 +44,22 @@ def test_more_capacity_never_lowers_a_grant(inputs, factor):
     before = split_capacity(capacity, requests, shares, reserved)
     after = split_capacity(capacity * factor, requests, shares, reserved)
     assert (after >= before * (1 - 1e-12) - 1e-9).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(split_inputs(), min_size=1, max_size=5), st.integers(1, 6))
+def test_split_capacities_equals_split_capacity_per_node(nodes, n_vendors):
+    """The all-nodes-at-once split the model uses gives each node's own split."""
+    nodes = [(c, r[:n_vendors], s[:n_vendors], res) for c, r, s, res in nodes]
+    k = min(len(r) for _, r, _, _ in nodes)
+    capacity = np.array([c for c, _, _, _ in nodes])
+    requests = np.column_stack([r[:k] for _, r, _, _ in nodes])
+    shares = np.column_stack([s[:k] for _, _, s, _ in nodes])
+    reserved = np.array([res for _, _, _, res in nodes])
+    grants = split_capacities(capacity, requests, shares, reserved)
+    for j in range(len(nodes)):
+        want = split_capacity(capacity[j], requests[:, j], shares[:, j], reserved[j])
+        np.testing.assert_array_equal(grants[:, j], want)
 
 
 def test_split_capacity_by_hand():
@@ -216,7 +232,7 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
     )
 )
 def test_class_histogram_quantiles_equal_sorting_ones(rows):
-    from market_sim.metrics import QS, class_week_quantiles
+    from market_sim.measures import QS, class_week_quantiles
 
     klass = np.array([r[0] for r in rows], dtype=np.int64)
     weeks = np.array([r[1] for r in rows], dtype=np.int64)
@@ -226,3 +242,63 @@ def test_class_histogram_quantiles_equal_sorting_ones(rows):
         sel = klass == c
         want = [weighted_quantile(weeks[sel].astype(float), weights[sel], q) for q in QS]
         np.testing.assert_array_equal(got[c], want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    population(),
+    arrays(np.float64, st.integers(0, 6), elements=st.floats(0.0, 1e6)),
+    arrays(np.float64, 40, elements=st.floats(0.0, 1e4)),
+    st.integers(0, 6),
+)
+def test_population_summary_kernel_equals_numpy(pop, firms, got, top_k):
+    """The one-pass metrics kernel gives the numpy definitions' counts and sums, the
+    values whose Gini is gini_compute, and what HHI and top-k shares need."""
+    from market_sim.metric_kernels import population_summary
+
+    status, starved, owned = pop["status"], pop["starved"], pop["owned"]
+    got = got[: len(status)]
+    active = status == K.ACTIVE
+    res = population_summary(status, starved, got, owned, pop["rented"], firms, top_k)
+    n_active, n_starved, n_exited, compute, owned_sum, rented, squares, top, access = res
+    assert (n_active, n_starved, n_exited) == (
+        int(active.sum()),
+        int((active & (starved > 0)).sum()),
+        int((status == K.EXITED).sum()),
+    )
+    close = {"rel": 1e-12, "abs": 1e-9}
+    assert compute == pytest.approx(got[active].sum(), **close)
+    assert owned_sum == pytest.approx(owned.sum(), **close)
+    assert rented == pytest.approx(pop["rented"][active].sum(), **close)
+    np.testing.assert_array_equal(access, np.concatenate([firms, got[active]]))
+    np.testing.assert_array_equal(top, np.sort(owned)[::-1][:top_k])
+    # what collect_metrics makes of them: HHI and top-4 share of firms plus startups
+    everyone = np.concatenate([firms, owned])
+    total = float(everyone.sum())
+    if total > 1e-6:  # H100e amounts; squares of tiny ones underflow
+        assert hhi_of_parts(firms, squares, total) == pytest.approx(hhi(everyone, total), rel=1e-9)
+        if top_k == 4:
+            assert top_share(np.concatenate([firms, top]), 4, total) == pytest.approx(
+                top_share(everyone, 4, total), rel=1e-12
+            )
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(0, 30), elements=st.floats(0.0, 1e6)), st.integers(0, 8))
+def test_largest_sum_kernel_equals_sorting(amounts, k):
+    from market_sim.metric_kernels import largest_sum
+
+    want = np.sort(amounts)[::-1][:k].sum()  # numpy adds 8+ values pairwise
+    assert largest_sum(amounts, k) == pytest.approx(want, rel=1e-13, abs=0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 30), st.data())
+def test_compact_bids_keeps_positive_bids_in_order_with_owners(n, data):
+    price = data.draw(arrays(np.float64, 2 * n, elements=st.floats(0.0, 100.0)))
+    qty = data.draw(arrays(np.float64, 2 * n, elements=st.sampled_from([0.0, 0.5, 3.0])))
+    got_price, got_qty, owner = K.compact_bids(price, qty, n)
+    keep = np.flatnonzero(qty > 0)
+    np.testing.assert_array_equal(got_price, price[keep])
+    np.testing.assert_array_equal(got_qty, qty[keep])
+    np.testing.assert_array_equal(owner, keep % max(n, 1))

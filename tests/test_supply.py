@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import networkx as nx
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from market_sim.supply import (
     allowed_products,
     bottleneck,
     build_graph,
+    capacity_path,
     cycle_time_weeks,
     flow_network,
     leontief,
@@ -77,6 +79,14 @@ def test_capacity_schedule_is_linear_then_flat(tiny_path):
     assert node_capacity(pack, s, 26) == pytest.approx(200)
     assert node_capacity(pack, s, 51) == pytest.approx(200)
     assert node_capacity(s.node("fab"), s, 40) == 1000
+
+
+def test_capacity_path_is_node_capacity_week_by_week(tiny_path, baseline_path):
+    for path in (tiny_path, baseline_path):
+        s = load_scenario(path)
+        for node in s.supply.nodes:
+            want = [node_capacity(node, s, w) for w in range(s.simulation.weeks)]
+            np.testing.assert_array_equal(capacity_path(node, s), want)
 
 
 def test_graph_has_every_firm_and_downstream_edges(baseline_path):

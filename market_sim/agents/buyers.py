@@ -87,25 +87,29 @@ class Holder(mesa.Agent):
     def choose(self, week: int) -> np.ndarray:
         """Shares of a new order over products (H100e), or zeros if nothing is orderable.
 
-        Computed for every buyer at once by :func:`market_sim.agents.choice.choice_matrix`.
+        Computed for every buyer at once by :func:`market_sim.agents.choice.choices_for`.
         """
-        return self.model.choices()[0][self.holder]
+        return self.model.choices().shares[self.holder]
 
-    def expected_quote(self, shares: np.ndarray) -> float:
-        """Quoted lead time for a new order of this buyer, weighted by its product mix."""
-        quote = self.model.choices()[1][self.holder]
-        return float(quote) if shares.sum() > 0 else self.expected_lead
+    def can_order(self) -> bool:
+        """Whether any product qualifies for this buyer this week."""
+        return bool(self.model.choices().lines[self.holder])
 
-    def orders_for(self, week: int, h100e: float, shares: np.ndarray) -> list[tuple]:
-        """Split an order of ``h100e`` into (product, units, limit USD/unit) lines."""
-        m = self.model
-        pr = m.world.products
+    def expected_quote(self) -> float:
+        """Quoted lead time for a new order of this buyer, weighted by its product mix
+        (its current expectation when nothing qualifies)."""
+        c = self.model.choices()
+        return float(c.quote[self.holder]) if c.lines[self.holder] else self.expected_lead
+
+    def orders_for(self, h100e: float) -> list[tuple[int, float, float]]:
+        """Split an order of ``h100e`` over this week's product mix: (product, units,
+        limit USD/unit) lines; the limit is the list price or the buyer's ceiling per
+        H100e, whichever is higher."""
         lines = []
-        for p in np.flatnonzero(shares > 0):
-            units = h100e * shares[p] / pr.h100e[p]
+        for p, units_per_h100e, limit in self.model.choices().lines[self.holder]:
+            units = h100e * units_per_h100e
             if units >= 1e-6:
-                limit = max(m.list_price[p], self.spec.max_price_per_h100e_usd * pr.h100e[p])
-                lines.append((int(p), units, float(limit)))
+                lines.append((p, units, limit))
         return lines
 
     def budget_usd(self, year: int) -> float:
@@ -127,10 +131,9 @@ class Holder(mesa.Agent):
             return math.inf
         return max(0.0, usd - self.paid_by_year.get(year, 0.0) - self.open_orders_usd())
 
-    def cap_by_budget(self, week: int, h100e: float, shares: np.ndarray) -> float:
+    def cap_by_budget(self, week: int, h100e: float) -> float:
         """Scale an order (H100e) down to what the year's budget can pay at list price."""
-        m = self.model
-        usd_per_h100e = float(shares @ (m.list_price / m.world.products.h100e))
+        usd_per_h100e = float(self.model.choices().usd_per_h100e[self.holder])
         left = self.budget_left_usd(week)
         if usd_per_h100e <= 0 or not math.isfinite(left):
             return h100e
@@ -164,8 +167,7 @@ class FleetBuyer(Holder):
         """This week's orders (and cancellations, applied to the book directly)."""
         m = self.model
         rule = self.ordering
-        shares = self.choose(week)
-        self.learn_lead_time(self.expected_quote(shares))
+        self.learn_lead_time(self.expected_quote())
         need = max(0.0, self.desired[week + 1] - self.desired[week])
         gap = self.desired[week] - self.installed_h100e
         supply_line = self.open_orders_h100e()
@@ -181,9 +183,9 @@ class FleetBuyer(Holder):
             weight = m.world.products.h100e[m.book.product[idx]]
             m.cancelled_h100e[self.holder] += m.book.cancel(idx, min(-indicated, cap), weight)
             return []
-        if shares.sum() <= 0:
+        if not self.can_order():
             return []
-        return self.orders_for(week, self.cap_by_budget(week, indicated, shares), shares)
+        return self.orders_for(self.cap_by_budget(week, indicated))
 
     def gray_bid(self, week: int) -> tuple[float, float]:
         """(price USD/H100e, H100e) wanted now on the gray market; (0, 0) if none.

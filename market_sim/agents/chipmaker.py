@@ -42,6 +42,26 @@ def split_capacity(
     return contract + unmet * (rest / total_unmet)
 
 
+def split_capacities(
+    capacity: np.ndarray, requests: np.ndarray, shares: np.ndarray, reserved: np.ndarray
+) -> np.ndarray:
+    """:func:`split_capacity` for every node at once.
+
+    ``capacity`` and ``reserved`` have one entry per node; ``requests`` and ``shares`` are
+    [vendors, nodes]. Column j of the result is ``split_capacity(capacity[j],
+    requests[:, j], shares[:, j], reserved[j])``.
+    """
+    contract = np.minimum(requests, shares * capacity[None, :])
+    rest = np.maximum(0.0, capacity * (1.0 - reserved) - contract.sum(axis=0))
+    unmet = requests - contract
+    total_unmet = unmet.sum(axis=0)
+    more = (total_unmet > 0.0) & (rest > 0.0)  # capacity left for unmet requests
+    rationed = more & (total_unmet > rest)  # ... but not enough for all of them
+    scale = np.divide(rest, total_unmet, out=np.zeros_like(rest), where=rationed)  # < 1
+    grants = np.where(rationed[None, :], contract + unmet * scale[None, :], contract)
+    return np.where((more & ~rationed)[None, :], requests, grants)
+
+
 class ChipmakerAgent(mesa.Agent):
     """One supply node: capacity over time, allocation to vendors, expansion."""
 
@@ -71,15 +91,12 @@ class ChipmakerAgent(mesa.Agent):
         self.capacity = (float(self.scheduled[week]) + self.expansion) * factor
         return self.capacity
 
-    def allocate(
-        self, requests: np.ndarray, shares: np.ndarray, reserved: float = 0.0
-    ) -> np.ndarray:
-        """Split this week's capacity among vendors' requests (node units)."""
+    def record_allocation(self, requested: float, granted: float, reserved: float) -> None:
+        """Keep this week's requests and grants (node units; the model splits every
+        node's capacity at once with :func:`split_capacities`) and reserved share."""
+        self.requested = requested
+        self.granted = granted
         self.reserved_share = reserved
-        grants = split_capacity(self.capacity, requests, shares, reserved)
-        self.requested = float(requests.sum())
-        self.granted = float(grants.sum())
-        return grants
 
     @property
     def utilisation(self) -> float:

@@ -9,12 +9,45 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Every holder's choice this week (one row or entry per holder).
+
+    ``shares`` [holders, products]: split of a new order (H100e); ``quote``: quoted lead
+    weeks its mix implies; ``usd_per_h100e``: list price of its mix per H100e (0 when
+    nothing qualifies); ``lines``: per holder, ``(product, units per H100e ordered,
+    limit USD per unit)`` for each product with a positive share, as plain Python
+    numbers (buyers turn an order into book lines with them every week).
+    """
+
+    shares: np.ndarray
+    quote: np.ndarray
+    usd_per_h100e: np.ndarray
+    lines: list[list[tuple[int, float, float]]]
+
+
+def choices_for(model: GPUMarketModel) -> Choices:
+    """:func:`choice_matrix` with each holder's price and order lines (see Choices)."""
+    shares, quote = choice_matrix(model)
+    pr = model.world.products
+    per_h100e = shares / pr.h100e  # units of each product per H100e ordered
+    ceiling = _buyer_arrays(model).ceiling
+    limit = np.maximum(model.list_price[None, :], ceiling[:, None] * pr.h100e[None, :])
+    rows, cols = np.nonzero(shares > 0)
+    lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
+    per, lim = per_h100e[rows, cols].tolist(), limit[rows, cols].tolist()
+    for h, p, units, usd in zip(rows.tolist(), cols.tolist(), per, lim, strict=True):
+        lines[h].append((p, units, usd))
+    return Choices(shares, quote, shares @ (model.list_price / pr.h100e), lines)
 
 
 def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
@@ -28,17 +61,39 @@ def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
     pr = model.world.products
     price_h = model.list_price / pr.h100e
     log_price = np.log(np.maximum(price_h, 1e-9))
-    specs = [h.spec for h in model.holders]
-    tiers = np.minimum([sp.priority_tier for sp in specs], model.quotes.shape[1] - 1)
-    quotes = model.quotes[:, tiers].T.astype(float)  # [holders, products]
-    ceiling = np.array([sp.max_price_per_h100e_usd for sp in specs])
-    ok = model.orderable[None, :] & model.allowed & (price_h[None, :] <= ceiling[:, None])
-    weights = np.where(ok, np.array([h.weights for h in model.holders]), 0.0)
-    elasticity = np.array([sp.price_elasticity for sp in specs])[:, None]
-    sensitivity = np.array([sp.lead_time_sensitivity for sp in specs])[:, None]
+    b = _buyer_arrays(model)
+    quotes = model.quotes[:, np.minimum(b.tiers, model.quotes.shape[1] - 1)].T.astype(float)
+    ok = model.orderable[None, :] & model.allowed & (price_h[None, :] <= b.ceiling[:, None])
+    weights = np.where(ok, b.weights, 0.0)
     score = np.where(
-        weights > 0, weights * np.exp(-elasticity * log_price - sensitivity * quotes), 0.0
+        weights > 0, weights * np.exp(-b.elasticity * log_price - b.sensitivity * quotes), 0.0
     )
     total = score.sum(axis=1, keepdims=True)
     shares = np.divide(score, total, out=np.zeros_like(score), where=total > 0)
     return shares, (shares * quotes).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class _BuyerArrays:
+    """Holders' fixed choice parameters as arrays (one row per holder)."""
+
+    tiers: np.ndarray  # priority tier
+    ceiling: np.ndarray  # USD per H100e
+    weights: np.ndarray  # [holders, products]
+    elasticity: np.ndarray  # [holders, 1]
+    sensitivity: np.ndarray  # [holders, 1], per week of quoted lead time
+
+
+def _buyer_arrays(model: GPUMarketModel) -> _BuyerArrays:
+    """The holders' choice parameters, gathered once per model (they do not change)."""
+    cached = getattr(model, "_buyer_arrays", None)
+    if cached is None:
+        specs = [h.spec for h in model.holders]
+        cached = model._buyer_arrays = _BuyerArrays(
+            tiers=np.array([sp.priority_tier for sp in specs], dtype=np.int64),
+            ceiling=np.array([sp.max_price_per_h100e_usd for sp in specs], dtype=float),
+            weights=np.array([h.weights for h in model.holders], dtype=float),
+            elasticity=np.array([sp.price_elasticity for sp in specs], dtype=float)[:, None],
+            sensitivity=np.array([sp.lead_time_sensitivity for sp in specs], dtype=float)[:, None],
+        )
+    return cached

@@ -36,18 +36,17 @@ class NeocloudAgent(Holder):
 
     def decide(self, week: int) -> list[tuple]:
         m = self.model
-        shares = self.choose(week)
-        self.learn_lead_time(self.expected_quote(shares))
-        if shares.sum() <= 0:
+        self.learn_lead_time(self.expected_quote())
+        if not self.can_order():
             return []
-        price = float(shares @ (m.list_price / m.world.products.h100e))
+        price = float(m.choices().usd_per_h100e[self.holder])
         if self.payback_value() < price:
             return []
         growth = max(MIN_GROWTH_H100E, self.spec.max_growth_per_week * self.installed_h100e)
         growth *= m.holder_demand_factor(self.holder, week)
         if self.open_orders_h100e() >= growth * max(1.0, self.expected_lead):
             return []
-        return self.orders_for(week, self.cap_by_budget(week, growth, shares), shares)
+        return self.orders_for(self.cap_by_budget(week, growth))
 
     def rental_ask(self, week: int) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e): the whole fleet, at the cost of owning."""

@@ -135,3 +135,25 @@ def startups_settle(
         if starved[i] >= starve_weeks_to_exit or cash[i] <= 0.0:
             status[i] = EXITED
             exited_week[i] = week
+
+
+@njit(cache=True)
+def compact_bids(
+    bid_price: np.ndarray, bid_qty: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bids with a positive quantity, in order, and the startup each belongs to:
+    ``(price, qty, startup)``. Bid j of ``startups_demand``'s 2n is startup ``j % n``'s
+    (first tranches, then second tranches). Branch-free: which bids are empty is
+    unpredictable (exited startups are scattered), and mispredicted branches cost more
+    than the copies."""
+    m = bid_qty.shape[0]
+    price = np.empty(m)
+    qty = np.empty(m)
+    owner = np.empty(m, dtype=np.int64)
+    k = 0
+    for j in range(m):
+        price[k] = bid_price[j]
+        qty[k] = bid_qty[j]
+        owner[k] = j - n if j >= n else j
+        k += bid_qty[j] > 0.0
+    return price[:k], qty[:k], owner[:k]

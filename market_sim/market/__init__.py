@@ -6,6 +6,7 @@ Public API (units: quantities in units, prices in USD per unit, times in weeks):
 - :func:`allocate` — one vendor's week: ration supply over the order book by policy;
 - :func:`double_auction` — the gray (secondary) and rental markets;
 - :func:`queue_ahead` and :func:`quote_lead_times` — quoted lead times of open orders;
+- :func:`quote_markets` — quotes for new orders in every market at once;
 - :func:`clear_markets` — every market of a simulated week in one kernel call;
 - :data:`POLICIES` — policy name -> integer code used by ``clear_markets``.
 
@@ -19,6 +20,7 @@ from market_sim.market.kernels import (
     double_auction,
     queue_ahead,
     quote_lead_times,
+    quote_markets,
 )
 from market_sim.market.kernels_common import (
     ALLOC_RTOL,
@@ -37,4 +39,5 @@ __all__ = [
     "double_auction",
     "queue_ahead",
     "quote_lead_times",
+    "quote_markets",
 ]

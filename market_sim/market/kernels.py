@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
-from market_sim.market.kernels_batch import clear_markets_core
+from market_sim.market.kernels_batch import clear_markets_core, quote_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult, policy_code
 
 
@@ -215,6 +215,40 @@ def quote_lead_times(
     err = quote_core(qa, q, pipe, float(capacity_per_week), _max_weeks(max_weeks), weeks)
     _raise(err, "quote_lead_times")
     return weeks
+
+
+def quote_markets(
+    queue_ahead: ArrayLike,
+    pipeline_offsets: ArrayLike,
+    pipeline: ArrayLike,
+    capacity_per_week: ArrayLike,
+    max_weeks: int,
+    qty: float = 1.0,
+) -> np.ndarray:
+    """Quoted lead times of new orders in many markets at once: int64[M, K] weeks.
+
+    ``queue_ahead`` is [M, K]: the units ahead of a new order of ``qty`` units at K
+    positions (e.g. one per priority tier) in each of M markets; market m's pipeline is
+    ``pipeline[pipeline_offsets[m]:pipeline_offsets[m+1]]`` and ``capacity_per_week[m]``
+    its rate beyond. Row m equals ``quote_lead_times(queue_ahead[m], [qty] * K, pipeline
+    of m, capacity_per_week[m], max_weeks)``.
+    """
+    qa = np.ascontiguousarray(queue_ahead, dtype=np.float64)
+    if qa.ndim != 2:
+        raise ValueError(f"queue_ahead must be 2-D [markets, positions], not {qa.ndim}-D")
+    po = _i64(pipeline_offsets, "pipeline_offsets")
+    pipe = _f64(pipeline, "pipeline")
+    cap = _f64(capacity_per_week, "capacity_per_week")
+    if cap.size != qa.shape[0] or po.size != qa.shape[0] + 1:
+        raise ValueError(
+            f"{qa.shape[0]} markets but capacity_per_week has {cap.size} entries and "
+            f"pipeline_offsets {po.size} (needs markets + 1)"
+        )
+    out = np.empty(qa.shape, dtype=np.int64)
+    q = np.full(qa.shape[1], float(qty))
+    err, m = quote_markets_core(qa, q, po, pipe, cap, _max_weeks(max_weeks), out)
+    _raise(err, "quote_markets" if m < 0 else f"quote_markets market {m}")
+    return out
 
 
 def clear_markets(

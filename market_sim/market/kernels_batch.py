@@ -123,3 +123,26 @@ def clear_markets_core(
             return err, 1, k
         da_price[k] = p
     return ERR_OK, -1, -1
+
+
+@njit(cache=True)
+def quote_markets_core(
+    queue_ahead, qty, pipeline_offsets, pipeline, capacity_per_week, max_weeks, out
+):
+    """Quote ``qty``-unit orders behind ``queue_ahead[m, j]`` in every market m (row m
+    of ``out``), as ``quote_core`` on market m's pipeline; returns (error code, market)."""
+    n_markets = queue_ahead.shape[0]
+    if pipeline_offsets.size != n_markets + 1 or not offsets_ok(pipeline_offsets, pipeline.size):
+        return ERR_OFFSETS, -1
+    for m in range(n_markets):
+        err = quote_core(
+            queue_ahead[m],
+            qty,
+            pipeline[pipeline_offsets[m] : pipeline_offsets[m + 1]],
+            capacity_per_week[m],
+            max_weeks,
+            out[m],
+        )
+        if err != ERR_OK:
+            return err, m
+    return ERR_OK, -1

@@ -49,11 +49,21 @@ def node_capacity(node: SupplyNode, scenario: Scenario, week: float) -> float:
 
 
 def capacity_path(node: SupplyNode, scenario: Scenario) -> np.ndarray:
-    """Scheduled capacity for every week of the horizon, node units per week."""
-    return np.array(
-        [node_capacity(node, scenario, w) for w in range(scenario.simulation.weeks)],
-        dtype=np.float64,
-    )
+    """Scheduled capacity for every week of the horizon, node units per week
+    (:func:`node_capacity` of each week, in one pass)."""
+    weeks = np.arange(scenario.simulation.weeks, dtype=np.float64)
+    if not node.schedule:
+        return np.full(len(weeks), float(node.initial_capacity_per_week))
+    start = scenario.simulation.start_date
+    xs = [(p.date - start).days / 7.0 for p in node.schedule]
+    ys = [p.weekly for p in node.schedule]
+    path = np.interp(weeks, xs, ys)
+    early = weeks <= xs[0]
+    if xs[0] <= 0:
+        path[early] = ys[0]
+    else:  # ramp from the initial capacity at week 0 to the first point
+        path[early] = np.interp(weeks[early], [0.0, xs[0]], [node.initial_capacity_per_week, ys[0]])
+    return path
 
 
 def build_graph(scenario: Scenario, week: int = 0) -> nx.DiGraph:

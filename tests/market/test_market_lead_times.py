@@ -14,6 +14,7 @@ from market_sim.market import (
     numpy_impl,
     queue_ahead,
     quote_lead_times,
+    quote_markets,
     reference,
 )
 
@@ -124,3 +125,31 @@ def test_quote_invalid_inputs_raise(impl):
     ]:
         with pytest.raises(ValueError):
             impl(**(ok | change))
+
+
+@FAST
+@given(
+    markets=st.lists(quote_inputs(), min_size=1, max_size=5),
+    positions=st.integers(0, 4),
+    qty=st.sampled_from([1.0, 0.0, 2.5]),
+    max_weeks=st.integers(0, 60),
+)
+def test_quote_markets_equals_quote_lead_times_market_by_market(markets, positions, qty, max_weeks):
+    """The batched quote of new orders is quote_lead_times on each market's slices."""
+    queue = np.array([np.resize(m[0], positions) if m[0].size else np.zeros(positions)
+                      for m in markets])  # fmt: skip
+    pipes = [m[2] for m in markets]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in pipes])]).astype(np.int64)
+    capacity = np.array([m[3] for m in markets])
+    got = quote_markets(queue, offsets, np.concatenate(pipes), capacity, max_weeks, qty)
+    assert got.shape == (len(markets), positions) and got.dtype == np.int64
+    for m, pipe in enumerate(pipes):
+        want = quote_lead_times(queue[m], np.full(positions, qty), pipe, capacity[m], max_weeks)
+        np.testing.assert_array_equal(got[m], want)
+
+
+def test_quote_markets_rejects_bad_offsets():
+    with pytest.raises(ValueError, match="pipeline_offsets"):
+        quote_markets(np.zeros((2, 3)), [0, 1], [1.0], [1.0, 1.0], 10)
+    with pytest.raises(ValueError, match="quote_markets"):
+        quote_markets(np.zeros((1, 3)), [0, 2], [1.0], [1.0], 10)
