@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from market_sim.metric_kernels import class_week_quantiles_kernel, largest_sum
+from market_sim.metric_kernels import class_week_quantiles_kernel, gini_of_sorted, largest_sum
 
 QS = (0.5, 0.9)  # median and p90
 _QS = np.array(QS)
@@ -75,12 +75,7 @@ def hhi_of_parts(amounts: np.ndarray, more_squares: float, total: float) -> floa
 
 def gini(amounts: np.ndarray) -> float:
     """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated)."""
-    x = np.sort(np.asarray(amounts, dtype=float))
-    n, total = len(x), x.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    ranked = float(x @ np.arange(1.0, n + 1.0))  # sum of rank x amount
-    return 2.0 * ranked / (n * total) - (n + 1.0) / n
+    return gini_of_sorted(np.sort(np.asarray(amounts, dtype=np.float64)))
 
 
 def top_share(amounts: np.ndarray, k: int, total: float | None = None) -> float:

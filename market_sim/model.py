@@ -378,7 +378,38 @@ class GPUMarketModel(mesa.Model):
 
     @property
     def startup_agents(self) -> list[StartupAgent]:
+        """Every startup's Mesa agent, in population row order."""
         return self.startups.agents
+
+    # Mesa's views of the agents: the startups' agents are made on first look (see
+    # market_sim.agents.startups), so every public way to them makes the missing ones.
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        self._make_startup_agents()
+        return super().agents
+
+    @agents.setter
+    def agents(self, agents: Any) -> None:
+        mesa.Model.agents.fset(self, agents)  # Mesa's error: the name is reserved
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._make_startup_agents()
+        return super().agent_types
+
+    @property
+    def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
+        self._make_startup_agents()
+        return super().agents_by_type
+
+    def remove_all_agents(self) -> None:
+        self._make_startup_agents()
+        super().remove_all_agents()
+
+    def _make_startup_agents(self) -> None:
+        population = self.__dict__.get("startups")
+        if population is not None:
+            population.agents  # noqa: B018 (the property makes them)
 
     def fleet_buyers(self) -> list[FleetBuyer]:
         return [h for h in self.holders if isinstance(h, FleetBuyer)]

@@ -106,6 +106,17 @@ def test_mesa_idioms():
     # a startup agent reads through to the population's arrays
     s = m.startup_agents[0]
     assert s.cash_usd == m.startups.cash[0] and s.need_h100e == m.startups.need[0]
+    # entrants' agents are made when looked at: every public view has all of them, with
+    # unique ids in row order whenever they are made
+    startup_type = type(s)
+    assert m.startups.n > 300  # startups entered during the run
+    assert len(m.agents_by_type[startup_type]) == m.startups.n
+    assert sum(isinstance(a, startup_type) for a in m.agents) == m.startups.n
+    assert startup_type in m.agent_types
+    ids = [a.unique_id for a in m.startup_agents]
+    assert ids == list(range(ids[0], ids[0] + m.startups.n))
+    late = m.startup_agents[-1]
+    assert late.cash_usd == m.startups.cash[-1] and late.index == m.startups.n - 1
 
 
 def test_batch_run_sweeps_dotted_parameters():

@@ -302,3 +302,13 @@ def test_compact_bids_keeps_positive_bids_in_order_with_owners(n, data):
     np.testing.assert_array_equal(got_price, price[keep])
     np.testing.assert_array_equal(got_qty, qty[keep])
     np.testing.assert_array_equal(owner, keep % max(n, 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 1e6)))
+def test_gini_equals_mean_absolute_difference_definition(amounts):
+    """gini (numpy sort + numba sum) against the textbook definition, O(n^2)."""
+    n, total = len(amounts), amounts.sum()
+    spread = np.abs(amounts[:, None] - amounts[None, :]).sum()
+    want = 0.0 if total <= 0 else spread / (2 * n * total)
+    assert gini(amounts) == pytest.approx(want, rel=1e-9, abs=1e-12)
