@@ -195,6 +195,15 @@ class GPUMarketModel(mesa.Model):
         ]
         hours = self.scenario.economics.hours_per_week
         self.startups = StartupPopulation(self, self.scenario.startups, hours, startup_mode)
+        # every product's pipeline is a view into one array, laid out as the clearing
+        # kernels take it (product p owns pipelines[pipeline_offsets[p]:...[p + 1]])
+        lengths = [int(c) for c in w.products.cycle_weeks]
+        self.pipeline_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self.pipelines = np.zeros(int(self.pipeline_offsets[-1]))
+        for vendor in self.vendors:
+            for p in vendor.products:
+                lo, hi = self.pipeline_offsets[p], self.pipeline_offsets[p + 1]
+                vendor.pipeline[p] = self.pipelines[lo:hi]
 
     def _prime_pipelines(self) -> None:
         """Fill vendors' pipelines with the production in flight at the start.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 STARTUP_HOLDER = -1
 
@@ -53,15 +54,19 @@ class OrderBook:
         """Mark the book changed (call after writing to ``qty`` directly)."""
         self.version += 1
 
-    def open_totals(self, n_holders: int, *weights: np.ndarray) -> list[np.ndarray]:
-        """Per firm holder, for each weight: sum of open qty x ``weight[product]`` (e.g.
-        H100e per unit, list price per unit)."""
-        firm = self.holder >= 0
-        holder, qty, product = self.holder[firm], self.qty[firm], self.product[firm]
-        return [
-            np.bincount(holder, weights=qty * weight[product], minlength=n_holders)
-            for weight in weights
-        ]
+    def open_totals(
+        self, n_holders: int, weight_a: np.ndarray, weight_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm holder, for two weights: sum of open qty x ``weight[product]`` (e.g.
+        H100e per unit and list price per unit)."""
+        return open_totals_kernel(
+            self.holder,
+            self.qty,
+            self.product,
+            np.asarray(weight_a, dtype=np.float64),
+            np.asarray(weight_b, dtype=np.float64),
+            n_holders,
+        )
 
     def __len__(self) -> int:
         return self.n
@@ -157,3 +162,24 @@ class OrderBook:
         offsets = np.zeros(n_markets + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         return perm, offsets
+
+
+@njit(cache=True)
+def open_totals_kernel(
+    holder: np.ndarray,
+    qty: np.ndarray,
+    product: np.ndarray,
+    weight_a: np.ndarray,
+    weight_b: np.ndarray,
+    n_holders: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm holder (``holder >= 0``): sums of ``qty x weight_a[product]`` and of
+    ``qty x weight_b[product]`` over the book's rows, in row order (as ``np.bincount``)."""
+    a = np.zeros(n_holders)
+    b = np.zeros(n_holders)
+    for i in range(qty.shape[0]):
+        h = holder[i]
+        if h >= 0:
+            a[h] += qty[i] * weight_a[product[i]]
+            b[h] += qty[i] * weight_b[product[i]]
+    return a, b

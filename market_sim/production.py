@@ -195,16 +195,14 @@ def new_order_quotes(model: GPUMarketModel) -> np.ndarray:
     at_or_above = np.cumsum(cells[:, ::-1], axis=1)[:, ::-1]
     total = cells.sum(axis=1)
     ahead = np.where((codes == POLICIES["priority"])[:, None], at_or_above, total[:, None])
-    pipes, rate = [], np.zeros(len(pr))
-    for p, v in enumerate(pr.vendor.tolist()):
-        vendor = model.vendors[v]
-        pipe = vendor.pipeline[p].copy()
-        pipe[0] += vendor.inventory[p]  # unsold units are available next week
-        pipes.append(pipe)
-        rate[p] = max(vendor.start_rate[p], 0.0)
-    offsets = np.zeros(len(pr) + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in pipes], out=offsets[1:])
-    return quote_markets(ahead, offsets, np.concatenate(pipes), rate, max_weeks)
+    vendors = [model.vendors[v] for v in pr.vendor.tolist()]
+    inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
+    rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
+    offsets = model.pipeline_offsets
+    pipe = model.pipelines.copy()
+    has = offsets[1:] > offsets[:-1]  # a product with a pipeline
+    pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
+    return quote_markets(ahead, offsets, pipe, rate, max_weeks)
 
 
 def initial_start_rates(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:

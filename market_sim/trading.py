@@ -119,16 +119,11 @@ def clear_and_settle(model: GPUMarketModel, week: int) -> None:
     pr = model.world.products
     n_p = len(pr)
     perm, offsets = book.by_market(n_p)
-    supply = np.zeros(n_p)
-    pipes, rate = [], np.zeros(n_p)
+    supply, rate = np.zeros(n_p), np.zeros(n_p)
     for v in model.vendors:
         for p in v.products:
             supply[p] = v.inventory[p]
             rate[p] = v.start_rate[p]
-    for p in range(n_p):
-        pipes.append(model.vendors[pr.vendor[p]].pipeline[p])
-    pipe_offsets = np.zeros(n_p + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in pipes], out=pipe_offsets[1:])
     gray_bids, gray_asks = _gray_orders(model, week)
     rent_bids, rent_asks = _rental_orders(model, week)
     bid_price = np.concatenate([gray_bids[0], rent_bids[0]])
@@ -146,8 +141,8 @@ def clear_and_settle(model: GPUMarketModel, week: int) -> None:
         limit_price=book.limit_price[perm],
         priority=book.priority[perm],
         order_week=book.order_week[perm],
-        pipeline_offsets=pipe_offsets,
-        pipeline=np.concatenate(pipes),
+        pipeline_offsets=model.pipeline_offsets,
+        pipeline=model.pipelines,
         capacity_per_week=rate,
         max_weeks=model.scenario.policy.max_lead_weeks,
         bid_offsets=bid_off,

@@ -97,6 +97,23 @@ def test_order_book_add_cancel_compact():
     assert list(offsets) == [0, 1, 2, 2] and list(book.product[perm]) == [0, 1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 40), st.data())
+def test_open_totals_kernel_equals_bincount(n, data):
+    """The book's per-firm open totals (numba, one pass) against numpy's bincount."""
+    from market_sim.orderbook import open_totals_kernel
+
+    holder = data.draw(arrays(np.int64, n, elements=st.integers(-1, 4)))
+    product = data.draw(arrays(np.int64, n, elements=st.integers(0, 2)))
+    qty = data.draw(arrays(np.float64, n, elements=st.floats(0.0, 1e5)))
+    w_a, w_b = np.array([1.0, 0.5, 2.0]), np.array([3e4, 2e4, 1e3])
+    a, b = open_totals_kernel(holder, qty, product, w_a, w_b, 5)
+    firm = holder >= 0
+    for got, w in ((a, w_a), (b, w_b)):
+        want = np.bincount(holder[firm], weights=qty[firm] * w[product[firm]], minlength=5)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
 def test_concentration_measures_by_hand():
     assert hhi(np.array([50.0, 50.0])) == pytest.approx(5000.0)
     assert hhi(np.array([1.0])) == pytest.approx(10000.0)
@@ -182,7 +199,8 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
     got = np.zeros(len(c["status"]))
     exited = np.full(len(c["status"]), -1, dtype=np.int64)
     active_before = c["status"] == 1
-    K.startups_settle(
+    exits = np.empty(len(c["status"]), dtype=np.int64)
+    n_exits = K.startups_settle(
         c["status"],
         c["cash"],
         c["round_usd"],
@@ -208,6 +226,7 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
         0.25,
         26,
         week,
+        exits,
     )
     # inactive startups are untouched
     for k in ("cash", "owned", "starved"):
@@ -217,6 +236,7 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
     assert (c["cash"][still] > 0).all()
     now_out = active_before & (c["status"] == 2)
     assert (exited[now_out] == week).all()
+    np.testing.assert_array_equal(exits[:n_exits], np.flatnonzero(now_out))
     # deliveries move from on order to owned
     np.testing.assert_allclose(
         c["owned"][active_before], pop["owned"][active_before] + pop["delivered"][active_before]

@@ -99,7 +99,8 @@ def startups_settle(
     starve_threshold: float,
     starve_weeks_to_exit: int,
     week: int,
-) -> None:
+    exits: np.ndarray,
+) -> int:
     """Pay for the week's compute, count starvation, raise money, exit (in place).
 
     ``rented``: H100e rented this week (rental market fills); ``delivered_h100e`` and
@@ -109,8 +110,11 @@ def startups_settle(
     weeks in a row, or when its cash is gone and no round came. When cash falls below
     half its last round, it raises a round ``raise_multiple`` times larger with
     probability ``raise_probability`` a week (``raise_draw`` are uniform draws).
+    Writes the rows that exit now, in order, to ``exits`` (length >= n) and returns how
+    many there are.
     """
     n = status.shape[0]
+    n_exits = 0
     for i in range(n):
         if status[i] != ACTIVE:
             got[i] = 0.0
@@ -135,6 +139,9 @@ def startups_settle(
         if starved[i] >= starve_weeks_to_exit or cash[i] <= 0.0:
             status[i] = EXITED
             exited_week[i] = week
+            exits[n_exits] = i
+            n_exits += 1
+    return n_exits
 
 
 @njit(cache=True)

@@ -163,7 +163,8 @@ class StartupPopulation:
         c["rented"][:] = rented
         s = self.spec
         if self.mode == "kernel":
-            K.startups_settle(
+            exits = np.empty(n, dtype=np.int64)
+            k = K.startups_settle(
                 c["status"],
                 c["cash"],
                 c["round_usd"],
@@ -189,7 +190,9 @@ class StartupPopulation:
                 float(s.starve_threshold),
                 int(s.starve_weeks_to_exit),
                 int(week),
+                exits,
             )
+            return exits[:k]
         else:
             args = (
                 delivered_h100e,
@@ -202,7 +205,7 @@ class StartupPopulation:
             )
             for agent in self.agents:
                 agent.settle(*args)
-        return np.flatnonzero(c["exited_week"] == week)  # both modes stamp the week
+        return np.flatnonzero(c["exited_week"] == week)  # each agent stamps its exit week
 
     # ------------------------------------------------------------------ summaries
     def counts(self) -> dict[str, int]:
