@@ -197,7 +197,7 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     )
     for names, values in zip(keys["holder"], per_holder, strict=True):
         out.update(zip(names, values.tolist(), strict=True))
-    model.holder_record = np.column_stack(per_holder)  # agents_frame reads this
+    model.holder_record = np.array(per_holder).T  # [holders, variables]; agents_frame
     st_units = float(acc.class_units[STARTUP_CLASS])
     delivered_list, installed_list = acc.deliveries_holder.tolist(), installed.tolist()
     for g in GROUPS:
@@ -219,9 +219,10 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     klass, waited, units = acc.waits
     quoted_q = class_week_quantiles(book.klass, book.lead_weeks, book.qty, len(CLASSES))
     realised_q = class_week_quantiles(klass, waited.astype(np.int64), units, len(CLASSES))
-    waiting_q = class_week_quantiles(book.klass, week - book.order_week, book.qty, len(CLASSES))
-    # nothing delivered to a class: how long its open orders have waited so far
-    realised_q = np.where(np.isfinite(realised_q).all(axis=1)[:, None], realised_q, waiting_q)
+    undelivered = ~np.isfinite(realised_q).all(axis=1)
+    if undelivered.any():  # how long such a class's open orders have waited so far
+        waiting_q = class_week_quantiles(book.klass, week - book.order_week, book.qty, len(CLASSES))
+        realised_q[undelivered] = waiting_q[undelivered]
     class_h100e, class_paid = acc.class_h100e.tolist(), acc.class_paid.tolist()
     class_units = acc.class_units.tolist()
     for c, ck in enumerate(keys["class"]):
