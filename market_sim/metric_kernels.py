@@ -1,8 +1,10 @@
 """numba kernels for the weekly outcomes whose cost grows with the order book or the
 startup population (arrays in, arrays or scalars out; ``cache=True``).
 
-Their test oracles are the numpy definitions in :mod:`market_sim.measures`
-(``weighted_quantiles``, ``gini``) and ``StartupPopulation.counts``.
+Their test oracles (tests/test_model_parts.py) are the numpy definitions in
+:mod:`market_sim.measures` (``weighted_quantiles``, ``hhi``, ``top_share``) and numpy
+expressions of the same sums and counts; ``gini`` is checked against the mean absolute
+difference.
 """
 
 from __future__ import annotations

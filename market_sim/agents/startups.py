@@ -207,17 +207,6 @@ class StartupPopulation:
                 agent.settle(*args)
         return np.flatnonzero(c["exited_week"] == week)  # each agent stamps its exit week
 
-    # ------------------------------------------------------------------ summaries
-    def counts(self) -> dict[str, int]:
-        """Active, starved (active and starved this week) and exited startups."""
-        st = self.status
-        active = st == K.ACTIVE
-        return {
-            "active": int(active.sum()),
-            "starved": int((active & (self.starved > 0)).sum()),
-            "exited": int((st == K.EXITED).sum()),
-        }
-
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
