@@ -201,7 +201,7 @@ def write_comparison(
 ) -> None:
     """Write compare.json, deltas.csv and runs/*.parquet into ``folder`` (a staged one)."""
     from market_sim import __version__
-    from market_sim.runs import write_json
+    from market_sim.fileio import write_json
 
     (folder / "runs").mkdir()
     for arm in arms:

@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from market_sim.fileio import write_json, write_text
 from market_sim.scenario import Scenario
 
 RUN_FORMAT = "market_sim.run/1"
@@ -221,30 +222,14 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON (indented, UTF-8) atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_run_into(run: Run, folder: Path, render: Callable[[Run], str] | None = None) -> None:
     """Write the run's files into ``folder`` (a staged one, see :func:`staged_folder`):
     data, then ``report.html`` when ``render`` (run -> HTML) is given, then run.json."""
-    from market_sim.report.page import write_html
-
     run.folder = folder
     write_data(run, folder)
     if render is not None:
         t0 = time.perf_counter()
-        write_html(folder / "report.html", render(run))
+        write_text(folder / "report.html", render(run))
         run.timings_s["report"] = time.perf_counter() - t0
     write_json(folder / "run.json", run_json(run))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from golden import CASES, run_case  # noqa: E402
+from golden import CASES, run_case
 
 
 def main() -> None:

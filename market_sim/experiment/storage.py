@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from market_sim.fileio import atomic_write, remove_temporary, write_text
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -122,7 +123,7 @@ class SweepStore:
                 "or choose another --out"
             )
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self._atomic_text(self.manifest_path, json.dumps(manifest, indent=1, default=str))
+        write_text(self.manifest_path, json.dumps(manifest, indent=1, default=str))
 
     def manifest(self) -> dict[str, Any]:
         if not self.exists():
@@ -175,11 +176,7 @@ class SweepStore:
         table = table.replace_schema_metadata(
             {f"market_sim.{k}": json.dumps(v, default=str) for k, v in meta.items()}
         )
-        tmp = self.runs_dir / f".{run_id}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        atomic_write(final, lambda fh: pq.write_table(table, fh))
         return True
 
     def remove_runs(self, run_ids: Iterable[str]) -> None:
@@ -189,9 +186,7 @@ class SweepStore:
 
     def clean_temporary(self) -> None:
         """Remove temporary files left by a killed writer."""
-        if self.runs_dir.is_dir():
-            for p in self.runs_dir.glob(".*.tmp"):
-                p.unlink(missing_ok=True)
+        remove_temporary(self.runs_dir)
 
     def read_run(self, run_id: str) -> pa.Table:
         return pq.read_table(self.run_path(run_id))
@@ -239,13 +234,6 @@ class SweepStore:
     def series_names(self) -> list[str]:
         frame = self.query("SELECT DISTINCT name FROM runs WHERE kind = 'series' ORDER BY 1")
         return list(frame["name"]) if not frame.empty else []
-
-    # ---------------------------------------------------------------- helpers
-    @staticmethod
-    def _atomic_text(path: Path, text: str) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
 
 
 def _sql_str(text: str) -> str:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from markupsafe import Markup, escape
+
+from market_sim.fileio import write_text
 
 __all__ = [
     "Card",
@@ -239,14 +239,5 @@ def render_page(
 
 
 def write_html(path: Path, html: str) -> None:
-    """Write ``html`` to ``path`` atomically (a temporary file in the folder, renamed)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``html`` to ``path`` atomically (see :mod:`market_sim.fileio`)."""
+    write_text(path, html)
