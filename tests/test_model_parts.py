@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 
 from market_sim.agents import startup_kernels as K
 from market_sim.agents.chipmaker import split_capacities, split_capacity
-from market_sim.measures import gini, hhi, hhi_of_parts, top_share, weighted_quantile
-from market_sim.orderbook import Batch, OrderBook
+from market_sim.model.book import Batch, OrderBook
+from market_sim.outcomes.measures import gini, hhi, hhi_of_parts, top_share, weighted_quantile
 
 amounts = st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False)
 
@@ -101,7 +101,7 @@ def test_order_book_add_cancel_compact():
 @given(st.integers(0, 40), st.data())
 def test_open_totals_kernel_equals_bincount(n, data):
     """The book's per-firm open totals (numba, one pass) against numpy's bincount."""
-    from market_sim.orderbook import open_totals_kernel
+    from market_sim.model.book import open_totals_kernel
 
     holder = data.draw(arrays(np.int64, n, elements=st.integers(-1, 4)))
     product = data.draw(arrays(np.int64, n, elements=st.integers(0, 2)))
@@ -252,7 +252,7 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
     )
 )
 def test_class_histogram_quantiles_equal_sorting_ones(rows):
-    from market_sim.measures import QS, class_week_quantiles
+    from market_sim.outcomes.measures import QS, class_week_quantiles
 
     klass = np.array([r[0] for r in rows], dtype=np.int64)
     weeks = np.array([r[1] for r in rows], dtype=np.int64)
@@ -274,7 +274,7 @@ def test_class_histogram_quantiles_equal_sorting_ones(rows):
 def test_population_summary_kernel_equals_numpy(pop, firms, got, top_k):
     """The one-pass metrics kernel gives the numpy definitions' counts and sums, the
     values whose Gini is gini_compute, and what HHI and top-k shares need."""
-    from market_sim.metric_kernels import population_summary
+    from market_sim.agents.startup_kernels import population_summary
 
     status, starved, owned = pop["status"], pop["starved"], pop["owned"]
     got = got[: len(status)]
@@ -306,7 +306,7 @@ def test_population_summary_kernel_equals_numpy(pop, firms, got, top_k):
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.float64, st.integers(0, 30), elements=st.floats(0.0, 1e6)), st.integers(0, 8))
 def test_largest_sum_kernel_equals_sorting(amounts, k):
-    from market_sim.metric_kernels import largest_sum
+    from market_sim.outcomes.kernels import largest_sum
 
     want = np.sort(amounts)[::-1][:k].sum()  # numpy adds 8+ values pairwise
     assert largest_sum(amounts, k) == pytest.approx(want, rel=1e-13, abs=0.0)

@@ -13,7 +13,6 @@ import pytest
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from market_sim.comparison import Arm, deltas
 from market_sim.facts import DEFAULT_FACTS
 from market_sim.report.compare_report import render_compare_report
 from market_sim.report.page import (
@@ -27,7 +26,8 @@ from market_sim.report.page import (
     write_html,
 )
 from market_sim.report.run_report import render_run_report
-from market_sim.runs import Run, execute
+from market_sim.runs.compare import Arm, deltas
+from market_sim.runs.folder import Run, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert('x')</script> \"quoted\" & <b>bold</b>"

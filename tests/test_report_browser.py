@@ -16,7 +16,7 @@ import pytest
 from market_sim.report.browser import chromium_path, open_page
 from market_sim.report.page import write_html
 from market_sim.report.run_report import render_run_report
-from market_sim.runs import execute
+from market_sim.runs.folder import execute
 
 pytest.importorskip("playwright", reason="playwright is a test dependency: pip install -e .[test]")
 pytestmark = pytest.mark.skipif(

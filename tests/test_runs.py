@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_sim.comparison import Arm, deltas, slug, t_interval, unique_labels
-from market_sim.headline import HEADLINES, OUTCOMES, format_value, headline_values
-from market_sim.runs import (
+from market_sim.outcomes.headline import HEADLINES, OUTCOMES, format_value, headline_values
+from market_sim.runs.compare import Arm, deltas, slug, t_interval, unique_labels
+from market_sim.runs.folder import (
     PHASES,
     Run,
     RunsError,

@@ -87,7 +87,7 @@ class Holder(mesa.Agent):
     def choose(self, week: int) -> np.ndarray:
         """Shares of a new order over products (H100e), or zeros if nothing is orderable.
 
-        Computed for every buyer at once by :func:`market_sim.agents.choice.choices_for`.
+        Computed for every buyer at once by :func:`market_sim.model.choice.choices_for`.
         """
         return self.model.choices().shares[self.holder]
 

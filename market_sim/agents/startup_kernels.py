@@ -164,3 +164,71 @@ def compact_bids(
         owner[k] = j - n if j >= n else j
         k += bid_qty[j] > 0.0
     return price[:k], qty[:k], owner[:k]
+
+
+@njit(cache=True)
+def population_summary(
+    status: np.ndarray,
+    starved: np.ndarray,
+    got: np.ndarray,
+    owned: np.ndarray,
+    rented: np.ndarray,
+    firms_h100e: np.ndarray,
+    top_k: int,
+) -> tuple[int, int, int, float, float, float, float, np.ndarray, np.ndarray]:
+    """One pass over the startups: ``(active, starved, exited, compute_h100e,
+    owned_h100e, rented_h100e, owned_squares, owned_top, access_h100e)``.
+
+    Counts are of startups (starved: active and starved this week); ``compute`` (owned
+    plus rented in use) and ``rented`` sum over active startups; ``owned`` and
+    ``owned_squares`` (sum of squares, for the HHI) over all. ``owned_top``: the
+    ``top_k`` largest owned amounts, largest first (fewer when there are fewer
+    startups). ``access_h100e`` is ``firms_h100e`` (each firm's installed H100e) followed
+    by each active startup's compute: the values whose Gini coefficient is
+    ``gini_compute`` (sorted by the caller: numpy's sort is several times faster than
+    numba's).
+    """
+    n_active = 0
+    n_starved = 0
+    n_exited = 0
+    compute = 0.0
+    owned_sum = 0.0
+    owned_sq = 0.0
+    rented_sum = 0.0
+    top = np.full(max(top_k, 0), -np.inf)  # descending
+    n_f = firms_h100e.shape[0]
+    access = np.empty(n_f + status.shape[0])
+    access[:n_f] = firms_h100e
+    k = n_f
+    for i in range(status.shape[0]):
+        x = owned[i]
+        owned_sum += x
+        owned_sq += x * x
+        if top_k > 0 and x > top[top_k - 1]:
+            j = top_k - 1
+            while j > 0 and top[j - 1] < x:
+                top[j] = top[j - 1]
+                j -= 1
+            top[j] = x
+        if status[i] == ACTIVE:
+            n_active += 1
+            if starved[i] > 0:
+                n_starved += 1
+            compute += got[i]
+            rented_sum += rented[i]
+            access[k] = got[i]
+            k += 1
+        elif status[i] == EXITED:
+            n_exited += 1
+    n_top = min(max(top_k, 0), status.shape[0])
+    return (
+        n_active,
+        n_starved,
+        n_exited,
+        compute,
+        owned_sum,
+        rented_sum,
+        owned_sq,
+        top[:n_top],
+        access[:k],
+    )

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from market_sim.cli import SetOption, UserError, app, console, load, user_errors
-from market_sim.runs import RunsError
+from market_sim.runs.folder import RunsError
 
 OutOption = Annotated[
     Path | None,
@@ -99,10 +99,10 @@ def run(
     set_: SetOption = None,
 ) -> None:
     """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html."""
-    from market_sim.comparison import slug
-    from market_sim.headline import HEADLINES
+    from market_sim.outcomes.headline import HEADLINES
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs import (
+    from market_sim.runs.compare import slug
+    from market_sim.runs.folder import (
         check_out,
         execute,
         read_run_json,
@@ -168,11 +168,11 @@ def compare(
     force: ForceOption = False,
 ) -> None:
     """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals."""
-    from market_sim.comparison import check_inputs, deltas, gather, slug, write_comparison
-    from market_sim.headline import HEADLINES, format_value
+    from market_sim.outcomes.headline import HEADLINES, format_value
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
-    from market_sim.runs import check_out, staged_folder
+    from market_sim.runs.compare import check_inputs, deltas, gather, slug, write_comparison
+    from market_sim.runs.folder import check_out, staged_folder
 
     if len(inputs) < 2:
         raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")
@@ -236,11 +236,11 @@ def report(
     facts: FactsOption = None,
 ) -> None:
     """Render a folder's report.html again from its stored data (no rerun)."""
-    from market_sim.comparison import deltas, is_compare_folder, read_comparison
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs import read_run
+    from market_sim.runs.compare import deltas, is_compare_folder, read_comparison
+    from market_sim.runs.folder import read_run
 
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
@@ -262,8 +262,8 @@ def report(
 
 def _sweep_report(folder: Path) -> None:
     """A sweep folder's report, by the sweep package (market_sim.experiment)."""
-    from market_sim.experiment.report import write_report
     from market_sim.experiment.storage import StoreError
+    from market_sim.report.sweep_report import write_report
 
     try:
         path = write_report(folder)

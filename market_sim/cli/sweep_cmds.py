@@ -132,7 +132,7 @@ def sweep(
             f"run again with --resume to finish them"
         )
     if report:
-        from market_sim.experiment.report import write_report
+        from market_sim.report.sweep_report import write_report
 
         path = write_report(out)
         console.print(f"Report: {path}")

@@ -1,6 +1,6 @@
 """The comparison report: the run report's main charts with the scenarios overlaid (mean
 over seeds, shaded min-max band) and a table of headline deltas, B minus A, with 95%
-intervals over paired seeds (:mod:`market_sim.comparison`)."""
+intervals over paired seeds (:mod:`market_sim.runs.compare`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.subplots import make_subplots
 
-from market_sim.comparison import Arm, slug
-from market_sim.headline import HEADLINES, OUTCOMES, format_value
+from market_sim.outcomes.headline import HEADLINES, OUTCOMES, format_value
 from market_sim.report import figures as F
 from market_sim.report.page import (
     Card,
@@ -27,6 +26,7 @@ from market_sim.report.page import (
     render_page,
     table_html,
 )
+from market_sim.runs.compare import Arm, slug
 
 CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
 
@@ -274,7 +274,7 @@ def _chart_sections(arms: Sequence[Arm], marks: list[F.Mark]) -> list[Section]:
 
 
 def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
-    """The comparison report's HTML; ``table`` is :func:`market_sim.comparison.deltas`."""
+    """The comparison report's HTML; ``table`` is :func:`market_sim.runs.compare.deltas`."""
     from market_sim import __version__
 
     a = arms[0]

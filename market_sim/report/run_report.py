@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from market_sim.headline import HEADLINES
+from market_sim.outcomes.headline import HEADLINES
 from market_sim.report import figures as F
 from market_sim.report.page import (
     Card,
@@ -20,7 +20,7 @@ from market_sim.report.page import (
     render_page,
 )
 from market_sim.report.run_tables import appendix_section, facts_section, graph_section
-from market_sim.runs import DATA_FILES, Run
+from market_sim.runs.folder import DATA_FILES, Run
 from market_sim.scenario import Scenario
 
 CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")

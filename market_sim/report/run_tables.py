@@ -20,7 +20,7 @@ from market_sim.report.page import (
     table_html,
 )
 from market_sim.report.supply_figure import binding_nodes, supply_graph_figure
-from market_sim.runs import PHASES, Run
+from market_sim.runs.folder import PHASES, Run
 from market_sim.scenario import Scenario
 
 

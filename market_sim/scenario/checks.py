@@ -14,7 +14,7 @@ import numpy as np
 
 from market_sim.scenario.errors import Problem, did_you_mean
 from market_sim.scenario.schema import BUYER_ROLES, Scenario, VendorAgent
-from market_sim.supply.shares import share_paths
+from market_sim.scenario.shares import share_paths
 
 if TYPE_CHECKING:
     from market_sim.scenario.loader import RawScenario

@@ -13,7 +13,7 @@ input's nodes; :func:`flow_network` builds it and :func:`bottleneck` cuts it wit
 
 Capacity available to a vendor at a node: its contracted share plus the share that neither
 another vendor nor the node's reserved customers hold (the most it could win in a pro-rata
-split of the remainder); see :mod:`market_sim.supply.shares`.
+split of the remainder); see :mod:`market_sim.scenario.shares`.
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ def available_capacity(
     """Per vendor, per node: capacity it can get in a week (node units per week).
 
     Its contracted share plus the share that neither a vendor nor the node's reserved
-    customers hold (see :mod:`market_sim.supply.shares`).
+    customers hold (see :mod:`market_sim.scenario.shares`).
     """
-    from market_sim.supply.shares import reachable_shares, share_paths
+    from market_sim.scenario.shares import reachable_shares, share_paths
 
     nodes = [n.id for n in scenario.supply.nodes]
     vendors = [a.id for a in scenario.agents if isinstance(a, VendorAgent)]

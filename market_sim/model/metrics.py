@@ -1,5 +1,5 @@
 """Weekly outcomes, named by the metric keys of shared/data/README.md (the measures they
-use, weighted quantiles and concentration, are in :mod:`market_sim.measures`).
+use, weighted quantiles and concentration, are in :mod:`market_sim.outcomes.measures`).
 
 Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
 ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from market_sim.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
-from market_sim.metric_kernels import population_summary
-from market_sim.world import CLASSES, STARTUP_CLASS
+from market_sim.agents.startup_kernels import population_summary
+from market_sim.model.world import CLASSES, STARTUP_CLASS
+from market_sim.outcomes.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel
@@ -111,7 +111,7 @@ def metric_keys(model: GPUMarketModel) -> list[str]:
 
 def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     """The week's outcomes as a dict keyed by :func:`metric_keys`."""
-    from market_sim.production import backlog_units
+    from market_sim.model.production import backlog_units
 
     w, acc, pr = model.world, model.accounts, model.world.products
     prev = model.metrics

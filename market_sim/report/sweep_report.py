@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from market_sim.experiment import report_figs as RF
 from market_sim.experiment.claims import ClaimResult, evaluate_claims
 from market_sim.experiment.results import results_frame
 from market_sim.experiment.sensitivity import correlations, salib_indices
 from market_sim.experiment.storage import SweepStore
+from market_sim.report import sweep_figures as RF
 from market_sim.report.page import (
     Card,
     Section,

@@ -15,8 +15,8 @@ from market_sim.scenario.schema import (
     Scenario,
     VendorAgent,
 )
+from market_sim.scenario.shares import share_paths
 from market_sim.supply import build_graph, capacity_path, final_stage_weeks
-from market_sim.supply.shares import share_paths
 
 CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
 """Buyer classes, in the order of their integer codes."""

@@ -15,7 +15,7 @@ A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default)
 A folder is built under a hidden temporary sibling name and renamed into place when
 complete, so a failure leaves nothing half-written; an existing folder is replaced only
 with ``force`` and only after the new one is complete. Headline numbers live in
-:mod:`market_sim.headline`.
+:mod:`market_sim.outcomes.headline`.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def write_data(run: Run, folder: Path) -> None:
 
 def run_json(run: Run) -> dict[str, Any]:
     """The content of run.json for ``run`` (see the module docstring)."""
-    from market_sim.headline import headline_values
+    from market_sim.outcomes.headline import headline_values
 
     s = run.scenario
     return {

@@ -12,8 +12,8 @@ import numpy as np
 
 from market_sim.agents.chipmaker import split_capacities
 from market_sim.market import POLICIES, quote_markets
+from market_sim.model.world import allowed_matrix
 from market_sim.supply import restrict_products
-from market_sim.world import allowed_matrix
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel

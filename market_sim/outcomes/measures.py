@@ -1,6 +1,6 @@
 """Distribution measures of the weekly outcomes: weighted quantiles (of lead times) and
 concentration (HHI, Gini, top-k shares). The per-week work over the order book and the
-startups runs in numba (:mod:`market_sim.metric_kernels`); the numpy definitions here are
+startups runs in numba (:mod:`market_sim.outcomes.kernels`); the numpy definitions here are
 its test oracles.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from market_sim.metric_kernels import class_week_quantiles_kernel, gini_of_sorted, largest_sum
+from market_sim.outcomes.kernels import class_week_quantiles_kernel, gini_of_sorted, largest_sum
 
 QS = (0.5, 0.9)  # median and p90
 _QS = np.array(QS)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from market_sim.model.world import World
 from market_sim.scenario.checks import BUYER_GROUPS
-from market_sim.world import World
 
 
 @dataclass

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market_sim.headline import OUTCOMES, Outcome
-from market_sim.runs import Run, RunsError, execute, is_run_folder, read_run, stored_scenario
+from market_sim.outcomes.headline import OUTCOMES, Outcome
+from market_sim.runs.folder import Run, RunsError, execute, is_run_folder, read_run, stored_scenario
 from market_sim.scenario import Scenario
 
 COMPARE_FORMAT = "market_sim.compare/1"
@@ -75,7 +75,7 @@ def check_inputs(paths: Sequence[Path]) -> list[Source]:
 
     Raises :class:`RunsError` or :class:`market_sim.scenario.ScenarioError`.
     """
-    from market_sim.runs import read_run_json
+    from market_sim.runs.folder import read_run_json
     from market_sim.scenario import load_scenario
 
     sources = []

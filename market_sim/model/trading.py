@@ -21,9 +21,9 @@ import numpy as np
 
 from market_sim.agents.startup_kernels import compact_bids
 from market_sim.market import clear_markets
-from market_sim.orderbook import STARTUP_HOLDER, Batch
-from market_sim.production import policy_codes
-from market_sim.world import STARTUP_CLASS
+from market_sim.model.book import STARTUP_HOLDER, Batch
+from market_sim.model.production import policy_codes
+from market_sim.model.world import STARTUP_CLASS
 
 if TYPE_CHECKING:
     from market_sim.model import GPUMarketModel

@@ -27,14 +27,14 @@ from market_sim.agents.buyers import (
     target_path,
 )
 from market_sim.agents.chipmaker import ChipmakerAgent
-from market_sim.agents.choice import Choices, choices_for
 from market_sim.agents.neocloud import NeocloudAgent
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import Vendor
-from market_sim.events import compile_events
+from market_sim.model.choice import Choices, choices_for
+from market_sim.model.events import compile_events
+from market_sim.model.world import World, allowed_matrix, build_world
 from market_sim.scenario import Scenario, load_scenario, scenario_from_dict
 from market_sim.supply import build_graph
-from market_sim.world import World, allowed_matrix, build_world
 
 MAX_TIER = 9
 """Priority tiers run from 0 (startups) to this."""
@@ -122,8 +122,8 @@ class GPUMarketModel(mesa.Model):
         self.week = 0
         self._init_state()
         self._init_agents(startup_mode)
-        from market_sim.accounts import Accounts
-        from market_sim.metrics import metric_keys
+        from market_sim.model.accounts import Accounts
+        from market_sim.model.metrics import metric_keys
 
         self.accounts = Accounts(self)
         self._prime_pipelines()
@@ -174,7 +174,7 @@ class GPUMarketModel(mesa.Model):
         self._choice_version = 0  # bump when orderable, allowed or quotes change
         self._years = np.array([s.date_of(w).year for w in range(w.weeks + 1)])
         self.program_outlays_usd = 0.0
-        from market_sim.orderbook import OrderBook
+        from market_sim.model.book import OrderBook
 
         self.book = OrderBook()
 
@@ -208,11 +208,11 @@ class GPUMarketModel(mesa.Model):
     def _prime_pipelines(self) -> None:
         """Fill vendors' pipelines with the production in flight at the start.
 
-        See :func:`market_sim.production.initial_start_rates`: slot k (arriving in k+1
+        See :func:`market_sim.model.production.initial_start_rates`: slot k (arriving in k+1
         weeks) gets a rate linear from ``near`` to ``far``, if the product's output window
         has opened by then.
         """
-        from market_sim.production import initial_start_rates
+        from market_sim.model.production import initial_start_rates
 
         near, far = initial_start_rates(self)
         pr = self.world.products
@@ -269,7 +269,7 @@ class GPUMarketModel(mesa.Model):
 
     def choices(self) -> Choices:
         """Every holder's product shares, implied quote, price and order lines this week
-        (see :class:`market_sim.agents.choice.Choices`); cached until prices, quotes,
+        (see :class:`market_sim.model.choice.Choices`); cached until prices, quotes,
         orderable products or export controls change."""
         key = (self.week, self._price_version, self._choice_version)
         if self._choice_cache is None or self._choice_cache[0] != key:
@@ -289,7 +289,7 @@ class GPUMarketModel(mesa.Model):
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """Advance one week. The order below is the model's schedule (docs/ODD.md)."""
-        from market_sim import production, trading
+        from market_sim.model import production, trading
 
         w = self.week
         production.apply_events(self, w)  # 1. events: controls, launches, programs
@@ -298,7 +298,7 @@ class GPUMarketModel(mesa.Model):
         trading.place_orders(self, w)  # 4. buyers' and startups' orders, cancellations
         trading.clear_and_settle(self, w)  # 5. all markets in one kernel call; settle
         production.close_week(self, w)  # 6. prices, forecasts, quotes, investment, programs
-        from market_sim.metrics import collect_metrics
+        from market_sim.model.metrics import collect_metrics
 
         self.metrics = collect_metrics(self, w)  # 7. outcomes of the week
         self.datacollector.collect(self)
@@ -348,7 +348,7 @@ class GPUMarketModel(mesa.Model):
         """Weekly records of the firms (not the startups), tidy: one row per week, firm and
         variable, with columns ``week``, ``date``, ``agent_id``, ``role``, ``variable``,
         ``value`` (units in the variable names)."""
-        from market_sim.metrics import AGENT_VARIABLES
+        from market_sim.model.metrics import AGENT_VARIABLES
 
         weeks = self.datacollector.agent_weeks
         ids = {
