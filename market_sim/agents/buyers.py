@@ -42,7 +42,7 @@ class Holder(mesa.Agent):
         self.spec = spec
         self.holder = index
         self.klass = klass
-        self.expected_lead = model.initial_lead_weeks
+        self.expected_lead = float(model.scenario.policy.initial_lead_weeks)
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
         self.paid_usd_total = 0.0  # primary and gray purchases, USD
@@ -52,10 +52,7 @@ class Holder(mesa.Agent):
         self._budgets: dict[int, float] = {}  # year -> accelerator budget, USD
         self.rental_received_usd = 0.0  # rent earned, USD
         world = model.world
-        weights = world.products.demand_weight.copy()
-        for pid, w in spec.product_weights.items():
-            weights[world.product_index(pid)] = w
-        self.weights = weights
+        self.weights = world.buyers.weights[index]  # over products (buyer's, else product's)
 
     # ------------------------------------------------------------------ state
     @property
@@ -181,7 +178,8 @@ class FleetBuyer(Holder):
             idx = m.book.open_by(self.holder)
             cap = rule.max_cancel_fraction * supply_line
             weight = m.world.products.h100e[m.book.product[idx]]
-            m.cancelled_h100e[self.holder] += m.book.cancel(idx, min(-indicated, cap), weight)
+            cancelled = m.book.cancel(idx, min(-indicated, cap), weight)
+            m.holdings.cancelled_h100e[self.holder] += cancelled
             return []
         if not self.can_order():
             return []
@@ -256,9 +254,9 @@ class HyperscalerAgent(FleetBuyer):
         if self.trigger_weeks < trig.sustain_weeks:
             return False
         self.program_started = week
-        m.start_program(vendor, week, trig.dev_lag_weeks)
-        self.spend(week, trig.dev_cost_usd_bn * 1e9)
-        m.program_outlays_usd += trig.dev_cost_usd_bn * 1e9
+        outlay = trig.dev_cost_usd_bn * 1e9
+        m.start_program(vendor, week, trig.dev_lag_weeks, outlay)
+        self.spend(week, outlay)
         return True
 
 

@@ -12,30 +12,49 @@ Conservation (tested every week):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from market_sim.model import GPUMarketModel
+from market_sim.model.state import Holdings
 
 N_CLASSES = 4
 
 
 class Accounts:
-    """Weekly and cumulative ledgers of a model run."""
+    """Weekly and cumulative ledgers of a model run.
 
-    def __init__(self, model: GPUMarketModel):
-        self.model = model
-        n_p = len(model.world.products)
-        n_h = len(model.world.holder_ids)
+    Args:
+        n_products, n_nodes: sizes of the world.
+        holdings: the firms' holdings (for the unit balance).
+        vendors, holders: the vendor and holder agents (for the balances).
+        startups: the startup population (its size sets the per-startup arrays).
+    """
+
+    def __init__(
+        self,
+        n_products: int,
+        n_nodes: int,
+        holdings: Holdings,
+        vendors: Sequence[Any],
+        holders: Sequence[Any],
+        startups: Any,
+    ):
+        n_p, n_h = n_products, len(holders)
         self.n_p, self.n_h = n_p, n_h
+        self.holdings, self.vendors, self.holders, self.startups = (
+            holdings,
+            vendors,
+            holders,
+            startups,
+        )
         self.primed_units = 0.0  # set after the pipelines are primed
         self.delivered_units_total = 0.0
         self.startup_units = np.zeros(n_p)  # units held by startups (as a pool)
         self.cancelled_units = 0.0
-        self.capacity_ordered = np.zeros(len(model.world.node_ids))
-        self.initial_legacy_h100e = float(model.legacy_h100e.sum())
+        self.capacity_ordered = np.zeros(n_nodes)
+        self.initial_legacy_h100e = float(holdings.legacy_h100e.sum())
         # money, cumulative USD
         self.primary_paid = 0.0
         self.gray_paid = 0.0
@@ -61,7 +80,7 @@ class Accounts:
         self.gray_price = float("nan")
         self.rental_volume = 0.0
         self.rental_price = float("nan")
-        n_s = self.model.startups.n
+        n_s = self.startups.n
         self.startup_delivered_h100e = np.zeros(n_s)
         self.startup_paid_usd = np.zeros(n_s)
 
@@ -93,30 +112,29 @@ class Accounts:
     # ------------------------------------------------------------------ checks
     def unit_balance(self) -> dict[str, float]:
         """The terms of both unit identities (see the module docstring)."""
-        m = self.model
-        started = sum(v.units_started_total for v in m.vendors)
-        inventory = sum(sum(v.inventory.values()) for v in m.vendors)
-        pipeline = sum(float(p.sum()) for v in m.vendors for p in v.pipeline.values())
+        vendors, holdings = self.vendors, self.holdings
+        started = sum(v.units_started_total for v in vendors)
+        inventory = sum(sum(v.inventory.values()) for v in vendors)
+        pipeline = sum(float(p.sum()) for v in vendors for p in v.pipeline.values())
         return {
             "primed": self.primed_units,
             "started": started,
             "delivered": self.delivered_units_total,
             "inventory": inventory,
             "pipeline": pipeline,
-            "held_by_firms": float(m.fleet.sum()),
+            "held_by_firms": float(holdings.fleet.sum()),
             "held_by_startups": float(self.startup_units.sum()),
-            "legacy_h100e": float(m.legacy_h100e.sum()),
+            "legacy_h100e": float(holdings.legacy_h100e.sum()),
             "initial_legacy_h100e": self.initial_legacy_h100e,
         }
 
     def money_balance(self) -> dict[str, float]:
         """Cumulative payments and receipts per market, USD."""
-        m = self.model
         return {
             "primary_paid": self.primary_paid,
-            "vendor_sales": sum(v.sales_total_usd for v in m.vendors),
+            "vendor_sales": sum(v.sales_total_usd for v in self.vendors),
             "gray_paid": self.gray_paid,
-            "gray_received": sum(h.gray_received_usd for h in m.holders),
+            "gray_received": sum(h.gray_received_usd for h in self.holders),
             "rental_paid": self.rental_paid,
-            "rental_received": sum(h.rental_received_usd for h in m.holders),
+            "rental_received": sum(h.rental_received_usd for h in self.holders),
         }

@@ -10,12 +10,11 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from market_sim.model import GPUMarketModel
+from market_sim.model.state import Market
+from market_sim.model.world import BuyerArrays, World
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,22 @@ class Choices:
     lines: list[list[tuple[int, float, float]]]
 
 
-def choices_for(model: GPUMarketModel) -> Choices:
+def choices_for(world: World, market: Market) -> Choices:
     """:func:`choice_matrix` with each holder's price and order lines (see Choices)."""
-    shares, quote = choice_matrix(model)
-    pr = model.world.products
+    shares, quote = choice_matrix(world, market)
+    pr = world.products
     per_h100e = shares / pr.h100e  # units of each product per H100e ordered
-    ceiling = _buyer_arrays(model).ceiling
-    limit = np.maximum(model.list_price[None, :], ceiling[:, None] * pr.h100e[None, :])
+    ceiling = world.buyers.ceiling
+    limit = np.maximum(market.list_price[None, :], ceiling[:, None] * pr.h100e[None, :])
     rows, cols = np.nonzero(shares > 0)
     lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
     per, lim = per_h100e[rows, cols].tolist(), limit[rows, cols].tolist()
     for h, p, units, usd in zip(rows.tolist(), cols.tolist(), per, lim, strict=True):
         lines[h].append((p, units, usd))
-    return Choices(shares, quote, shares @ (model.list_price / pr.h100e), lines)
+    return Choices(shares, quote, shares @ (market.list_price / pr.h100e), lines)
 
 
-def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
+def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]:
     """Every holder's product shares ([holders, products]) and the quote its mix implies.
 
     One row per holder (see the module docstring): its weights over the products it may
@@ -58,12 +57,12 @@ def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
     elasticity, lead-time sensitivity and the quotes of its priority tier. A row of zeros
     when nothing qualifies.
     """
-    pr = model.world.products
-    price_h = model.list_price / pr.h100e
+    pr = world.products
+    price_h = market.list_price / pr.h100e
     log_price = np.log(np.maximum(price_h, 1e-9))
-    b = _buyer_arrays(model)
-    quotes = model.quotes[:, np.minimum(b.tiers, model.quotes.shape[1] - 1)].T.astype(float)
-    ok = model.orderable[None, :] & model.allowed & (price_h[None, :] <= b.ceiling[:, None])
+    b: BuyerArrays = world.buyers
+    quotes = market.quotes[:, np.minimum(b.tiers, market.quotes.shape[1] - 1)].T.astype(float)
+    ok = market.orderable[None, :] & market.allowed & (price_h[None, :] <= b.ceiling[:, None])
     weights = np.where(ok, b.weights, 0.0)
     score = np.where(
         weights > 0, weights * np.exp(-b.elasticity * log_price - b.sensitivity * quotes), 0.0
@@ -71,29 +70,3 @@ def choice_matrix(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
     total = score.sum(axis=1, keepdims=True)
     shares = np.divide(score, total, out=np.zeros_like(score), where=total > 0)
     return shares, (shares * quotes).sum(axis=1)
-
-
-@dataclass(frozen=True)
-class _BuyerArrays:
-    """Holders' fixed choice parameters as arrays (one row per holder)."""
-
-    tiers: np.ndarray  # priority tier
-    ceiling: np.ndarray  # USD per H100e
-    weights: np.ndarray  # [holders, products]
-    elasticity: np.ndarray  # [holders, 1]
-    sensitivity: np.ndarray  # [holders, 1], per week of quoted lead time
-
-
-def _buyer_arrays(model: GPUMarketModel) -> _BuyerArrays:
-    """The holders' choice parameters, gathered once per model (they do not change)."""
-    cached = getattr(model, "_buyer_arrays", None)
-    if cached is None:
-        specs = [h.spec for h in model.holders]
-        cached = model._buyer_arrays = _BuyerArrays(
-            tiers=np.array([sp.priority_tier for sp in specs], dtype=np.int64),
-            ceiling=np.array([sp.max_price_per_h100e_usd for sp in specs], dtype=float),
-            weights=np.array([h.weights for h in model.holders], dtype=float),
-            elasticity=np.array([sp.price_elasticity for sp in specs], dtype=float)[:, None],
-            sensitivity=np.array([sp.lead_time_sensitivity for sp in specs], dtype=float)[:, None],
-        )
-    return cached

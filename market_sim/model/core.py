@@ -30,8 +30,14 @@ from market_sim.agents.chipmaker import ChipmakerAgent
 from market_sim.agents.neocloud import NeocloudAgent
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import Vendor
+from market_sim.model.accounts import Accounts
+from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices, choices_for
 from market_sim.model.events import compile_events
+from market_sim.model.metrics import AGENT_VARIABLES, Recorder
+from market_sim.model.production import Supply
+from market_sim.model.state import Holdings, Market, WeekFlows
+from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
 from market_sim.scenario import Scenario, load_scenario, scenario_from_dict
 from market_sim.supply import build_graph
@@ -91,6 +97,12 @@ def _toml_literal(value: Any) -> str:
 class GPUMarketModel(mesa.Model):
     """The AI-accelerator market, one step per week.
 
+    The model owns the weekly state (:mod:`market_sim.model.state`: the market's prices,
+    quotes and access; the firms' holdings; the order book; the accounts; this week's
+    flows) and the agents, and hands them to the phases of a week when it is built. Its
+    public attributes that mirror that state (``list_price``, ``quotes``, ``fleet``, ...)
+    are read-only views.
+
     Args:
         scenario: a :class:`Scenario`, a path to a scenario file, or scenario data.
         seed: random seed (default: the scenario's ``simulation.seed``).
@@ -120,113 +132,127 @@ class GPUMarketModel(mesa.Model):
         self.world: World = build_world(scenario)
         self.events = compile_events(self.world)
         self.week = 0
-        self._init_state()
-        self._init_agents(startup_mode)
-        from market_sim.model.accounts import Accounts
-        from market_sim.model.metrics import metric_keys
-
-        self.accounts = Accounts(self)
-        self._prime_pipelines()
-        self.accounts.primed_units = sum(
-            float(p.sum()) for v in self.vendors for p in v.pipeline.values()
-        )
-        keys = metric_keys(self)
-        self.metrics: dict[str, float] = dict.fromkeys(keys, 0.0)
-        self.datacollector = MetricsCollector(
-            model_reporters={k: functools.partial(_read_metric, key=k) for k in keys},
-        )
-
-    # ------------------------------------------------------------------ set-up
-    def _init_state(self) -> None:
-        w, s = self.world, self.scenario
-        pr = w.products
-        n_p, n_h = len(pr), len(w.holder_ids)
-        self.list_price = pr.initial_list_price_usd.copy()
-        self.launch_week = pr.launch_week.copy()
-        for p, week in self.events.launch_week.items():
-            self.launch_week[p] = week
-        dormant = [v for v, spec in enumerate(w.vendor_specs) if spec.dormant]
-        for p in range(n_p):
-            if pr.vendor[p] in dormant:
-                self.launch_week[p] = np.iinfo(np.int64).max // 4
-        self.fleet = np.zeros((n_h, n_p))  # units bought during the run
-        self.legacy_h100e = np.array([h.initial_fleet_h100e for h in w.holder_specs])
-        self.aggregate = np.array([h.aggregate for h in w.holder_specs], dtype=bool)
-        self.graph = build_graph(s, 0)  # vendor-to-buyer edges say who may get what
-        self.allowed = allowed_matrix(self.graph, w)
-        self.desired_path = np.zeros((n_h, w.weeks + 1))
-        for h, spec in enumerate(w.holder_specs):
-            if hasattr(spec, "fleet_targets"):
-                base = target_path(spec, s, w.weeks)
-                growth = np.diff(base) * self.events.holder_demand[:, h]
-                self.desired_path[h] = base[0] + np.concatenate([[0.0], np.cumsum(growth)])
-        self.initial_lead_weeks = float(s.policy.initial_lead_weeks)
-        self.quotes = np.full((n_p, MAX_TIER + 1), round(self.initial_lead_weeks))
-        self.orderable = np.zeros(n_p, dtype=bool)
-        self.rental_price = float(s.economics.initial_rental_usd_per_gpu_hour)
-        self.spot_price = self.reference_price_per_h100e()
-        self.cancelled_h100e = np.zeros(n_h)
-        self._open_cache = None
-        self._price_version = 0
-        self._installed_cache = None
-        self._fleet_version = 0
-        self._choice_cache = None
-        self._choice_version = 0  # bump when orderable, allowed or quotes change
-        self._years = np.array([s.date_of(w).year for w in range(w.weeks + 1)])
-        self.program_outlays_usd = 0.0
-        from market_sim.model.book import OrderBook
-
-        self.book = OrderBook()
-
-    def _init_agents(self, startup_mode: str) -> None:
         w = self.world
+        n_p, n_h, n_v, n_n = len(w.products), len(w.holder_ids), len(w.vendor_ids), len(w.node_ids)
+        # ---- the weekly state (declared here, changed only by the phases below)
+        self.market = self._initial_market()
+        self.holdings = Holdings(
+            fleet=np.zeros((n_h, n_p)),
+            legacy_h100e=np.array([h.initial_fleet_h100e for h in w.holder_specs]),
+            cancelled_h100e=np.zeros(n_h),
+        )
+        self.book = OrderBook()
+        self.flows = WeekFlows.empty(n_p, n_v, n_n)
+        self.pipelines = np.zeros(int(w.pipeline_offsets[-1]))
+        self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
+        self._years = np.array([scenario.date_of(k).year for k in range(w.weeks + 1)])
+        self._installed_cache: tuple[int, np.ndarray] | None = None
+        self._open_cache: tuple[tuple, np.ndarray, np.ndarray] | None = None
+        self._choice_cache: tuple[tuple, Choices] | None = None
+        # ---- the agents
         self.chipmakers = [
             ChipmakerAgent(self, node, j, w.node_capacity[:, j])
-            for j, node in enumerate(self.scenario.supply.nodes)
+            for j, node in enumerate(scenario.supply.nodes)
         ]
         self.vendors = [
             Vendor(self, spec, v, [int(p) for p in np.flatnonzero(w.products.vendor == v)])
             for v, spec in enumerate(w.vendor_specs)
         ]
         self.vendor_by_id = {v.vendor_id: v for v in self.vendors}
+        for vendor in self.vendors:  # each product's pipeline is a view into one array
+            for p in vendor.products:
+                lo, hi = w.pipeline_offsets[p], w.pipeline_offsets[p + 1]
+                vendor.pipeline[p] = self.pipelines[lo:hi]
         self.holders = [
             _HOLDER_CLASSES[spec.role](self, spec, h, int(w.holder_class[h]))
             for h, spec in enumerate(w.holder_specs)
         ]
-        hours = self.scenario.economics.hours_per_week
-        self.startups = StartupPopulation(self, self.scenario.startups, hours, startup_mode)
-        # every product's pipeline is a view into one array, laid out as the clearing
-        # kernels take it (product p owns pipelines[pipeline_offsets[p]:...[p + 1]])
-        lengths = [int(c) for c in w.products.cycle_weeks]
-        self.pipeline_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self.pipelines = np.zeros(int(self.pipeline_offsets[-1]))
-        for vendor in self.vendors:
-            for p in vendor.products:
-                lo, hi = self.pipeline_offsets[p], self.pipeline_offsets[p + 1]
-                vendor.pipeline[p] = self.pipelines[lo:hi]
+        hours = scenario.economics.hours_per_week
+        self.startups = StartupPopulation(self, scenario.startups, hours, startup_mode)
+        self.accounts = Accounts(n_p, n_n, self.holdings, self.vendors, self.holders, self.startups)
+        # ---- the phases of a week, each given what it needs
+        self.supply = Supply(
+            w,
+            self.events,
+            self.market,
+            self.book,
+            self.accounts,
+            self.chipmakers,
+            self.vendors,
+            self.holders,
+            self.pipelines,
+            self.choices,
+        )
+        self.trading = Trading(
+            w,
+            self.events,
+            self.market,
+            self.holdings,
+            self.book,
+            self.accounts,
+            self.vendors,
+            self.holders,
+            self.startups,
+            self.pipelines,
+            self.rng,
+        )
+        self.recorder = Recorder(self)
+        self.accounts.primed_units = self.supply.prime_pipelines()
+        self.metrics: dict[str, float] = dict.fromkeys(self.recorder.keys, 0.0)
+        self.holder_record = np.zeros((n_h, len(AGENT_VARIABLES["holders"])))
+        self.datacollector = MetricsCollector(
+            model_reporters={k: functools.partial(_read_metric, key=k) for k in self.recorder.keys},
+        )
 
-    def _prime_pipelines(self) -> None:
-        """Fill vendors' pipelines with the production in flight at the start.
+    # ------------------------------------------------------------------ set-up
+    def _initial_market(self) -> Market:
+        w, s = self.world, self.scenario
+        pr = w.products
+        launch_week = pr.launch_week.copy()
+        for p, week in self.events.launch_week.items():
+            launch_week[p] = week
+        dormant = [v for v, spec in enumerate(w.vendor_specs) if spec.dormant]
+        for p in range(len(pr)):
+            if pr.vendor[p] in dormant:
+                launch_week[p] = np.iinfo(np.int64).max // 4
+        graph = build_graph(s, 0)  # vendor-to-buyer edges say who may get what
+        list_price = pr.initial_list_price_usd.copy()
+        ref = w.reference_product
+        return Market(
+            list_price=list_price,
+            launch_week=launch_week,
+            quotes=np.full((len(pr), MAX_TIER + 1), round(float(s.policy.initial_lead_weeks))),
+            orderable=np.zeros(len(pr), dtype=bool),
+            allowed=allowed_matrix(graph, w),
+            graph=graph,
+            spot_price=float(list_price[ref] / pr.h100e[ref]),
+            rental_price=float(s.economics.initial_rental_usd_per_gpu_hour),
+        )
 
-        See :func:`market_sim.model.production.initial_start_rates`: slot k (arriving in k+1
-        weeks) gets a rate linear from ``near`` to ``far``, if the product's output window
-        has opened by then.
-        """
-        from market_sim.model.production import initial_start_rates
+    def _desired_path(self) -> np.ndarray:
+        """Desired installed H100e of each fleet-target buyer, weeks 0..weeks, with the
+        demand events applied to the targets' growth (zeros for other holders)."""
+        w, s = self.world, self.scenario
+        path = np.zeros((len(w.holder_ids), w.weeks + 1))
+        for h, spec in enumerate(w.holder_specs):
+            if hasattr(spec, "fleet_targets"):
+                base = target_path(spec, s, w.weeks)
+                growth = np.diff(base) * self.events.holder_demand[:, h]
+                path[h] = base[0] + np.concatenate([[0.0], np.cumsum(growth)])
+        return path
 
-        near, far = initial_start_rates(self)
-        pr = self.world.products
-        for vendor in self.vendors:
-            for p in vendor.products:
-                pipe = vendor.pipeline[p]
-                n = len(pipe)
-                for k in range(n):
-                    if self.launch_week[p] <= k + 1 <= pr.end_week[p]:
-                        pipe[k] = near[p] + (far[p] - near[p]) * (k + 1) / n
-                vendor.pipeline_total[p] = float(pipe.sum())
-                vendor.forecast[p] = near[p]
-                vendor.throughput[p] = near[p]
-                vendor.start_rate[p] = far[p]
+    # ------------------------------------------------------------------ views of the state
+    list_price = property(lambda self: self.market.list_price, doc="USD per unit, [products]")
+    launch_week = property(lambda self: self.market.launch_week)
+    quotes = property(lambda self: self.market.quotes, doc="[products, tiers] weeks")
+    orderable = property(lambda self: self.market.orderable)
+    allowed = property(lambda self: self.market.allowed)
+    graph = property(lambda self: self.market.graph)
+    spot_price = property(lambda self: self.market.spot_price, doc="USD per H100e")
+    rental_price = property(lambda self: self.market.rental_price, doc="USD per H100e-hour")
+    fleet = property(lambda self: self.holdings.fleet, doc="[holders, products] units")
+    legacy_h100e = property(lambda self: self.holdings.legacy_h100e)
+    pipeline_offsets = property(lambda self: self.world.pipeline_offsets)
 
     # ------------------------------------------------------------------ helpers
     def year_of(self, week: int) -> int:
@@ -237,33 +263,29 @@ class GPUMarketModel(mesa.Model):
 
     def installed_h100e(self) -> np.ndarray:
         """Per firm holder: installed compute, H100e (cached until a fleet changes)."""
-        if self._installed_cache is None or self._installed_cache[0] != self._fleet_version:
-            value = self.legacy_h100e + self.fleet @ self.world.products.h100e
-            self._installed_cache = (self._fleet_version, value)
+        h = self.holdings
+        if self._installed_cache is None or self._installed_cache[0] != h.version:
+            value = h.legacy_h100e + h.fleet @ self.world.products.h100e
+            self._installed_cache = (h.version, value)
         return self._installed_cache[1]
-
-    def fleets_changed(self) -> None:
-        """Invalidate cached holdings (call after changing ``fleet`` or ``legacy_h100e``)."""
-        self._fleet_version += 1
 
     def date_of(self, week: int) -> dt.date:
         return self.scenario.date_of(week)
 
     def reference_price_per_h100e(self) -> float:
-        """List price per H100e of the reference product (H100 if present, else first)."""
-        ids = self.world.products.ids
-        p = ids.index("H100") if "H100" in ids else 0
-        return float(self.list_price[p] / self.world.products.h100e[p])
+        """List price per H100e of the reference product."""
+        p = self.world.reference_product
+        return float(self.market.list_price[p] / self.world.products.h100e[p])
 
     def open_orders(self) -> tuple[np.ndarray, np.ndarray]:
         """Per firm holder: open orders in H100e and at list price (USD); cached per book
         version (any change to the book or to list prices recomputes them)."""
-        key = (self.book.version, self.week, self._price_version)
+        key = (self.book.version, self.week, self.market.price_version)
         if self._open_cache is None or self._open_cache[0] != key:
             n_h = len(self.world.holder_ids)
             self._open_cache = (
                 key,
-                *self.book.open_totals(n_h, self.world.products.h100e, self.list_price),
+                *self.book.open_totals(n_h, self.world.products.h100e, self.market.list_price),
             )
         return self._open_cache[1], self._open_cache[2]
 
@@ -271,36 +293,33 @@ class GPUMarketModel(mesa.Model):
         """Every holder's product shares, implied quote, price and order lines this week
         (see :class:`market_sim.model.choice.Choices`); cached until prices, quotes,
         orderable products or export controls change."""
-        key = (self.week, self._price_version, self._choice_version)
+        key = (self.week, self.market.price_version, self.market.choice_version)
         if self._choice_cache is None or self._choice_cache[0] != key:
-            self._choice_cache = (key, choices_for(self))
+            self._choice_cache = (key, choices_for(self.world, self.market))
         return self._choice_cache[1]
 
     def holder_demand_factor(self, holder: int, week: int) -> float:
         return float(self.events.holder_demand[min(week, self.world.weeks - 1), holder])
 
-    def start_program(self, vendor: Vendor, week: int, dev_lag_weeks: int) -> None:
-        """Start a dormant in-house program: first output after the development lag."""
-        vendor.active = True
-        pr = self.world.products
-        for p in vendor.products:
-            self.launch_week[p] = max(int(pr.launch_week[p]), week + dev_lag_weeks)
+    def start_program(
+        self, vendor: Vendor, week: int, dev_lag_weeks: int, outlay_usd: float
+    ) -> None:
+        """Start a dormant in-house program (first output after the development lag) and
+        book its development outlay, USD."""
+        self.supply.start_program(vendor, week, dev_lag_weeks)
+        self.market.program_outlays_usd += outlay_usd
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """Advance one week. The order below is the model's schedule (docs/ODD.md)."""
-        from market_sim.model import production, trading
-
-        w = self.week
-        production.apply_events(self, w)  # 1. events: controls, launches, programs
-        production.open_week(self, w)  # 2. capacities, orderable products, books
-        production.produce(self, w)  # 3. plan, allocate inputs, start; arrivals
-        trading.place_orders(self, w)  # 4. buyers' and startups' orders, cancellations
-        trading.clear_and_settle(self, w)  # 5. all markets in one kernel call; settle
-        production.close_week(self, w)  # 6. prices, forecasts, quotes, investment, programs
-        from market_sim.model.metrics import collect_metrics
-
-        self.metrics = collect_metrics(self, w)  # 7. outcomes of the week
+        w, flows = self.week, self.flows
+        self.supply.apply_events(w)  # 1. events: controls, launches, programs
+        self.supply.open_week(w)  # 2. capacities, orderable products, books
+        flows.arrivals, flows.node_output = self.supply.produce(w)  # 3. plan, start; arrivals
+        flows.new_orders, flows.rental_bids = self.trading.place_orders(w)  # 4. orders
+        flows.market_price = self.trading.clear_and_settle(w, flows.rental_bids)  # 5. markets
+        self.supply.close_week(w, flows.new_orders)  # 6. prices, quotes, investment, programs
+        self.metrics, self.holder_record = self.recorder.collect(w, self.metrics)  # 7. outcomes
         self.datacollector.collect(self)
         self.week += 1
         if self.week >= self.world.weeks:
@@ -348,8 +367,6 @@ class GPUMarketModel(mesa.Model):
         """Weekly records of the firms (not the startups), tidy: one row per week, firm and
         variable, with columns ``week``, ``date``, ``agent_id``, ``role``, ``variable``,
         ``value`` (units in the variable names)."""
-        from market_sim.model.metrics import AGENT_VARIABLES
-
         weeks = self.datacollector.agent_weeks
         ids = {
             "holders": [(h.firm_id, h.role) for h in self.holders],

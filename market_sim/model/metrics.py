@@ -14,7 +14,7 @@ neither deliveries nor open orders it carries forward (from 0).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -22,16 +22,13 @@ from market_sim.agents.startup_kernels import population_summary
 from market_sim.model.world import CLASSES, STARTUP_CLASS
 from market_sim.outcomes.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
 
-if TYPE_CHECKING:
-    from market_sim.model import GPUMarketModel
-
 GROUPS = ("hyperscalers", "enterprises", "neoclouds", "startups", "big4", "top5")
 
 
 # --------------------------------------------------------------------------- keys
 
 
-def metric_keys(model: GPUMarketModel) -> list[str]:
+def metric_keys(model: Any) -> list[str]:
     """Every column of the weekly frame, in order (fixed when the model is built)."""
     w = model.world
     keys: list[str] = []
@@ -109,15 +106,28 @@ def metric_keys(model: GPUMarketModel) -> list[str]:
 # --------------------------------------------------------------------------- values
 
 
-def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
-    """The week's outcomes as a dict keyed by :func:`metric_keys`."""
-    from market_sim.model.production import backlog_units
+class Recorder:
+    """Phase 7: the week's outcomes, keyed by :func:`metric_keys`."""
 
+    def __init__(self, model: Any):
+        self.model = model
+        self.keys = metric_keys(model)
+        self.table = _keys(model)
+
+    def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
+        """The week's outcomes and the holders' record ([holders, variables])."""
+        return collect_metrics(self.model, week, prev, self.table)
+
+
+def collect_metrics(
+    model: Any, week: int, prev: dict[str, float], keys: dict[str, Any]
+) -> tuple[dict[str, float], np.ndarray]:
+    """The week's outcomes as a dict keyed by :func:`metric_keys`, and the holders'
+    weekly record."""
     w, acc, pr = model.world, model.accounts, model.world.products
-    prev = model.metrics
     out: dict[str, float] = {}
-    keys = _keys(model)
-    backlog = backlog_units(model)
+    backlog = model.supply.backlog_units()
+    flows = model.flows
     vendors = [model.vendors[v] for v in keys["product_vendor"]]
     inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
     started = np.array([v.started[p] for p, v in enumerate(vendors)])
@@ -127,10 +137,10 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
         pr.unit_cost_usd,
         model.list_price / pr.unit_cost_usd,
         acc.deliveries_product,
-        model.new_orders,
+        flows.new_orders,
         backlog,
         inventory,
-        model.arrivals,
+        flows.arrivals,
         started,
     )
     for names, values in zip(keys["product"], per_product, strict=True):
@@ -169,8 +179,9 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     installed = model.installed_h100e()
     startups = model.startups
     # an aggregate holder (many small firms) is not one firm: it counts in totals only
-    firms = np.where(model.aggregate, 0.0, installed)
-    firms_or_none = np.where(model.aggregate, -1.0, installed)  # for ranking firms
+    aggregate = w.buyers.aggregate
+    firms = np.where(aggregate, 0.0, installed)
+    firms_or_none = np.where(aggregate, -1.0, installed)  # for ranking firms
     pop = population_summary(
         startups.status, startups.starved, startups.got, startups.owned, startups.rented, firms, 4
     )
@@ -197,7 +208,7 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     )
     for names, values in zip(keys["holder"], per_holder, strict=True):
         out.update(zip(names, values.tolist(), strict=True))
-    model.holder_record = np.array(per_holder).T  # [holders, variables]; agents_frame
+    holder_record = np.array(per_holder).T  # [holders, variables]; agents_frame
     st_units = float(acc.class_units[STARTUP_CLASS])
     delivered_list, installed_list = acc.deliveries_holder.tolist(), installed.tolist()
     for g in GROUPS:
@@ -275,7 +286,7 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
         out.update(zip(names, values.tolist(), strict=True))
     wafer = keys["wafer_nodes"]
     out.update(zip(keys["wafers_per_month"], (capacity[wafer] * 52.0 / 12.0).tolist(), strict=True))
-    out.update(zip(keys["node_vendor"], model.node_output.T.ravel().tolist(), strict=True))
+    out.update(zip(keys["node_vendor"], flows.node_output.T.ravel().tolist(), strict=True))
 
     # startups and stocks in production
     out["startups_active"] = float(n_active)
@@ -290,7 +301,7 @@ def collect_metrics(model: GPUMarketModel, week: int) -> dict[str, float]:
     out["in_house_programs_started"] = float(
         sum(1 for h in model.holders if getattr(h, "program_started", None) is not None)
     )
-    return out
+    return out, holder_record
 
 
 _HOLDER_VARS = (
@@ -332,10 +343,9 @@ _VENDOR_VARS = (
 )
 
 
-def _keys(model: GPUMarketModel) -> dict[str, list]:
+def _keys(model: Any) -> dict[str, Any]:
     """Per-entity metric keys, built once per model (formatting ~400 keys a week costs)."""
-    cached = getattr(model, "_metric_key_table", None)
-    if cached is None:
+    if True:
         w = model.world
         nodes = model.scenario.supply.nodes
         cached = {
@@ -366,7 +376,6 @@ def _keys(model: GPUMarketModel) -> dict[str, list]:
                 for c in CLASSES
             ],
         }
-        model._metric_key_table = cached
     return cached
 
 

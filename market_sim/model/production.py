@@ -1,245 +1,292 @@
 """The supply side of a week: events, capacities, production, prices and quotes.
 
-Functions here are steps of :meth:`GPUMarketModel.step`; they read and write the model's
-state and call its agents. Units: product units, node units (wafers or stacks), weeks.
+:class:`Supply` runs phases 1-3 and 6 of :meth:`GPUMarketModel.step` on the state it is
+given when the model is built (the market, the order book, the accounts and the agents).
+Units: product units, node units (wafers or stacks), weeks.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from market_sim.agents.chipmaker import split_capacities
+from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
+from market_sim.agents.vendor import Vendor
 from market_sim.market import POLICIES, quote_markets
-from market_sim.model.world import allowed_matrix
+from market_sim.model.accounts import Accounts
+from market_sim.model.book import OrderBook
+from market_sim.model.choice import Choices
+from market_sim.model.events import EventSchedule
+from market_sim.model.state import Market
+from market_sim.model.world import World, allowed_matrix
 from market_sim.supply import restrict_products
-
-if TYPE_CHECKING:
-    from market_sim.model import GPUMarketModel
 
 START_RATE_SMOOTHING = 0.25
 """Weight of the latest week in a vendor's start rate (the capacity quoted beyond the
 pipeline)."""
 
 
-def policy_codes(model: GPUMarketModel) -> np.ndarray:
-    """Allocation policy code of each product's market (its vendor's, else the default);
-    fixed for a run, computed once."""
-    codes = getattr(model, "_policy_codes", None)
-    if codes is None:
-        default = model.scenario.policy.allocation
-        specs = model.world.vendor_specs
-        codes = np.array(
-            [POLICIES[specs[v].allocation or default] for v in model.world.products.vendor],
-            dtype=np.int64,
+class Supply:
+    """Events, chipmakers' capacity, vendors' production, list prices and quotes."""
+
+    def __init__(
+        self,
+        world: World,
+        events: EventSchedule,
+        market: Market,
+        book: OrderBook,
+        accounts: Accounts,
+        chipmakers: Sequence[ChipmakerAgent],
+        vendors: Sequence[Vendor],
+        holders: Sequence,
+        pipelines: np.ndarray,
+        choices: Callable[[], Choices],
+    ):
+        self.world, self.events, self.market = world, events, market
+        self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
+        self.book, self.accounts = book, accounts
+        self.chipmakers, self.vendors, self.holders = chipmakers, vendors, holders
+        self.choices = choices
+
+    # ------------------------------------------------------------------ helpers
+    def backlog_units(self) -> np.ndarray:
+        """Open order quantity per product, units."""
+        book = self.book
+        return np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+
+    def reachable_capacity(self, week: int) -> np.ndarray:
+        """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted
+        rest)."""
+        cap = np.array([c.capacity for c in self.chipmakers])
+        return cap[None, :] * self.world.reachable_share[week]
+
+    def orderable(self, week: int) -> np.ndarray:
+        """Products a buyer can order this week: in production or about to be."""
+        pr = self.world.products
+        active = np.array([self.vendors[v].active for v in pr.vendor])
+        return (
+            active
+            & (self.market.launch_week - pr.cycle_weeks <= week)
+            & (week <= pr.end_week - pr.cycle_weeks)
         )
-        model._policy_codes = codes
-    return codes
 
-
-def backlog_units(model: GPUMarketModel) -> np.ndarray:
-    """Open order quantity per product, units."""
-    book = model.book
-    return np.bincount(book.product, weights=book.qty, minlength=len(model.world.products))
-
-
-def reachable_capacity(model: GPUMarketModel, week: int) -> np.ndarray:
-    """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted rest)."""
-    cap = np.array([c.capacity for c in model.chipmakers])
-    return cap[None, :] * model.world.reachable_share[week]
-
-
-# --------------------------------------------------------------------------- 1-3
-
-
-def apply_events(model: GPUMarketModel, week: int) -> None:
-    """Export controls, product launches and in-house program starts due this week."""
-    w = model.world
-    for region, products in model.events.export_controls.get(week, []):
-        model.graph = restrict_products(model.graph, region, [w.products.ids[p] for p in products])
-        now = allowed_matrix(model.graph, w)
-        model._choice_version += 1
-        lost = model.allowed & ~now  # firms that just lost a product
-        model.allowed = now
-        holders, lost_products = np.nonzero(lost)
-        mask = np.zeros(len(model.book), dtype=bool)
-        for h, p in zip(holders, lost_products, strict=True):
-            mask |= (model.book.holder == h) & (model.book.product == p)
-        model.accounts.cancelled_units += model.book.cancel_where(mask)
-    for v, start in model.events.program_start.items():
-        vendor = model.vendors[v]
-        if start == week and not vendor.active:
-            owner = next((h for h in model.holders if h.firm_id == vendor.owner), None)
-            trig = getattr(owner.spec, "in_house", None) if owner is not None else None
-            lag = trig.dev_lag_weeks if trig is not None and trig.vendor == vendor.vendor_id else 0
-            model.start_program(vendor, week, lag)
-            if owner is not None and hasattr(owner, "program_started"):
-                owner.program_started = week
-
-
-def open_week(model: GPUMarketModel, week: int) -> None:
-    """Set capacities and which products can be ordered; open the vendors' books."""
-    for chip in model.chipmakers:
-        chip.open_week(week, float(model.events.node_factor[week, chip.index]))
-    model.orderable = orderable(model, week)
-    model._choice_version += 1
-    for vendor in model.vendors:
-        vendor.open_books()
-    for h in model.holders:
-        h.week_spend_usd = 0.0
-
-
-def orderable(model: GPUMarketModel, week: int) -> np.ndarray:
-    """Products a buyer can order this week: in production or about to be."""
-    pr = model.world.products
-    active = np.array([model.vendors[v].active for v in pr.vendor])
-    return (
-        active
-        & (model.launch_week - pr.cycle_weeks <= week)
-        & (week <= pr.end_week - pr.cycle_weeks)
-    )
-
-
-def produce(model: GPUMarketModel, week: int) -> None:
-    """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive."""
-    arrivals = np.zeros(len(model.world.products))
-    for vendor in model.vendors:
-        for p, units in vendor.receive().items():
-            arrivals[p] = units
-    model.arrivals = arrivals
-    backlog = backlog_units(model)
-    reach = reachable_capacity(model, week)
-    requests = np.array([v.plan(week, backlog, reach[v.index]) for v in model.vendors])
-    shares = model.world.vendor_shares[week]
-    reserved = model.world.reserved_share[week]
-    capacity = np.array([c.capacity for c in model.chipmakers])
-    grants = split_capacities(capacity, requests, shares, reserved)
-    asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
-    for j, chip in enumerate(model.chipmakers):
-        chip.record_allocation(asked[j], got[j], float(reserved[j]))
-    used = np.array([v.start(week, grants[v.index]) for v in model.vendors])
-    for j, chip in enumerate(model.chipmakers):
-        chip.used = float(used[:, j].sum())
-    model.node_output = used  # [vendors, nodes] node units used this week
-    for vendor in model.vendors:
+    def start_program(self, vendor: Vendor, week: int, dev_lag_weeks: int) -> None:
+        """Start a dormant in-house program: first output after the development lag."""
+        vendor.active = True
+        pr = self.world.products
         for p in vendor.products:
-            vendor.start_rate[p] += START_RATE_SMOOTHING * (
-                vendor.started[p] - vendor.start_rate[p]
+            self.market.launch_week[p] = max(int(pr.launch_week[p]), week + dev_lag_weeks)
+
+    # --------------------------------------------------------------------------- 1-3
+    def apply_events(self, week: int) -> None:
+        """Export controls, product launches and in-house program starts due this week."""
+        w, market, book = self.world, self.market, self.book
+        for region, products in self.events.export_controls.get(week, []):
+            market.graph = restrict_products(
+                market.graph, region, [w.products.ids[p] for p in products]
             )
+            now = allowed_matrix(market.graph, w)
+            market.choices_changed()
+            lost = market.allowed & ~now  # firms that just lost a product
+            market.allowed = now
+            holders, lost_products = np.nonzero(lost)
+            mask = np.zeros(len(book), dtype=bool)
+            for h, p in zip(holders, lost_products, strict=True):
+                mask |= (book.holder == h) & (book.product == p)
+            self.accounts.cancelled_units += book.cancel_where(mask)
+        for v, start in self.events.program_start.items():
+            vendor = self.vendors[v]
+            if start == week and not vendor.active:
+                owner = next((h for h in self.holders if h.firm_id == vendor.owner), None)
+                trig = getattr(owner.spec, "in_house", None) if owner is not None else None
+                lag = (
+                    trig.dev_lag_weeks
+                    if trig is not None and trig.vendor == vendor.vendor_id
+                    else 0
+                )
+                self.start_program(vendor, week, lag)
+                if owner is not None and hasattr(owner, "program_started"):
+                    owner.program_started = week
 
+    def open_week(self, week: int) -> None:
+        """Set capacities and which products can be ordered; open the vendors' books."""
+        for chip in self.chipmakers:
+            chip.open_week(week, float(self.events.node_factor[week, chip.index]))
+        self.market.orderable = self.orderable(week)
+        self.market.choices_changed()
+        for vendor in self.vendors:
+            vendor.open_books()
+        for h in self.holders:
+            h.week_spend_usd = 0.0
 
-# --------------------------------------------------------------------------- 6
+    def produce(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive.
 
+        Returns ``(arrivals, node_output)``: units that left the pipelines this week per
+        product, and node units used [vendors, nodes].
+        """
+        arrivals = np.zeros(len(self.world.products))
+        for vendor in self.vendors:
+            for p, units in vendor.receive().items():
+                arrivals[p] = units
+        backlog = self.backlog_units()
+        reach = self.reachable_capacity(week)
+        requests = np.array([v.plan(week, backlog, reach[v.index]) for v in self.vendors])
+        shares = self.world.vendor_shares[week]
+        reserved = self.world.reserved_share[week]
+        capacity = np.array([c.capacity for c in self.chipmakers])
+        grants = split_capacities(capacity, requests, shares, reserved)
+        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
+        for j, chip in enumerate(self.chipmakers):
+            chip.record_allocation(asked[j], got[j], float(reserved[j]))
+        used = np.array([v.start(week, grants[v.index]) for v in self.vendors])
+        for j, chip in enumerate(self.chipmakers):
+            chip.used = float(used[:, j].sum())
+        for vendor in self.vendors:
+            for p in vendor.products:
+                vendor.start_rate[p] += START_RATE_SMOOTHING * (
+                    vendor.started[p] - vendor.start_rate[p]
+                )
+        return arrivals, used
 
-def cancel_undeliverable(model: GPUMarketModel, week: int) -> None:
-    """Cancel orders that will not be filled: those whose limit price the list price has
-    overtaken (the buyer will not pay it; it may order again at the new price), and, for
-    a product whose last start is past, what its pipeline and inventory cannot fill
-    (youngest orders first); the buyers then order something else."""
-    pr = model.world.products
-    book = model.book
-    priced_out = book.limit_price < model.list_price[book.product]
-    if priced_out.any():
-        model.accounts.cancelled_units += book.cancel_where(priced_out)
-    for vendor in model.vendors:
-        for p in vendor.products:
-            if week + int(pr.cycle_weeks[p]) <= pr.end_week[p] and vendor.active:
+    # --------------------------------------------------------------------------- 6
+    def cancel_undeliverable(self, week: int) -> None:
+        """Cancel orders that will not be filled: those whose limit price the list price
+        has overtaken (the buyer will not pay it; it may order again at the new price),
+        and, for a product whose last start is past, what its pipeline and inventory
+        cannot fill (youngest orders first); the buyers then order something else."""
+        pr = self.world.products
+        book = self.book
+        priced_out = book.limit_price < self.market.list_price[book.product]
+        if priced_out.any():
+            self.accounts.cancelled_units += book.cancel_where(priced_out)
+        for vendor in self.vendors:
+            for p in vendor.products:
+                if week + int(pr.cycle_weeks[p]) <= pr.end_week[p] and vendor.active:
+                    continue
+                idx = np.flatnonzero(book.product == p)
+                excess = float(book.qty[idx].sum()) - float(vendor.pipeline[p].sum())
+                excess -= vendor.inventory[p]
+                if excess > 1e-9:
+                    self.accounts.cancelled_units += book.cancel(idx, excess)
+
+    def close_week(self, week: int, new_orders: np.ndarray) -> None:
+        """Cancellations of what cannot be made, forecasts and list prices, quotes for new
+        orders, investment, make-or-buy."""
+        self.cancel_undeliverable(week)
+        backlog = self.backlog_units()
+        pricing = self.world.scenario.policy.pricing
+        market = self.market
+        for vendor in self.vendors:
+            vendor.update_forecast(new_orders)
+            vendor.reprice(week, backlog, market.list_price, pricing)
+        market.prices_changed()
+        market.quotes = self.new_order_quotes()
+        market.choices_changed()
+        for chip in self.chipmakers:
+            self.accounts.capacity_ordered[chip.index] += chip.invest(week)
+        for h in self.holders:
+            if hasattr(h, "consider_in_house"):
+                h.consider_in_house(week)
+
+    def new_order_quotes(self) -> np.ndarray:
+        """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
+
+        A new order queues behind every eligible open order that the product's policy
+        serves first: under ``priority`` those of its tier and above, otherwise all of
+        them. The pipeline counts this week's unsold inventory as arriving next week, and
+        beyond the pipeline the vendor's recent start rate.
+        """
+        book = self.book
+        pr = self.world.products
+        market = self.market
+        codes = self.world.policy_codes
+        max_weeks = self.world.scenario.policy.max_lead_weeks
+        n_tiers = market.quotes.shape[1]
+        eligible = book.limit_price >= market.list_price[book.product]
+        # remaining qty per (product, tier), then "tier k and above" by a reverse cumsum
+        cells = np.bincount(
+            book.product[eligible] * n_tiers + np.minimum(book.priority[eligible], n_tiers - 1),
+            weights=book.qty[eligible],
+            minlength=len(pr) * n_tiers,
+        ).reshape(len(pr), n_tiers)
+        at_or_above = np.cumsum(cells[:, ::-1], axis=1)[:, ::-1]
+        total = cells.sum(axis=1)
+        ahead = np.where((codes == POLICIES["priority"])[:, None], at_or_above, total[:, None])
+        vendors = [self.vendors[v] for v in pr.vendor.tolist()]
+        inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
+        rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
+        offsets = self.world.pipeline_offsets
+        pipe = self.pipelines.copy()
+        has = offsets[1:] > offsets[:-1]  # a product with a pipeline
+        pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
+        return quote_markets(ahead, offsets, pipe, rate, max_weeks)
+
+    # --------------------------------------------------------------------------- start
+    def prime_pipelines(self) -> float:
+        """Fill vendors' pipelines with the production in flight at the start; returns
+        the units primed.
+
+        Slot k (arriving in k+1 weeks) gets a rate linear from ``near`` to ``far`` (see
+        :meth:`initial_start_rates`), if the product's output window has opened by then.
+        """
+        near, far = self.initial_start_rates()
+        pr = self.world.products
+        launch = self.market.launch_week
+        for vendor in self.vendors:
+            for p in vendor.products:
+                pipe = vendor.pipeline[p]
+                n = len(pipe)
+                for k in range(n):
+                    if launch[p] <= k + 1 <= pr.end_week[p]:
+                        pipe[k] = near[p] + (far[p] - near[p]) * (k + 1) / n
+                vendor.pipeline_total[p] = float(pipe.sum())
+                vendor.forecast[p] = near[p]
+                vendor.throughput[p] = near[p]
+                vendor.start_rate[p] = far[p]
+        return sum(float(p.sum()) for v in self.vendors for p in v.pipeline.values())
+
+    def initial_start_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start rates (units/week) of production in flight at the start, per product.
+
+        Returns ``(near, far)``: the rate of the units arriving next week and of those
+        arriving a whole cycle from now. ``near`` is the week-0 demand (buyers' target
+        growth split by their product choice), scaled down to what the vendor's reachable
+        capacity allows; ``far`` equals it, or with ``policy.initial_pipeline =
+        "capacity_ramp"`` the capacity-feasible rate for the same product mix. The
+        pipeline ramps linearly between.
+        """
+        pr = self.world.products
+        for chip in self.chipmakers:
+            chip.open_week(0, float(self.events.node_factor[0, chip.index]))
+        self.market.orderable = self.orderable(0)
+        self.market.choices_changed()
+        demand = np.zeros(len(pr))
+        shares = self.choices().shares
+        for h in self.holders:
+            if not hasattr(h, "desired"):
                 continue
-            idx = np.flatnonzero(book.product == p)
-            excess = float(book.qty[idx].sum()) - float(vendor.pipeline[p].sum())
-            excess -= vendor.inventory[p]
-            if excess > 1e-9:
-                model.accounts.cancelled_units += book.cancel(idx, excess)
-
-
-def close_week(model: GPUMarketModel, week: int) -> None:
-    """Cancellations of what cannot be made, forecasts and list prices, quotes for new
-    orders, investment, make-or-buy."""
-    cancel_undeliverable(model, week)
-    backlog = backlog_units(model)
-    pricing = model.scenario.policy.pricing
-    for vendor in model.vendors:
-        vendor.update_forecast(model.new_orders)
-        vendor.reprice(week, backlog, model.list_price, pricing)
-    model._price_version += 1
-    model.quotes = new_order_quotes(model)
-    model._choice_version += 1
-    for chip in model.chipmakers:
-        model.accounts.capacity_ordered[chip.index] += chip.invest(week)
-    for h in model.holders:
-        if hasattr(h, "consider_in_house"):
-            h.consider_in_house(week)
-
-
-def new_order_quotes(model: GPUMarketModel) -> np.ndarray:
-    """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
-
-    A new order queues behind every eligible open order that the product's policy serves
-    first: under ``priority`` those of its tier and above, otherwise all of them. The
-    pipeline counts this week's unsold inventory as arriving next week, and beyond the
-    pipeline the vendor's recent start rate.
-    """
-    book = model.book
-    pr = model.world.products
-    codes = policy_codes(model)
-    max_weeks = model.scenario.policy.max_lead_weeks
-    n_tiers = model.quotes.shape[1]
-    eligible = book.limit_price >= model.list_price[book.product]
-    # remaining qty per (product, tier), then "tier k and above" by a reverse cumsum
-    cells = np.bincount(
-        book.product[eligible] * n_tiers + np.minimum(book.priority[eligible], n_tiers - 1),
-        weights=book.qty[eligible],
-        minlength=len(pr) * n_tiers,
-    ).reshape(len(pr), n_tiers)
-    at_or_above = np.cumsum(cells[:, ::-1], axis=1)[:, ::-1]
-    total = cells.sum(axis=1)
-    ahead = np.where((codes == POLICIES["priority"])[:, None], at_or_above, total[:, None])
-    vendors = [model.vendors[v] for v in pr.vendor.tolist()]
-    inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
-    rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
-    offsets = model.pipeline_offsets
-    pipe = model.pipelines.copy()
-    has = offsets[1:] > offsets[:-1]  # a product with a pipeline
-    pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
-    return quote_markets(ahead, offsets, pipe, rate, max_weeks)
-
-
-def initial_start_rates(model: GPUMarketModel) -> tuple[np.ndarray, np.ndarray]:
-    """Start rates (units/week) of production in flight at the start, per product.
-
-    Returns ``(near, far)``: the rate of the units arriving next week and of those
-    arriving a whole cycle from now. ``near`` is the week-0 demand (buyers' target growth
-    split by their product choice), scaled down to what the vendor's reachable capacity
-    allows; ``far`` equals it, or with ``policy.initial_pipeline = "capacity_ramp"`` the
-    capacity-feasible rate for the same product mix. The pipeline ramps linearly between.
-    """
-    pr = model.world.products
-    for chip in model.chipmakers:
-        chip.open_week(0, float(model.events.node_factor[0, chip.index]))
-    model.orderable = orderable(model, 0)
-    model._choice_version += 1
-    demand = np.zeros(len(pr))
-    for h in model.holders:
-        if not hasattr(h, "desired"):
-            continue
-        shares = h.choose(0)
-        need = max(0.0, h.desired[1] - h.desired[0])
-        demand += need * shares / pr.h100e
-    near, far = np.zeros(len(pr)), np.zeros(len(pr))
-    reach = reachable_capacity(model, 0)
-    ramp = model.scenario.policy.initial_pipeline == "capacity_ramp"
-    for vendor in model.vendors:
-        usage = np.zeros(len(model.chipmakers))
-        for p in vendor.products:
-            for _name, per_unit, nodes in pr.stages[p]:
-                split = reach[vendor.index, nodes]
-                w = split / split.sum() if split.sum() > 0 else np.full(len(nodes), 1 / len(nodes))
-                usage[nodes] += demand[p] * per_unit * w
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(usage > 0, reach[vendor.index] / usage, np.inf)
-        room = float(ratio.min()) if len(ratio) and np.isfinite(ratio.min()) else 1.0
-        for p in vendor.products:
-            near[p] = demand[p] * min(1.0, room)
-            far[p] = demand[p] * room if ramp else near[p]
-    return near, far
+            need = max(0.0, h.desired[1] - h.desired[0])
+            demand += need * shares[h.holder] / pr.h100e
+        near, far = np.zeros(len(pr)), np.zeros(len(pr))
+        reach = self.reachable_capacity(0)
+        ramp = self.world.scenario.policy.initial_pipeline == "capacity_ramp"
+        for vendor in self.vendors:
+            usage = np.zeros(len(self.chipmakers))
+            for p in vendor.products:
+                for _name, per_unit, nodes in pr.stages[p]:
+                    split = reach[vendor.index, nodes]
+                    w = (
+                        split / split.sum()
+                        if split.sum() > 0
+                        else np.full(len(nodes), 1 / len(nodes))
+                    )
+                    usage[nodes] += demand[p] * per_unit * w
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(usage > 0, reach[vendor.index] / usage, np.inf)
+            room = float(ratio.min()) if len(ratio) and np.isfinite(ratio.min()) else 1.0
+            for p in vendor.products:
+                near[p] = demand[p] * min(1.0, room)
+                far[p] = demand[p] * room if ramp else near[p]
+        return near, far

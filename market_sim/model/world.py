@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from market_sim.market.kernels_common import POLICIES
 from market_sim.scenario.schema import (
     BUYER_ROLES,
     Scenario,
@@ -48,6 +49,18 @@ class Products:
         return len(self.ids)
 
 
+@dataclass(frozen=True)
+class BuyerArrays:
+    """Holders' fixed choice parameters as arrays (one row per holder)."""
+
+    tiers: np.ndarray  # priority tier
+    ceiling: np.ndarray  # USD per H100e
+    weights: np.ndarray  # [holders, products] product weights (buyer's, else the product's)
+    elasticity: np.ndarray  # [holders, 1]
+    sensitivity: np.ndarray  # [holders, 1], per week of quoted lead time
+    aggregate: np.ndarray  # bool: stands for many firms (not one holder in concentration)
+
+
 @dataclass
 class World:
     """Everything fixed about a run's structure, derived from its scenario."""
@@ -66,6 +79,10 @@ class World:
     holder_specs: list
     holder_class: np.ndarray  # int class code per holder
     nvidia: int  # vendor index of Nvidia, or -1
+    buyers: BuyerArrays
+    policy_codes: np.ndarray  # int: allocation policy code of each product's market
+    pipeline_offsets: np.ndarray  # int: product p's pipeline is [offsets[p], offsets[p+1])
+    reference_product: int  # product index whose prices per H100e are the reference
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # name -> holder indices
 
     def product_index(self, product_id: str) -> int:
@@ -136,6 +153,25 @@ def build_world(scenario: Scenario) -> World:
         ],
     )
     holder_class = np.array([CLASS_OF_ROLE[h.role] for h in holder_specs], dtype=np.int64)
+    weights = np.tile(products.demand_weight, (len(holder_specs), 1))
+    for h, spec in enumerate(holder_specs):
+        for pid, w in spec.product_weights.items():
+            weights[h, products.ids.index(pid)] = w
+    buyers = BuyerArrays(
+        tiers=np.array([sp.priority_tier for sp in holder_specs], dtype=np.int64),
+        ceiling=np.array([sp.max_price_per_h100e_usd for sp in holder_specs], dtype=float),
+        weights=weights,
+        elasticity=np.array([sp.price_elasticity for sp in holder_specs], dtype=float)[:, None],
+        sensitivity=np.array([sp.lead_time_sensitivity for sp in holder_specs], dtype=float)[
+            :, None
+        ],
+        aggregate=np.array([sp.aggregate for sp in holder_specs], dtype=bool),
+    )
+    default_policy = scenario.policy.allocation
+    policy_codes = np.array(
+        [POLICIES[vendor_specs[v].allocation or default_policy] for v in products.vendor],
+        dtype=np.int64,
+    )
     groups = {name: np.flatnonzero(holder_class == code) for code, name in enumerate(CLASSES[:3])}
     groups["big4"] = np.array([holder_index[h] for h in BIG4 if h in holder_index], dtype=np.int64)
     return World(
@@ -154,5 +190,11 @@ def build_world(scenario: Scenario) -> World:
         holder_specs=holder_specs,
         holder_class=holder_class,
         nvidia=vendor_ids.index("nvidia") if "nvidia" in vendor_ids else -1,
+        buyers=buyers,
+        policy_codes=policy_codes,
+        # every product's pipeline is a slice of one array, laid out as the clearing
+        # kernels take it (one slot per week of the product's cycle)
+        pipeline_offsets=np.concatenate([[0], np.cumsum(products.cycle_weeks)]).astype(np.int64),
+        reference_product=products.ids.index("H100") if "H100" in products.ids else 0,
         groups=groups,
     )
