@@ -93,7 +93,7 @@ def test_mesa_idioms():
     roles = {type(a).__name__ for a in m.agents}
     assert {
         "ChipmakerAgent",
-        "Vendor",
+        "VendorAgent",
         "HyperscalerAgent",
         "EnterpriseAgent",
         "NeocloudAgent",

@@ -150,7 +150,7 @@ def population(draw):
     }
 
 
-def _python_twin(pop, mult, hours, price, spread):
+def _python_twin(pop, mult, hours, price, spread, share):
     """The demand rules, startup by startup, written out independently (the oracle)."""
     n = len(pop["status"])
     bid_p, bid_q, buy = np.zeros(2 * n), np.zeros(2 * n), np.zeros(n)
@@ -161,9 +161,9 @@ def _python_twin(pop, mult, hours, price, spread):
         want = pop["need"][i] * mult
         gap = max(0.0, want - pop["owned"][i])
         hi, lo = value * (1 + spread), value * (1 - spread)
-        first = min(gap / 2, max(cash, 0.0) / (hi * hours))
+        first = min(gap * share, max(cash, 0.0) / (hi * hours))
         left = cash - first * hi * hours
-        second = min(gap / 2, left / (lo * hours)) if left > 0 and lo > 0 else 0.0
+        second = min(gap * (1 - share), left / (lo * hours)) if left > 0 and lo > 0 else 0.0
         bid_p[i], bid_q[i], bid_p[n + i], bid_q[n + i] = hi, first, lo, second
         if pop["direct"][i] and price > 0:
             to_order = want - pop["owned"][i] - pop["on_order"][i]
@@ -173,13 +173,19 @@ def _python_twin(pop, mult, hours, price, spread):
 
 
 @settings(max_examples=150, deadline=None)
-@given(population(), st.floats(0.1, 3.0), st.floats(1000.0, 60000.0), st.floats(0.0, 0.9))
-def test_startup_demand_kernel_equals_python(pop, mult, price, spread):
+@given(
+    population(),
+    st.floats(0.1, 3.0),
+    st.floats(1000.0, 60000.0),
+    st.floats(0.0, 0.9),
+    st.sampled_from([0.5, 0.0, 0.3, 1.0]),
+)
+def test_startup_demand_kernel_equals_python(pop, mult, price, spread, share):
     hours = 168.0
-    expect = _python_twin(pop, mult, hours, price, spread)
+    expect = _python_twin(pop, mult, hours, price, spread, share)
     got = K.startups_demand(
         pop["status"], pop["need"], pop["owned"], pop["on_order"], pop["direct"],
-        pop["value"], pop["cash"], mult, hours, price, spread,
+        pop["value"], pop["cash"], mult, hours, price, spread, share,
     )  # fmt: skip
     for e, g in zip(expect, got, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
@@ -225,6 +231,7 @@ def test_startup_settle_kernel_keeps_cash_and_status_consistent(pop, rental, wee
         2.0,
         0.25,
         26,
+        0.5,
         week,
         exits,
     )

@@ -204,7 +204,7 @@ class FleetBuyer(Holder):
         """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
         m = self.model
         surplus = self.installed_h100e - self.desired[week]
-        if surplus <= 1.0:
+        if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
         haircut = m.world.scenario.economics.resale_haircut
         return m.reference_price_per_h100e() / (1.0 - haircut), surplus
@@ -246,7 +246,8 @@ class HyperscalerAgent(FleetBuyer):
             return False
         price = min(m.list_price[p] / pr.h100e[p] for p in merchant)
         price = max(price, m.spot_price)  # the gray market is the price of having it now
-        quote = min(float(m.quotes[p, min(self.spec.priority_tier, 2)]) for p in merchant)
+        tier = min(self.spec.priority_tier, trig.quote_tier_cap)
+        quote = min(float(m.quotes[p, tier]) for p in merchant)
         dear_and_slow = (
             price / own_cost >= trig.price_premium_trigger and quote >= trig.lead_time_trigger_weeks
         )

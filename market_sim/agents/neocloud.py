@@ -3,7 +3,7 @@
 Weekly, a neocloud compares what one H100e earns over its payback horizon,
 ``(rental price - opex) x hours x utilisation x payback_weeks``, with the cheapest list
 price per H100e it can order. When renting pays, it orders growth of
-``max_growth_per_week`` of its fleet (at least 1,000 H100e), as long as its open orders do
+``max_growth_per_week`` of its fleet (at least ``min_growth_h100e``), as long as its open orders do
 not already cover that growth over the expected lead time and the year's capital allows.
 It offers its whole fleet for rent at its cost of owning (capital over the service life
 at its utilisation, plus opex).
@@ -14,9 +14,6 @@ from __future__ import annotations
 import mesa
 
 from market_sim.agents.buyers import Holder
-
-MIN_GROWTH_H100E = 1000.0
-"""Smallest weekly growth step a neocloud plans, H100e (lets an empty fleet start)."""
 
 
 class NeocloudAgent(Holder):
@@ -42,7 +39,9 @@ class NeocloudAgent(Holder):
         price = float(m.choices().usd_per_h100e[self.holder])
         if self.payback_value() < price:
             return []
-        growth = max(MIN_GROWTH_H100E, self.spec.max_growth_per_week * self.installed_h100e)
+        growth = max(
+            self.spec.min_growth_h100e, self.spec.max_growth_per_week * self.installed_h100e
+        )
         growth *= m.holder_demand_factor(self.holder, week)
         if self.open_orders_h100e() >= growth * max(1.0, self.expected_lead):
             return []

@@ -28,14 +28,16 @@ def startups_demand(
     hours: float,
     buy_price_per_h100e: float,
     value_spread: float,
+    first_share: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each startup's rental bids and direct purchase wish for the week.
 
-    Returns ``(bid_price, bid_qty, buy_h100e)``. The bids come in two tranches of half the
-    unmet need each (arrays of length 2n: first tranches, then second tranches): the first
-    GPUs are worth ``value x (1 + value_spread)`` per H100e-hour, the rest ``value x (1 -
-    value_spread)`` (diminishing returns; the mean stays ``value``), as far as cash pays at
-    the tranche's bid. ``buy_h100e``: H100e to order from a vendor (direct buyers only, as
+    Returns ``(bid_price, bid_qty, buy_h100e)``. The bids come in two tranches, the first
+    ``first_share`` of the unmet need and the rest (arrays of length 2n: first tranches,
+    then second tranches): the first GPUs are worth ``value x (1 + value_spread)`` per
+    H100e-hour, the rest ``value x (1 - value_spread)`` (diminishing returns; with halves
+    the mean stays ``value``), as far as cash pays at the tranche's bid. ``buy_h100e``:
+    H100e to order from a vendor (direct buyers only, as
     far as cash pays at ``buy_price_per_h100e``). Inactive slots bid nothing.
     """
     n = status.shape[0]
@@ -51,12 +53,12 @@ def startups_demand(
             gap = 0.0
         high = value[i] * (1.0 + value_spread)
         low = value[i] * (1.0 - value_spread)
-        first = 0.5 * gap
+        first = first_share * gap
         afford = cash[i] / (high * hours) if cash[i] > 0.0 else 0.0
         if first > afford:
             first = afford
         rest = cash[i] - first * high * hours
-        second = 0.5 * gap
+        second = (1.0 - first_share) * gap
         afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
         if second > afford:
             second = afford
@@ -98,6 +100,7 @@ def startups_settle(
     raise_multiple: float,
     starve_threshold: float,
     starve_weeks_to_exit: int,
+    raise_below_share: float,
     week: int,
     exits: np.ndarray,
 ) -> int:
@@ -108,7 +111,7 @@ def startups_settle(
     starves in a week when the compute it has (owned + rented) is below
     ``starve_threshold`` of its need; it exits after ``starve_weeks_to_exit`` starved
     weeks in a row, or when its cash is gone and no round came. When cash falls below
-    half its last round, it raises a round ``raise_multiple`` times larger with
+    ``raise_below_share`` of its last round, it raises a round ``raise_multiple`` times larger with
     probability ``raise_probability`` a week (``raise_draw`` are uniform draws).
     Writes the rows that exit now, in order, to ``exits`` (length >= n) and returns how
     many there are.
@@ -131,7 +134,7 @@ def startups_settle(
             starved[i] += 1
         else:
             starved[i] = 0
-        if cash[i] < 0.5 * round_usd[i] and raise_draw[i] < raise_probability:
+        if cash[i] < raise_below_share * round_usd[i] and raise_draw[i] < raise_probability:
             new_round = round_usd[i] * raise_multiple
             cash[i] += new_round
             round_usd[i] = new_round

@@ -140,6 +140,7 @@ class StartupPopulation:
                 float(self.hours),
                 float(buy_price_per_h100e),
                 float(self.spec.value_spread),
+                float(self.spec.first_tranche_share),
             )
         out = (np.zeros(2 * n), np.zeros(2 * n), np.zeros(n))
         for agent in self.agents:
@@ -189,6 +190,7 @@ class StartupPopulation:
                 float(s.raise_multiple),
                 float(s.starve_threshold),
                 int(s.starve_weeks_to_exit),
+                float(s.raise_below_round_share),
                 int(week),
                 exits,
             )
@@ -266,15 +268,16 @@ class StartupAgent(mesa.Agent):
         if self._get("status") != K.ACTIVE:
             return
         value, cash = self._get("value"), self._get("cash")
-        hours, spread = self.population.hours, self.population.spec.value_spread
+        spec = self.population.spec
+        hours, spread, share = self.population.hours, spec.value_spread, spec.first_tranche_share
         owned = self._get("owned")
         want = self._get("need") * demand_mult
         gap = max(0.0, want - owned)
         high, low = value * (1.0 + spread), value * (1.0 - spread)
-        first = min(0.5 * gap, cash / (high * hours) if cash > 0.0 else 0.0)
+        first = min(share * gap, cash / (high * hours) if cash > 0.0 else 0.0)
         rest = cash - first * high * hours
         afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
-        second = min(0.5 * gap, afford)
+        second = min((1.0 - share) * gap, afford)
         bid_price[i], bid_qty[i] = high, first
         bid_price[n + i], bid_qty[n + i] = low, second
         if self._get("direct") and buy_price > 0.0:
@@ -304,7 +307,7 @@ class StartupAgent(mesa.Agent):
         )
         self._set("starved", starved)
         round_usd = self._get("round_usd")
-        if cash < 0.5 * round_usd and draws[i] < s.raise_probability_per_week:
+        if cash < s.raise_below_round_share * round_usd and draws[i] < s.raise_probability_per_week:
             round_usd = round_usd * s.raise_multiple
             cash += round_usd
             self._set("round_usd", round_usd)

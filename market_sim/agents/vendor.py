@@ -21,22 +21,13 @@ import math
 import mesa
 import numpy as np
 
-from market_sim.scenario.schema import Pricing, VendorAgent
-
-PLAN_WEEKS = 4.0
-"""Weeks over which a vendor closes the gap in its production position."""
-SAFETY_WEEKS = 2.0
-"""Finished-goods cover a vendor aims for, in weeks of forecast demand."""
-FORECAST_SMOOTHING = 0.15
-"""Weight of the latest week in the vendor's order-rate forecast (exponential)."""
-MIN_RAMP_YIELD = 0.5
-"""Share of full yield at a product's launch."""
+from market_sim.scenario.schema import Pricing, ProductionRule, VendorSpec
 
 
-class Vendor(mesa.Agent):
+class VendorAgent(mesa.Agent):
     """A chip vendor with products, pipelines, inventory, list prices and accounts."""
 
-    def __init__(self, model: mesa.Model, spec: VendorAgent, index: int, products: list[int]):
+    def __init__(self, model: mesa.Model, spec: VendorSpec, index: int, products: list[int]):
         super().__init__(model)
         self.vendor_id = spec.id
         self.spec = spec
@@ -45,6 +36,7 @@ class Vendor(mesa.Agent):
         self.owner = spec.owner
         self.in_house = spec.owner is not None
         self.active = not spec.dormant  # a dormant program starts later
+        self.production: ProductionRule = spec.production or model.scenario.policy.production
         world = model.world
         self.pipeline = {p: np.zeros(int(world.products.cycle_weeks[p])) for p in products}
         self.pipeline_total = dict.fromkeys(products, 0.0)  # units in each pipeline
@@ -79,7 +71,8 @@ class Vendor(mesa.Agent):
             return 1.0
         out = week + self._cycle[p]
         done = (out - int(self.model.launch_week[p])) / ramp
-        return min(1.0, MIN_RAMP_YIELD + (1.0 - MIN_RAMP_YIELD) * max(0.0, done))
+        low = self.production.min_ramp_yield
+        return min(1.0, low + (1.0 - low) * max(0.0, done))
 
     def plan(self, week: int, backlog: np.ndarray, reachable: np.ndarray) -> np.ndarray:
         """Input requests per node this week (node units), summed over products.
@@ -92,6 +85,7 @@ class Vendor(mesa.Agent):
         reach = reachable.tolist()
         backlog = backlog.tolist()
         total = [0.0] * len(reach)
+        plan_weeks, safety_weeks = self.production.plan_weeks, self.production.safety_weeks
         self.requests = {}
         for p in self.products:
             req: dict[int, float] = {}
@@ -100,8 +94,8 @@ class Vendor(mesa.Agent):
                 continue
             f = self.forecast[p]
             position = self.pipeline_total[p] + self.inventory[p] - backlog[p]
-            target = f * (self._cycle[p] + SAFETY_WEEKS)
-            starts = max(0.0, f + (target - position) / PLAN_WEEKS)
+            target = f * (self._cycle[p] + safety_weeks)
+            starts = max(0.0, f + (target - position) / plan_weeks)
             if starts <= 0.0:
                 continue
             y = self.ramp_yield(p, week)
@@ -153,6 +147,13 @@ class Vendor(mesa.Agent):
             self.units_started_total += units
         return np.array(used)
 
+    def smooth_start_rate(self) -> None:
+        """Move each product's start rate (quoted beyond the pipeline) towards this
+        week's starts (exponential smoothing)."""
+        weight = self.production.start_rate_smoothing
+        for p in self.products:
+            self.start_rate[p] += weight * (self.started[p] - self.start_rate[p])
+
     def receive(self) -> dict[int, float]:
         """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""
         arrived = {}
@@ -163,15 +164,16 @@ class Vendor(mesa.Agent):
             pipe[-1] = 0.0
             self.pipeline_total[p] -= a
             self.inventory[p] += a
-            self.throughput[p] += FORECAST_SMOOTHING * (a - self.throughput[p])
+            self.throughput[p] += self.production.forecast_smoothing * (a - self.throughput[p])
             arrived[p] = a
         return arrived
 
     # ------------------------------------------------------------------ prices
     def update_forecast(self, new_orders: np.ndarray) -> None:
         """Exponential smoothing of each product's weekly order inflow (units)."""
+        smoothing = self.production.forecast_smoothing
         for p in self.products:
-            self.forecast[p] += FORECAST_SMOOTHING * (new_orders[p] - self.forecast[p])
+            self.forecast[p] += smoothing * (new_orders[p] - self.forecast[p])
 
     def reprice(self, week: int, backlog: np.ndarray, list_price: np.ndarray, pricing: Pricing):
         """Sticky list price that answers backlog (merchant vendors, launched products)."""
@@ -182,7 +184,7 @@ class Vendor(mesa.Agent):
             if week < self.model.launch_week[p]:
                 continue
             rate = max(self.throughput[p], self.forecast[p], 1.0)
-            backlog_weeks = max(backlog[p] / rate, 0.05)
+            backlog_weeks = max(backlog[p] / rate, pricing.min_backlog_weeks)
             change = pricing.sensitivity * math.log(backlog_weeks / pricing.target_backlog_weeks)
             change = min(pricing.max_change_per_week, max(-pricing.max_change_per_week, change))
             floor = pr.unit_cost_usd[p] * pricing.floor_markup

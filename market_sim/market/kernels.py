@@ -25,7 +25,8 @@ from numpy.typing import ArrayLike
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
 from market_sim.market.kernels_batch import clear_markets_core, quote_markets_core
-from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult, policy_code
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
+from market_sim.market.policies import get_policy, policy_table
 
 
 def _drop_stale_kernel_cache() -> None:
@@ -120,7 +121,8 @@ def allocate(
         priority: int64[N], higher is served first (``priority`` policy only).
         order_week: int64[N], week the order was placed; smaller is older.
         list_price: the vendor's list price (USD per unit); the reserve of ``auction``.
-        policy: ``"pro_rata"``, ``"priority"``, ``"fifo"`` or ``"auction"``.
+        policy: a registered policy's name (``market_sim.market.policies``), e.g.
+            ``"pro_rata"``, ``"priority"``, ``"fifo"`` or ``"auction"``.
 
     Returns:
         ``(fills, price)``: float64[N] units per order, and the price in USD per unit —
@@ -128,14 +130,14 @@ def allocate(
         in full, or ``list_price`` when demand at the reserve fits the supply), else
         ``list_price``.
     """
-    code = policy_code(policy)
+    spec = get_policy(policy).row
     q = _f64(qty, "qty")
     lp = _f64(limit_price, "limit_price")
     pr = _i64(priority, "priority")
     wk = _i64(order_week, "order_week")
     _same_length(qty=q, limit_price=lp, priority=pr, order_week=wk)
     fills = np.empty(q.size)
-    err, price = allocate_core(float(supply), q, lp, pr, wk, float(list_price), code, fills)
+    err, price = allocate_core(float(supply), q, lp, pr, wk, float(list_price), spec, fills)
     _raise(err, "allocate")
     return fills, float(price)
 
@@ -181,14 +183,14 @@ def queue_ahead(
     that of the other orders in its tie group (a tie group is served pro rata, so it
     finishes together).  Orders with ``limit_price < list_price`` are never served: +inf.
     """
-    code = policy_code(policy)
+    spec = get_policy(policy).row
     rem = _f64(remaining, "remaining")
     lp = _f64(limit_price, "limit_price")
     pr = _i64(priority, "priority")
     wk = _i64(order_week, "order_week")
     _same_length(remaining=rem, limit_price=lp, priority=pr, order_week=wk)
     out = np.empty(rem.size)
-    _raise(queue_ahead_core(rem, lp, pr, wk, float(list_price), code, out), "queue_ahead")
+    _raise(queue_ahead_core(rem, lp, pr, wk, float(list_price), spec, out), "queue_ahead")
     return out
 
 
@@ -276,9 +278,9 @@ def clear_markets(
     Primary markets (one per vendor product, ``M`` of them) hold their orders in CSR form:
     market m owns ``order_offsets[m]:order_offsets[m+1]`` of the order arrays and
     ``pipeline_offsets[m]:pipeline_offsets[m+1]`` of ``pipeline`` (units arriving in 1,
-    2, ... weeks).  ``supply`` (units), ``list_price`` (USD), ``policy_code``
-    (``POLICIES`` codes) and ``capacity_per_week`` (units/week after the pipeline) have
-    one entry per market.  Double auctions (``K`` of them) own
+    2, ... weeks).  ``supply`` (units), ``list_price`` (USD), ``policy_code`` (the
+    ``POLICIES`` code of a registered policy) and ``capacity_per_week`` (units/week after
+    the pipeline) have one entry per market.  Double auctions (``K`` of them) own
     ``bid_offsets[k]:bid_offsets[k+1]`` of the bid arrays and likewise for asks.
 
     For every market the results equal ``allocate`` on its slice, and
@@ -326,8 +328,8 @@ def clear_markets(
         ask_fills=np.empty(ap.size),
     )
     err, kind, index = clear_markets_core(
-        oo, s, lp_m, codes, q, lp, pr, wk, po, pipe, cap, weeks, bo, bp, bq, ao, ap, aq,
-        *result,
+        oo, s, lp_m, codes, policy_table(), q, lp, pr, wk, po, pipe, cap, weeks, bo, bp, bq,
+        ao, ap, aq, *result,
     )  # fmt: skip
     if err != ERR_OK:
         where = ("primary market", "double auction", "clear_markets")[kind]

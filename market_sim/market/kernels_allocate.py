@@ -23,88 +23,131 @@ from market_sim.market.kernels_common import (
     ERR_QTY,
     ERR_QUEUE,
     ERR_SUPPLY,
-    POLICY_AUCTION,
-    POLICY_FIFO,
-    POLICY_PRIORITY,
-    POLICY_PRO_RATA,
     QUOTE_RTOL,
 )
 from market_sim.market.kernels_select import stable_argsort
-
+from market_sim.market.policies import FIELD_LIMIT, FIELD_PRIORITY, FIELD_WEEK
 
 # --------------------------------------------------------------------------- shared passes
-@njit(cache=True)
-def _service_order(code, idx, limit_price, priority, order_week):
-    """Positions 0..m-1 of ``idx`` in service order (stable: index order inside a tie)."""
-    if code == POLICY_FIFO:
-        return stable_argsort(order_week[idx])
-    if code == POLICY_PRIORITY:
-        by_week = stable_argsort(order_week[idx])
-        # ~p == -p - 1 is decreasing in p and never overflows
-        return by_week[stable_argsort(~priority[idx[by_week]])]
-    return stable_argsort(-limit_price[idx])
+# A policy reaches the kernels as its row of ``policies.policy_table()`` (``spec``):
+# spec[0] uniform price (the auction), spec[1] number of keys, then (field, descending)
+# per key, fields FIELD_PRIORITY, FIELD_WEEK (int64 columns) and FIELD_LIMIT (float64).
 
 
 @njit(cache=True)
-def _same_group(code, a, b, limit_price, priority, order_week):
-    """True when orders ``a`` and ``b`` tie under the policy."""
-    if code == POLICY_FIFO:
-        return order_week[a] == order_week[b]
-    if code == POLICY_PRIORITY:
-        return priority[a] == priority[b] and order_week[a] == order_week[b]
-    return limit_price[a] == limit_price[b]
+def _int_field(field, priority, order_week):
+    return priority if field == FIELD_PRIORITY else order_week
 
 
 @njit(cache=True)
-def service_groups(code, idx, limit_price, priority, order_week):
+def _service_order(spec, idx, limit_price, priority, order_week):
+    """Positions 0..m-1 of ``idx`` in service order (stable: index order inside a tie):
+    a stable sort per key, the last key first."""
+    m = idx.size
+    order = np.arange(m)
+    for k in range(spec[1] - 1, -1, -1):
+        field = spec[2 + 2 * k]
+        desc = spec[3 + 2 * k] == 1
+        if field == FIELD_LIMIT:
+            fkeys = np.empty(m)
+            for t in range(m):
+                v = limit_price[idx[order[t]]]
+                fkeys[t] = -v if desc else v
+            order = order[stable_argsort(fkeys)]
+        else:
+            col = _int_field(field, priority, order_week)
+            ikeys = np.empty(m, dtype=np.int64)
+            for t in range(m):
+                v = col[idx[order[t]]]
+                ikeys[t] = ~v if desc else v  # ~v == -v - 1 is decreasing, never overflows
+            order = order[stable_argsort(ikeys)]
+    return order
+
+
+@njit(cache=True)
+def _same_group(spec, a, b, limit_price, priority, order_week):
+    """True when orders ``a`` and ``b`` tie on every key of the policy."""
+    for k in range(spec[1]):
+        field = spec[2 + 2 * k]
+        if field == FIELD_LIMIT:
+            if limit_price[a] != limit_price[b]:
+                return False
+        else:
+            col = _int_field(field, priority, order_week)
+            if col[a] != col[b]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def service_groups(spec, idx, limit_price, priority, order_week):
     """Tie group of each candidate order ``idx[t]``, numbered in service order.
 
-    Returns (group id per candidate, number of ids).  ``priority``/``fifo`` with a small
-    range of (priority, week) use the dense key (priority desc, week asc) directly — a
-    counting sort, O(n), where some ids may be empty; otherwise a stable sort numbers the
-    tie groups 0, 1, ... .  ``pro_rata`` is a single group.
+    Returns (group id per candidate, number of ids).  A policy keyed by integer fields
+    only (priority, order week) with a small range of values uses the dense key (the
+    keys' ranks, mixed radix) directly — a counting sort, O(n), where some ids may be
+    empty; otherwise a stable sort numbers the tie groups 0, 1, ... .  A policy without
+    keys (``pro_rata``) is a single group.
     """
     m = idx.size
     gid = np.zeros(m, dtype=np.int64)
     if m == 0:
         return gid, 0
-    if code == POLICY_PRO_RATA:
+    n_keys = spec[1]
+    if n_keys == 0:
         return gid, 1
-    if code == POLICY_PRIORITY or code == POLICY_FIFO:
-        pmin = pmax = priority[idx[0]] if code == POLICY_PRIORITY else 0
-        wmin = wmax = order_week[idx[0]]
-        for t in range(m):
-            w = order_week[idx[t]]
-            wmin = min(wmin, w)
-            wmax = max(wmax, w)
-            if code == POLICY_PRIORITY:
-                p = priority[idx[t]]
-                pmin = min(pmin, p)
-                pmax = max(pmax, p)
-        span_w = float(wmax) - float(wmin) + 1.0
-        span = span_w * (float(pmax) - float(pmin) + 1.0)
-        if span <= max(4.0 * m, 4096.0):
-            nw = wmax - wmin + 1
+    int_only = True
+    for k in range(n_keys):
+        int_only &= spec[2 + 2 * k] != FIELD_LIMIT
+    if int_only:
+        lo = np.empty(n_keys, dtype=np.int64)
+        hi = np.empty(n_keys, dtype=np.int64)
+        span = 1.0
+        for k in range(n_keys):
+            col = _int_field(spec[2 + 2 * k], priority, order_week)
+            a = b = col[idx[0]]
             for t in range(m):
-                key = order_week[idx[t]] - wmin
-                if code == POLICY_PRIORITY:
-                    key += (pmax - priority[idx[t]]) * nw
+                v = col[idx[t]]
+                a = min(a, v)
+                b = max(b, v)
+            lo[k] = a
+            hi[k] = b
+            span = span * (float(b) - float(a) + 1.0)
+        if span <= max(4.0 * m, 4096.0):
+            for t in range(m):
+                key = 0
+                for k in range(n_keys):
+                    v = _int_field(spec[2 + 2 * k], priority, order_week)[idx[t]]
+                    rank = hi[k] - v if spec[3 + 2 * k] == 1 else v - lo[k]
+                    key = key * (hi[k] - lo[k] + 1) + rank
                 gid[t] = key
             return gid, int(span)
-    order = _service_order(code, idx, limit_price, priority, order_week)
+    order = _service_order(spec, idx, limit_price, priority, order_week)
     g = 0
     for t in range(m):
         if t > 0 and not _same_group(
-            code, idx[order[t - 1]], idx[order[t]], limit_price, priority, order_week
+            spec, idx[order[t - 1]], idx[order[t]], limit_price, priority, order_week
         ):
             g += 1
         gid[order[t]] = g
     return gid, g + 1
 
 
+@njit(cache=True)
+def spec_ok(spec):
+    """True when ``spec`` is a well-formed policy row."""
+    if spec.size < 2 or spec[1] < 0 or 2 + 2 * spec[1] > spec.size:
+        return False
+    for k in range(spec[1]):
+        f = spec[2 + 2 * k]
+        if f != FIELD_PRIORITY and f != FIELD_WEEK and f != FIELD_LIMIT:
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------- allocate
 @njit(cache=True)
-def allocate_core(supply, qty, limit_price, priority, order_week, list_price, code, out):
+def allocate_core(supply, qty, limit_price, priority, order_week, list_price, spec, out):
     """Allocate ``supply`` units over one order book; fills go to ``out``.
 
     Returns (error code, price in USD).  See :func:`market_sim.market.allocate`.
@@ -114,9 +157,9 @@ def allocate_core(supply, qty, limit_price, priority, order_week, list_price, co
         return ERR_SUPPLY, np.nan
     if not math.isfinite(list_price):
         return ERR_PRICE, np.nan
-    if code < 0 or code > 3:
+    if not spec_ok(spec):
         return ERR_POLICY, np.nan
-    if code == POLICY_AUCTION:
+    if spec[0] == 1:  # uniform price: the auction
         return auction_allocate(supply, qty, limit_price, list_price, out)
     # validation pass, fused with the demand of the eligible orders
     m = 0
@@ -138,7 +181,7 @@ def allocate_core(supply, qty, limit_price, priority, order_week, list_price, co
     slack = ALLOC_RTOL * supply
     lo = supply - slack  # supply is used up once demand ahead reaches this
     hi = supply + slack  # demand through a group up to this is served in full
-    if code == POLICY_PRO_RATA:  # one tie group with nothing ahead of it
+    if spec[1] == 0:  # no keys: one tie group with nothing ahead of it
         if 0.0 >= lo:
             share = 0.0
         elif demand <= hi:
@@ -152,7 +195,7 @@ def allocate_core(supply, qty, limit_price, priority, order_week, list_price, co
                 f = q if share == 1.0 else q * share
             out[i] = f
         return ERR_OK, list_price
-    # priority / fifo: number the tie groups in service order, then walk them
+    # number the tie groups in service order, then walk them
     idx = np.empty(m, dtype=np.int64)
     j = 0
     for i in range(n):
@@ -160,7 +203,7 @@ def allocate_core(supply, qty, limit_price, priority, order_week, list_price, co
         if qty[i] > 0.0 and limit_price[i] >= list_price:
             idx[j] = i
             j += 1
-    gid, ngroups = service_groups(code, idx, limit_price, priority, order_week)
+    gid, ngroups = service_groups(spec, idx, limit_price, priority, order_week)
     demand_of = np.zeros(ngroups)
     for t in range(m):
         demand_of[gid[t]] += qty[idx[t]]
@@ -183,7 +226,7 @@ def allocate_core(supply, qty, limit_price, priority, order_week, list_price, co
 
 # --------------------------------------------------------------------------- queue position
 @njit(cache=True)
-def queue_ahead_core(remaining, limit_price, priority, order_week, list_price, code, out):
+def queue_ahead_core(remaining, limit_price, priority, order_week, list_price, spec, out):
     """Units that finish no later than each order, besides the order itself; ``out``.
 
     Ineligible orders (``limit_price < list_price``) get +inf.  Returns an error code.
@@ -191,7 +234,7 @@ def queue_ahead_core(remaining, limit_price, priority, order_week, list_price, c
     n = remaining.size
     if not math.isfinite(list_price):
         return ERR_PRICE
-    if code < 0 or code > 3:
+    if not spec_ok(spec):
         return ERR_POLICY
     m = 0
     for i in range(n):
@@ -210,7 +253,7 @@ def queue_ahead_core(remaining, limit_price, priority, order_week, list_price, c
         if limit_price[i] >= list_price:
             idx[j] = i
             j += 1
-    gid, ngroups = service_groups(code, idx, limit_price, priority, order_week)
+    gid, ngroups = service_groups(spec, idx, limit_price, priority, order_week)
     through_of = np.zeros(ngroups)  # remaining units of each tie group, then cumulated
     for t in range(m):
         through_of[gid[t]] += remaining[idx[t]]

@@ -16,7 +16,7 @@ from numba import njit
 
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
-from market_sim.market.kernels_common import ERR_OFFSETS, ERR_OK
+from market_sim.market.kernels_common import ERR_OFFSETS, ERR_OK, ERR_POLICY
 
 
 @njit(cache=True)
@@ -36,6 +36,7 @@ def clear_markets_core(
     supply,
     list_price,
     policy_code,
+    policy_table,
     qty,
     limit_price,
     priority,
@@ -57,7 +58,8 @@ def clear_markets_core(
     bid_fills,
     ask_fills,
 ):
-    """Clear all markets; write the outputs in place.
+    """Clear all markets; write the outputs in place. Market m's policy is row
+    ``policy_code[m]`` of ``policy_table`` (``market_sim.market.policies.policy_table``).
 
     Returns (error code, kind, index): kind 0 = primary market, 1 = double auction, 2 =
     offsets; index = the market or auction that failed (-1 when all is well).
@@ -68,6 +70,9 @@ def clear_markets_core(
     if not offsets_ok(bid_offsets, bid_qty.size) or not offsets_ok(ask_offsets, ask_qty.size):
         return ERR_OFFSETS, 2, -1
     for m in range(n_markets):
+        if policy_code[m] < 0 or policy_code[m] >= policy_table.shape[0]:
+            return ERR_POLICY, 0, m
+        spec = policy_table[policy_code[m]]
         s = order_offsets[m]
         e = order_offsets[m + 1]
         err, p = allocate_core(
@@ -77,7 +82,7 @@ def clear_markets_core(
             priority[s:e],
             order_week[s:e],
             list_price[m],
-            policy_code[m],
+            spec,
             fills[s:e],
         )
         if err != ERR_OK:
@@ -91,7 +96,7 @@ def clear_markets_core(
             priority[s:e],
             order_week[s:e],
             list_price[m],
-            policy_code[m],
+            spec,
             queue,
         )
         if err != ERR_OK:

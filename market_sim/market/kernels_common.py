@@ -11,21 +11,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-#: Allocation policy codes used by :func:`market_sim.market.clear_markets`.
-POLICY_PRO_RATA = 0
-POLICY_PRIORITY = 1
-POLICY_FIFO = 2
-POLICY_AUCTION = 3
+from market_sim.market.policies import POLICIES, get_policy
 
-#: Public mapping from policy name to integer code (read-only).
-POLICIES: MappingProxyType[str, int] = MappingProxyType(
-    {
-        "pro_rata": POLICY_PRO_RATA,
-        "priority": POLICY_PRIORITY,
-        "fifo": POLICY_FIFO,
-        "auction": POLICY_AUCTION,
-    }
-)
+#: Allocation policies: the registry in :mod:`market_sim.market.policies` (plain Python).
+#: The built-ins keep these codes.
+POLICY_PRO_RATA = POLICIES["pro_rata"]
+POLICY_PRIORITY = POLICIES["priority"]
+POLICY_FIFO = POLICIES["fifo"]
+POLICY_AUCTION = POLICIES["auction"]
 
 #: Rounding slack of the rationing walk, relative to the supply being allocated
 #: (units).  A tie group is served in full when the demand served up to and
@@ -56,8 +49,8 @@ ERROR_MESSAGES = MappingProxyType(
         ERR_QTY: "quantities must be finite and >= 0 (units); got NaN, inf or a negative value",
         ERR_PRICE: "prices must be finite (USD); got NaN or inf",
         ERR_SUPPLY: "supply/capacity must be finite and >= 0 (units); got NaN, inf or negative",
-        ERR_POLICY: "unknown policy code; valid codes: "
-        + ", ".join(f"{v} ({k})" for k, v in POLICIES.items()),
+        ERR_POLICY: "unknown policy code or malformed policy row; see "
+        "market_sim.market.policies.POLICIES for the registered codes",
         ERR_QUEUE: "queue_ahead must be >= 0 (units; +inf allowed); got NaN or a negative value",
         ERR_PIPELINE: "pipeline entries must be finite and >= 0 (units); got NaN, inf or negative",
         ERR_OFFSETS: "offsets must start at 0, be non-decreasing and end at the array length",
@@ -66,12 +59,8 @@ ERROR_MESSAGES = MappingProxyType(
 
 
 def policy_code(policy: str) -> int:
-    """Return the integer code of a policy name; ValueError listing valid names otherwise."""
-    try:
-        return POLICIES[policy]
-    except (KeyError, TypeError):
-        valid = ", ".join(repr(name) for name in POLICIES)
-        raise ValueError(f"unknown policy {policy!r}; valid policies: {valid}") from None
+    """Return the integer code of a registered policy; ValueError listing valid names."""
+    return get_policy(policy).code
 
 
 class ClearingResult(NamedTuple):

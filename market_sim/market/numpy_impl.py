@@ -13,16 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from market_sim.market.kernels_common import (
-    ALLOC_RTOL,
-    POLICY_AUCTION,
-    POLICY_FIFO,
-    POLICY_PRIORITY,
-    POLICY_PRO_RATA,
-    QUOTE_RTOL,
-    ClearingResult,
-    policy_code,
-)
+from market_sim.market.kernels_common import ALLOC_RTOL, QUOTE_RTOL, ClearingResult
+from market_sim.market.policies import AllocationPolicy, get_policy, policy_by_code
 
 __all__ = ["allocate", "clear_markets", "double_auction", "queue_ahead", "quote_lead_times"]
 
@@ -70,19 +62,21 @@ def _ration(qty_sorted: np.ndarray, starts: np.ndarray, supply: float):
     return fills, (int(not_full[0]) if not_full.size else -1)
 
 
-def _service_sort(code, lp, pr, wk) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Stable order of service and the keys that define tie groups."""
+def _service_sort(
+    policy: AllocationPolicy, lp: np.ndarray, pr: np.ndarray, wk: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Stable order of service (a lexsort by the policy's keys) and the keys that define
+    tie groups."""
     n = lp.size
-    if code == POLICY_PRO_RATA:
+    if not policy.keys:
         return np.arange(n), [np.zeros(n)]
-    if code == POLICY_PRIORITY:
-        order = np.lexsort((wk, ~pr))  # ~p == -p - 1: descending priority
-        return order, [pr[order], wk[order]]
-    if code == POLICY_FIFO:
-        order = np.argsort(wk, kind="stable")
-        return order, [wk[order]]
-    order = np.argsort(-lp, kind="stable")
-    return order, [lp[order]]
+    columns = {"priority": pr, "order_week": wk, "limit_price": lp}
+    sort_keys = []
+    for field, desc in policy.keys:
+        col = columns[field]
+        sort_keys.append((~col if col.dtype.kind == "i" else -col) if desc else col)
+    order = np.lexsort(tuple(reversed(sort_keys)))  # lexsort sorts by its last key first
+    return order, [columns[f][order] for f, _ in policy.keys]
 
 
 def allocate(
@@ -95,7 +89,7 @@ def allocate(
     policy: str,
 ) -> tuple[np.ndarray, float]:
     """numpy version of :func:`market_sim.market.allocate` (units, USD)."""
-    code = policy_code(policy)
+    rule = get_policy(policy)
     q = np.ascontiguousarray(qty, dtype=np.float64)
     lp = np.ascontiguousarray(limit_price, dtype=np.float64)
     pr = np.ascontiguousarray(priority, dtype=np.int64)
@@ -110,12 +104,12 @@ def allocate(
     list_price = float(list_price)
     fills = np.zeros(q.size)
     idx = np.flatnonzero((lp >= list_price) & (q > 0.0))
-    order, keys = _service_sort(code, lp[idx], pr[idx], wk[idx])
+    order, keys = _service_sort(rule, lp[idx], pr[idx], wk[idx])
     starts = _groups(keys)
     f, marginal = _ration(q[idx][order], starts, supply)
     fills[idx[order]] = f
     price = list_price
-    if code == POLICY_AUCTION and marginal >= 0:
+    if rule.uniform_price and marginal >= 0:
         price = float(keys[0][starts[marginal]])
     return fills, price
 
@@ -190,7 +184,7 @@ def queue_ahead(
     policy: str,
 ) -> np.ndarray:
     """numpy version of :func:`market_sim.market.queue_ahead` (units; +inf if ineligible)."""
-    code = policy_code(policy)
+    rule = get_policy(policy)
     rem = np.ascontiguousarray(remaining, dtype=np.float64)
     lp = np.ascontiguousarray(limit_price, dtype=np.float64)
     pr = np.ascontiguousarray(priority, dtype=np.int64)
@@ -203,7 +197,7 @@ def queue_ahead(
     idx = np.flatnonzero(lp >= list_price)
     if idx.size == 0:
         return out
-    order, keys = _service_sort(code, lp[idx], pr[idx], wk[idx])
+    order, keys = _service_sort(rule, lp[idx], pr[idx], wk[idx])
     r = rem[idx][order]
     starts = _groups(keys)
     through = np.cumsum(np.add.reduceat(r, starts))  # through each tie group
@@ -278,14 +272,12 @@ def clear_markets(*args, **kwargs) -> ClearingResult:
     pr = np.asarray(a["priority"], dtype=np.int64)
     wk = np.asarray(a["order_week"], dtype=np.int64)
     pipe = np.asarray(a["pipeline"], dtype=np.float64)
-    code_names = {POLICY_PRO_RATA: "pro_rata", POLICY_PRIORITY: "priority",
-                  POLICY_FIFO: "fifo", POLICY_AUCTION: "auction"}  # fmt: skip
     fills = np.zeros(q.size)
     lead = np.zeros(q.size, dtype=np.int64)
     prices = np.zeros(oo.size - 1)
     for m in range(oo.size - 1):
         s, e = oo[m], oo[m + 1]
-        pol = code_names[int(a["policy_code"][m])]
+        pol = policy_by_code(int(a["policy_code"][m])).name
         lpm = float(a["list_price"][m])
         f, p = allocate(a["supply"][m], q[s:e], lp[s:e], pr[s:e], wk[s:e], lpm, pol)
         fills[s:e] = f

@@ -15,17 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from market_sim.market.kernels_common import (
-    ALLOC_RTOL,
-    POLICIES,
-    POLICY_AUCTION,
-    POLICY_FIFO,
-    POLICY_PRIORITY,
-    POLICY_PRO_RATA,
-    QUOTE_RTOL,
-    ClearingResult,
-)
-from market_sim.market.kernels_common import policy_code as _policy_code
+from market_sim.market.kernels_common import ALLOC_RTOL, QUOTE_RTOL, ClearingResult
+from market_sim.market.policies import AllocationPolicy, get_policy, policy_by_code
 
 __all__ = ["allocate", "clear_markets", "double_auction", "queue_ahead", "quote_lead_times"]
 
@@ -60,26 +51,19 @@ def _check_lengths(**arrays: Sequence) -> None:
 # --------------------------------------------------------------------------- rationing
 def _service_groups(
     candidates: list[int],
-    code: int,
+    policy: AllocationPolicy,
     limit_price: list[float],
     priority: list[int],
     order_week: list[int],
 ) -> list[list[int]]:
-    """Split ``candidates`` into tie groups, in the order the policy serves them."""
-    if code == POLICY_PRO_RATA:
+    """Split ``candidates`` into tie groups, in the order the policy serves them: sorted
+    by the policy's keys (a descending key negated), ties in index order."""
+    if not policy.keys:
         return [list(candidates)] if candidates else []
-    if code == POLICY_PRIORITY:
+    columns = {"priority": priority, "order_week": order_week, "limit_price": limit_price}
 
-        def key(i):
-            return (-priority[i], order_week[i])
-    elif code == POLICY_FIFO:
-
-        def key(i):
-            return order_week[i]
-    else:  # auction: highest limit price first
-
-        def key(i):
-            return -limit_price[i]
+    def key(i):
+        return tuple(-columns[f][i] if desc else columns[f][i] for f, desc in policy.keys)
 
     groups: list[list[int]] = []
     last = None
@@ -135,7 +119,7 @@ def allocate(
     policy: str,
 ) -> tuple[np.ndarray, float]:
     """Reference of :func:`market_sim.market.allocate` (units, USD)."""
-    code = _policy_code(policy)
+    rule = get_policy(policy)
     q = _floats(qty, "qty")
     lp = _floats(limit_price, "limit_price")
     pr = _ints(priority)
@@ -150,10 +134,10 @@ def allocate(
 
     fills = [0.0] * len(q)
     eligible = [i for i in range(len(q)) if lp[i] >= list_price and q[i] > 0.0]
-    groups = _service_groups(eligible, code, lp, pr, wk)
+    groups = _service_groups(eligible, rule, lp, pr, wk)
     marginal = _ration(groups, q, supply, fills)
     price = list_price
-    if code == POLICY_AUCTION and marginal is not None:
+    if rule.uniform_price and marginal is not None:
         price = lp[groups[marginal][0]]
     return np.array(fills, dtype=np.float64), price
 
@@ -249,7 +233,7 @@ def queue_ahead(
     remaining, limit_price, priority, order_week, list_price: float, policy: str
 ) -> np.ndarray:
     """Reference of :func:`market_sim.market.queue_ahead` (units; +inf if ineligible)."""
-    code = _policy_code(policy)
+    rule = get_policy(policy)
     rem = _floats(remaining, "remaining")
     lp = _floats(limit_price, "limit_price")
     pr = _ints(priority)
@@ -263,7 +247,7 @@ def queue_ahead(
     out = [math.inf] * len(rem)
     eligible = [i for i in range(len(rem)) if lp[i] >= list_price]
     through = 0.0  # remaining units of every order up to and including the current group
-    for group in _service_groups(eligible, code, lp, pr, wk):
+    for group in _service_groups(eligible, rule, lp, pr, wk):
         group_total = 0.0
         for i in group:
             group_total += rem[i]
@@ -338,7 +322,6 @@ def clear_markets(
     ask_qty,
 ) -> ClearingResult:
     """Reference of :func:`market_sim.market.clear_markets`: a loop over markets."""
-    names = {code: name for name, code in POLICIES.items()}
     oo = _ints(order_offsets)
     po = _ints(pipeline_offsets)
     q = np.asarray(qty, dtype=np.float64)
@@ -353,9 +336,7 @@ def clear_markets(
     prices = np.zeros(n_markets)
     for m in range(n_markets):
         s, e = oo[m], oo[m + 1]
-        if codes[m] not in names:
-            raise ValueError(f"unknown policy code {codes[m]}; valid: {dict(POLICIES)}")
-        name = names[codes[m]]
+        name = policy_by_code(codes[m]).name
         f, p = allocate(supply[m], q[s:e], lp[s:e], pr[s:e], wk[s:e], list_price[m], name)
         fills[s:e] = f
         prices[m] = p

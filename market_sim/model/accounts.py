@@ -18,15 +18,17 @@ from typing import Any
 import numpy as np
 
 from market_sim.model.state import Holdings
+from market_sim.scenario.schema import BUYER_CLASSES
 
-N_CLASSES = 4
+N_CLASSES = len(BUYER_CLASSES)
 
 
 class Accounts:
     """Weekly and cumulative ledgers of a model run.
 
     Args:
-        n_products, n_nodes: sizes of the world.
+        product_vendor: vendor index of each product.
+        n_nodes: supply nodes in the world.
         holdings: the firms' holdings (for the unit balance).
         vendors, holders: the vendor and holder agents (for the balances).
         startups: the startup population (its size sets the per-startup arrays).
@@ -34,15 +36,16 @@ class Accounts:
 
     def __init__(
         self,
-        n_products: int,
+        product_vendor: np.ndarray,
         n_nodes: int,
         holdings: Holdings,
         vendors: Sequence[Any],
         holders: Sequence[Any],
         startups: Any,
     ):
-        n_p, n_h = n_products, len(holders)
-        self.n_p, self.n_h = n_p, n_h
+        n_p, n_h = len(product_vendor), len(holders)
+        self.n_p, self.n_h, self.n_v = n_p, n_h, len(vendors)
+        self.product_vendor = product_vendor
         self.holdings, self.vendors, self.holders, self.startups = (
             holdings,
             vendors,
@@ -68,6 +71,8 @@ class Accounts:
         self.deliveries_product = np.zeros(self.n_p)
         self.deliveries_holder = np.zeros(self.n_h)
         self.deliveries_holder_h100e = np.zeros(self.n_h)
+        self.deliveries_firm_vendor = np.zeros(self.n_h * self.n_v)  # [holder * n_v + vendor]
+        self.deliveries_firm_vendor_h100e = np.zeros(self.n_h * self.n_v)
         self.class_units = np.zeros(N_CLASSES)
         self.class_h100e = np.zeros(N_CLASSES)
         self.class_paid = np.zeros(N_CLASSES)
@@ -92,6 +97,10 @@ class Accounts:
         self.deliveries_holder_h100e += np.bincount(
             holder[firm], weights=h100e[firm], minlength=self.n_h
         )
+        cell = holder[firm] * self.n_v + self.product_vendor[prod[firm]]
+        size = self.n_h * self.n_v
+        self.deliveries_firm_vendor += np.bincount(cell, weights=units[firm], minlength=size)
+        self.deliveries_firm_vendor_h100e += np.bincount(cell, weights=h100e[firm], minlength=size)
         self.class_units += np.bincount(klass, weights=units, minlength=N_CLASSES)
         self.class_h100e += np.bincount(klass, weights=h100e, minlength=N_CLASSES)
         self.class_paid += np.bincount(klass, weights=paid, minlength=N_CLASSES)

@@ -20,38 +20,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from market_sim.agents.buyers import (
-    EnterpriseAgent,
-    FleetBuyer,
-    HyperscalerAgent,
-    target_path,
-)
+from market_sim.agents.buyers import FleetBuyer, target_path
 from market_sim.agents.chipmaker import ChipmakerAgent
-from market_sim.agents.neocloud import NeocloudAgent
+from market_sim.agents.registry import HOLDER_AGENTS
 from market_sim.agents.startups import StartupAgent, StartupPopulation
-from market_sim.agents.vendor import Vendor
+from market_sim.agents.vendor import VendorAgent
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices, choices_for
 from market_sim.model.events import compile_events
-from market_sim.model.metrics import AGENT_VARIABLES, Recorder
 from market_sim.model.production import Supply
+from market_sim.model.record import AGENT_VARIABLES, Recorder
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
 from market_sim.scenario import Scenario, load_scenario, scenario_from_dict
+from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.supply import build_graph
-
-MAX_TIER = 9
-"""Priority tiers run from 0 (startups) to this."""
-STANDARD_TIER = 1
-"""Tier of a 'new standard order': the quote reported as ``lead_time_weeks@PRODUCT``."""
-
-_HOLDER_CLASSES = {
-    "hyperscaler": HyperscalerAgent,
-    "enterprise": EnterpriseAgent,
-    "neocloud": NeocloudAgent,
-}
 
 
 def resolve_scenario(
@@ -155,7 +140,7 @@ class GPUMarketModel(mesa.Model):
             for j, node in enumerate(scenario.supply.nodes)
         ]
         self.vendors = [
-            Vendor(self, spec, v, [int(p) for p in np.flatnonzero(w.products.vendor == v)])
+            VendorAgent(self, spec, v, [int(p) for p in np.flatnonzero(w.products.vendor == v)])
             for v, spec in enumerate(w.vendor_specs)
         ]
         self.vendor_by_id = {v.vendor_id: v for v in self.vendors}
@@ -164,12 +149,14 @@ class GPUMarketModel(mesa.Model):
                 lo, hi = w.pipeline_offsets[p], w.pipeline_offsets[p + 1]
                 vendor.pipeline[p] = self.pipelines[lo:hi]
         self.holders = [
-            _HOLDER_CLASSES[spec.role](self, spec, h, int(w.holder_class[h]))
+            HOLDER_AGENTS[spec.role](self, spec, h, int(w.holder_class[h]))
             for h, spec in enumerate(w.holder_specs)
         ]
         hours = scenario.economics.hours_per_week
         self.startups = StartupPopulation(self, scenario.startups, hours, startup_mode)
-        self.accounts = Accounts(n_p, n_n, self.holdings, self.vendors, self.holders, self.startups)
+        self.accounts = Accounts(
+            w.products.vendor, n_n, self.holdings, self.vendors, self.holders, self.startups
+        )
         # ---- the phases of a week, each given what it needs
         self.supply = Supply(
             w,
@@ -196,7 +183,21 @@ class GPUMarketModel(mesa.Model):
             self.pipelines,
             self.rng,
         )
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(
+            w,
+            self.market,
+            self.holdings,
+            self.book,
+            self.accounts,
+            self.flows,
+            self.vendors,
+            self.holders,
+            self.chipmakers,
+            self.startups,
+            self.supply.backlog_units,
+            self.installed_h100e,
+            self.open_orders,
+        )
         self.accounts.primed_units = self.supply.prime_pipelines()
         self.metrics: dict[str, float] = dict.fromkeys(self.recorder.keys, 0.0)
         self.holder_record = np.zeros((n_h, len(AGENT_VARIABLES["holders"])))
@@ -221,7 +222,9 @@ class GPUMarketModel(mesa.Model):
         return Market(
             list_price=list_price,
             launch_week=launch_week,
-            quotes=np.full((len(pr), MAX_TIER + 1), round(float(s.policy.initial_lead_weeks))),
+            quotes=np.full(
+                (len(pr), MAX_PRIORITY_TIER + 1), round(float(s.policy.initial_lead_weeks))
+            ),
             orderable=np.zeros(len(pr), dtype=bool),
             allowed=allowed_matrix(graph, w),
             graph=graph,
@@ -302,7 +305,7 @@ class GPUMarketModel(mesa.Model):
         return float(self.events.holder_demand[min(week, self.world.weeks - 1), holder])
 
     def start_program(
-        self, vendor: Vendor, week: int, dev_lag_weeks: int, outlay_usd: float
+        self, vendor: VendorAgent, week: int, dev_lag_weeks: int, outlay_usd: float
     ) -> None:
         """Start a dormant in-house program (first output after the development lag) and
         book its development outlay, USD."""

@@ -3,7 +3,9 @@
 - ``capacity_outage``: a supply node loses ``magnitude`` (a share) of its capacity for
   ``duration_weeks`` (to the end if unset); overlapping outages multiply.
 - ``demand_surge``: the target's demand (desired fleet growth, or startups' compute need)
-  is multiplied by ``magnitude`` while the event lasts; overlapping surges multiply.
+  is multiplied by ``magnitude`` while the event lasts; overlapping surges multiply. The
+  target is a buyer, a buyer class (``hyperscalers``, ..., ``startups``), a group the
+  scenario lists under ``outcomes.groups``, or ``all``.
 - ``export_control``: from its week on, buyers in region ``target`` can no longer order
   or receive ``products``; their open orders for them are cancelled that week.
 - ``product_launch``: the product's first week of volume output moves to the event's week.
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from market_sim.model.world import World
-from market_sim.scenario.checks import BUYER_GROUPS
+from market_sim.scenario.schema import ALL_BUYERS, CLASS_IDS, STARTUP_CLASS
 
 
 @dataclass
@@ -67,9 +69,10 @@ def _targets(world: World, target: str) -> tuple[np.ndarray, bool]:
     """Holder indices and whether the startups are hit, for a demand event's target."""
     if target in world.holder_ids:
         return np.array([world.holder_ids.index(target)]), False
-    assert target in BUYER_GROUPS, target
-    if target == "all":
+    if target == ALL_BUYERS:
         return np.arange(len(world.holder_ids)), True
-    if target == "startups":
+    if target == CLASS_IDS[STARTUP_CLASS]:
         return np.array([], dtype=np.int64), True
+    if target not in world.groups:  # the scenario checks rule this out
+        raise ValueError(f"demand_surge target {target!r} is no buyer, class or group")
     return world.groups[target], False

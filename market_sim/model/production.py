@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
-from market_sim.agents.vendor import Vendor
-from market_sim.market import POLICIES, quote_markets
+from market_sim.agents.vendor import VendorAgent
+from market_sim.market import quote_markets
+from market_sim.market.policies import policy_by_code, queue_ahead_of_new
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
@@ -21,10 +22,6 @@ from market_sim.model.events import EventSchedule
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
 from market_sim.supply import restrict_products
-
-START_RATE_SMOOTHING = 0.25
-"""Weight of the latest week in a vendor's start rate (the capacity quoted beyond the
-pipeline)."""
 
 
 class Supply:
@@ -38,7 +35,7 @@ class Supply:
         book: OrderBook,
         accounts: Accounts,
         chipmakers: Sequence[ChipmakerAgent],
-        vendors: Sequence[Vendor],
+        vendors: Sequence[VendorAgent],
         holders: Sequence,
         pipelines: np.ndarray,
         choices: Callable[[], Choices],
@@ -71,7 +68,7 @@ class Supply:
             & (week <= pr.end_week - pr.cycle_weeks)
         )
 
-    def start_program(self, vendor: Vendor, week: int, dev_lag_weeks: int) -> None:
+    def start_program(self, vendor: VendorAgent, week: int, dev_lag_weeks: int) -> None:
         """Start a dormant in-house program: first output after the development lag."""
         vendor.active = True
         pr = self.world.products
@@ -144,10 +141,7 @@ class Supply:
         for j, chip in enumerate(self.chipmakers):
             chip.used = float(used[:, j].sum())
         for vendor in self.vendors:
-            for p in vendor.products:
-                vendor.start_rate[p] += START_RATE_SMOOTHING * (
-                    vendor.started[p] - vendor.start_rate[p]
-                )
+            vendor.smooth_start_rate()
         return arrivals, used
 
     # --------------------------------------------------------------------------- 6
@@ -182,7 +176,7 @@ class Supply:
             vendor.update_forecast(new_orders)
             vendor.reprice(week, backlog, market.list_price, pricing)
         market.prices_changed()
-        market.quotes = self.new_order_quotes()
+        market.quotes = self.new_order_quotes(week)
         market.choices_changed()
         for chip in self.chipmakers:
             self.accounts.capacity_ordered[chip.index] += chip.invest(week)
@@ -190,30 +184,33 @@ class Supply:
             if hasattr(h, "consider_in_house"):
                 h.consider_in_house(week)
 
-    def new_order_quotes(self) -> np.ndarray:
+    def new_order_quotes(self, week: int) -> np.ndarray:
         """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
 
         A new order queues behind every eligible open order that the product's policy
-        serves first: under ``priority`` those of its tier and above, otherwise all of
-        them. The pipeline counts this week's unsold inventory as arriving next week, and
-        beyond the pipeline the vendor's recent start rate.
+        serves no later (:func:`market_sim.market.policies.queue_ahead_of_new`: under
+        ``priority`` those of its tier and above, under the built-in others all of them).
+        The pipeline counts this week's unsold inventory as arriving next week, and beyond
+        the pipeline the vendor's recent start rate.
         """
-        book = self.book
-        pr = self.world.products
-        market = self.market
+        book, pr, market = self.book, self.world.products, self.market
         codes = self.world.policy_codes
-        max_weeks = self.world.scenario.policy.max_lead_weeks
         n_tiers = market.quotes.shape[1]
-        eligible = book.limit_price >= market.list_price[book.product]
-        # remaining qty per (product, tier), then "tier k and above" by a reverse cumsum
-        cells = np.bincount(
-            book.product[eligible] * n_tiers + np.minimum(book.priority[eligible], n_tiers - 1),
-            weights=book.qty[eligible],
-            minlength=len(pr) * n_tiers,
-        ).reshape(len(pr), n_tiers)
-        at_or_above = np.cumsum(cells[:, ::-1], axis=1)[:, ::-1]
-        total = cells.sum(axis=1)
-        ahead = np.where((codes == POLICIES["priority"])[:, None], at_or_above, total[:, None])
+        ahead = np.zeros((len(pr), n_tiers))
+        for code in np.unique(codes).tolist():
+            rows = codes == code
+            queue = queue_ahead_of_new(
+                policy_by_code(code),
+                week,
+                book.product,
+                book.qty,
+                book.priority,
+                book.order_week,
+                book.limit_price,
+                market.list_price,
+                n_tiers,
+            )
+            ahead[rows] = queue[rows]
         vendors = [self.vendors[v] for v in pr.vendor.tolist()]
         inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
         rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
@@ -221,6 +218,7 @@ class Supply:
         pipe = self.pipelines.copy()
         has = offsets[1:] > offsets[:-1]  # a product with a pipeline
         pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
+        max_weeks = self.world.scenario.policy.max_lead_weeks
         return quote_markets(ahead, offsets, pipe, rate, max_weeks)
 
     # --------------------------------------------------------------------------- start

@@ -23,7 +23,7 @@ import numpy as np
 
 from market_sim.agents.startup_kernels import compact_bids
 from market_sim.agents.startups import StartupPopulation
-from market_sim.agents.vendor import Vendor
+from market_sim.agents.vendor import VendorAgent
 from market_sim.market import clear_markets
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
@@ -48,7 +48,7 @@ class Trading:
         holdings: Holdings,
         book: OrderBook,
         accounts: Accounts,
-        vendors: Sequence[Vendor],
+        vendors: Sequence[VendorAgent],
         holders: Sequence,
         startups: StartupPopulation,
         pipelines: np.ndarray,

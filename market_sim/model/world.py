@@ -10,20 +10,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from market_sim.market.kernels_common import POLICIES
+from market_sim.market.policies import POLICIES
 from market_sim.scenario.schema import (
     BUYER_ROLES,
+    CLASS_IDS,
+    CLASS_OF_ROLE,
+    STARTUP_CLASS,
+    LargestRule,
     Scenario,
-    VendorAgent,
+    VendorSpec,
 )
 from market_sim.scenario.shares import share_paths
 from market_sim.supply import build_graph, capacity_path, final_stage_weeks
 
-CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
-"""Buyer classes, in the order of their integer codes."""
-CLASS_OF_ROLE = {"hyperscaler": 0, "enterprise": 1, "neocloud": 2}
-STARTUP_CLASS = 3
-BIG4 = ("microsoft", "google", "meta", "amazon")
+__all__ = ["CLASS_IDS", "STARTUP_CLASS", "BuyerArrays", "Products", "World", "build_world"]
+
 NO_END = 1_000_000
 """End week of a product without an end date (beyond any horizon)."""
 
@@ -71,19 +72,22 @@ class World:
     node_ids: list[str]
     node_capacity: np.ndarray  # [weeks, nodes] scheduled capacity, node units per week
     vendor_ids: list[str]
-    vendor_specs: list[VendorAgent]
+    vendor_specs: list[VendorSpec]
     reserved_share: np.ndarray  # [weeks, nodes] share of capacity outside the model
     vendor_shares: np.ndarray  # [weeks, vendors, nodes] contracted share of capacity
     reachable_share: np.ndarray  # [weeks, vendors, nodes] contract + uncontracted rest
     holder_ids: list[str]
     holder_specs: list
     holder_class: np.ndarray  # int class code per holder
-    nvidia: int  # vendor index of Nvidia, or -1
+    incumbent: int  # vendor index of the incumbent (outcomes.incumbent_vendor), or -1
     buyers: BuyerArrays
     policy_codes: np.ndarray  # int: allocation policy code of each product's market
     pipeline_offsets: np.ndarray  # int: product p's pipeline is [offsets[p], offsets[p+1])
     reference_product: int  # product index whose prices per H100e are the reference
-    groups: dict[str, np.ndarray] = field(default_factory=dict)  # name -> holder indices
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    """Buyer classes and the scenario's listed groups -> holder indices (startups: none)."""
+    largest_groups: dict[str, int] = field(default_factory=dict)
+    """The scenario's ``{largest = N}`` groups -> N (recomputed each week)."""
 
     def product_index(self, product_id: str) -> int:
         return self.products.ids.index(product_id)
@@ -109,7 +113,7 @@ def build_world(scenario: Scenario) -> World:
     weeks = scenario.simulation.weeks
     node_ids = [n.id for n in scenario.supply.nodes]
     node_index = {n: i for i, n in enumerate(node_ids)}
-    vendor_specs = [a for a in scenario.agents if isinstance(a, VendorAgent)]
+    vendor_specs = [a for a in scenario.agents if isinstance(a, VendorSpec)]
     vendor_ids = [v.id for v in vendor_specs]
     holder_specs = [a for a in scenario.agents if a.role in BUYER_ROLES]
     holder_ids = [h.id for h in holder_specs]
@@ -172,8 +176,20 @@ def build_world(scenario: Scenario) -> World:
         [POLICIES[vendor_specs[v].allocation or default_policy] for v in products.vendor],
         dtype=np.int64,
     )
-    groups = {name: np.flatnonzero(holder_class == code) for code, name in enumerate(CLASSES[:3])}
-    groups["big4"] = np.array([holder_index[h] for h in BIG4 if h in holder_index], dtype=np.int64)
+    groups = {
+        name: np.flatnonzero(holder_class == code)
+        for code, name in enumerate(CLASS_IDS)
+        if code != STARTUP_CLASS
+    }
+    largest: dict[str, int] = {}
+    for name, members in scenario.outcomes.groups.items():
+        if isinstance(members, LargestRule):
+            largest[name] = members.largest
+        else:
+            groups[name] = np.array([holder_index[h] for h in members], dtype=np.int64)
+    out = scenario.outcomes
+    reference = 0 if out.reference_product is None else products.ids.index(out.reference_product)
+    incumbent = -1 if out.incumbent_vendor is None else vendor_ids.index(out.incumbent_vendor)
     return World(
         scenario=scenario,
         weeks=weeks,
@@ -189,12 +205,13 @@ def build_world(scenario: Scenario) -> World:
         holder_ids=holder_ids,
         holder_specs=holder_specs,
         holder_class=holder_class,
-        nvidia=vendor_ids.index("nvidia") if "nvidia" in vendor_ids else -1,
+        incumbent=incumbent,
         buyers=buyers,
         policy_codes=policy_codes,
         # every product's pipeline is a slice of one array, laid out as the clearing
         # kernels take it (one slot per week of the product's cycle)
         pipeline_offsets=np.concatenate([[0], np.cumsum(products.cycle_weeks)]).astype(np.int64),
-        reference_product=products.ids.index("H100") if "H100" in products.ids else 0,
+        reference_product=reference,
         groups=groups,
+        largest_groups=largest,
     )

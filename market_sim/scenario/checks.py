@@ -13,14 +13,32 @@ import networkx as nx
 import numpy as np
 
 from market_sim.scenario.errors import Problem, did_you_mean
-from market_sim.scenario.schema import BUYER_ROLES, Scenario, VendorAgent
+from market_sim.scenario.schema import (
+    ALL_BUYERS,
+    BUYER_ROLES,
+    CLASS_IDS,
+    LargestRule,
+    Scenario,
+    VendorSpec,
+)
 from market_sim.scenario.shares import share_paths
 
 if TYPE_CHECKING:
     from market_sim.scenario.loader import RawScenario
 
-BUYER_GROUPS = ("all", "hyperscalers", "enterprises", "neoclouds", "startups")
-"""Event targets that name a class of buyers instead of one agent."""
+
+def group_names(s: Scenario) -> tuple[str, ...]:
+    """Names that stand for several buyers: ``all``, the buyer classes and the
+    scenario's ``outcomes.groups`` (reserved: no product, node or agent may use them)."""
+    return (ALL_BUYERS, *CLASS_IDS, *s.outcomes.groups)
+
+
+def event_groups(s: Scenario) -> tuple[str, ...]:
+    """Group names a demand event may target (a ``{largest = N}`` group changes weekly,
+    so it is not one)."""
+    listed = [g for g, m in s.outcomes.groups.items() if not isinstance(m, LargestRule)]
+    return (ALL_BUYERS, *CLASS_IDS, *listed)
+
 
 _KIND_OF_INPUT = {"logic": "foundry", "packaging": "packaging", "hbm": "memory"}
 _FLOW_FROM = {"logic_dies": "foundry", "hbm_stacks": "memory", "packaged_chips": "packaging"}
@@ -45,6 +63,7 @@ def check_scenario(s: Scenario, raw: RawScenario | None = None) -> list[Problem]
     _check_products(s, r, edges_ok=len(r.problems) == n_before)
     _check_agents(s, r)
     _check_events(s, r)
+    _check_outcomes(s, r)
     return r.problems
 
 
@@ -75,7 +94,7 @@ def _check_ids(s: Scenario, r: _Report) -> None:
 
 def _check_edges(s: Scenario, r: _Report) -> None:
     nodes = {n.id: n for n in s.supply.nodes}
-    vendors = [a.id for a in s.agents if isinstance(a, VendorAgent)]
+    vendors = [a.id for a in s.agents if isinstance(a, VendorSpec)]
     g = nx.DiGraph()
     for i, e in enumerate(s.supply.edges):
         path = f"supply.edges[{i}]"
@@ -100,7 +119,7 @@ def _check_edges(s: Scenario, r: _Report) -> None:
 
 def _check_products(s: Scenario, r: _Report, edges_ok: bool = True) -> None:
     nodes = {n.id: n for n in s.supply.nodes}
-    vendors = [a.id for a in s.agents if isinstance(a, VendorAgent)]
+    vendors = [a.id for a in s.agents if isinstance(a, VendorSpec)]
     g = nx.DiGraph([(e.from_, e.to) for e in s.supply.edges])
     for p in s.products:
         path = f"products.{p.id}"
@@ -142,7 +161,7 @@ def _check_agents(s: Scenario, r: _Report) -> None:
     buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
     for a in s.agents:
         path = f"agents.{a.id}"
-        if isinstance(a, VendorAgent):
+        if isinstance(a, VendorSpec):
             if a.owner is not None and a.owner not in buyers:
                 r.add(f"{path}.owner", _unknown("buyer", a.owner, buyers))
             if a.dormant and a.owner is None:
@@ -170,7 +189,7 @@ def _check_agents(s: Scenario, r: _Report) -> None:
         trigger = getattr(a, "in_house", None)
         if trigger is not None:
             v = next((x for x in s.agents if x.id == trigger.vendor), None)
-            if not isinstance(v, VendorAgent) or v.owner != a.id:
+            if not isinstance(v, VendorSpec) or v.owner != a.id:
                 r.add(
                     f"{path}.in_house.vendor",
                     f"'{trigger.vendor}' is not an in-house vendor owned by '{a.id}'; "
@@ -196,7 +215,7 @@ def _check_events(s: Scenario, r: _Report) -> None:
     products = [p.id for p in s.products]
     buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
     regions = sorted({a.region for a in s.agents if a.role in BUYER_ROLES})
-    in_house = [a.id for a in s.agents if isinstance(a, VendorAgent) and a.owner is not None]
+    in_house = [a.id for a in s.agents if isinstance(a, VendorSpec) and a.owner is not None]
     for i, e in enumerate(s.events):
         path = f"events[{i}]"
         week = s.week_of(e.at)
@@ -214,8 +233,9 @@ def _check_events(s: Scenario, r: _Report) -> None:
             if not 0 < e.magnitude <= 1:
                 r.add(f"{path}.magnitude", "share of capacity lost must be in (0, 1]; fix it")
         elif e.kind == "demand_surge":
-            if e.target not in buyers and e.target not in BUYER_GROUPS:
-                r.add(target, _unknown("buyer or group", e.target, [*buyers, *BUYER_GROUPS]))
+            groups = event_groups(s)
+            if e.target not in buyers and e.target not in groups:
+                r.add(target, _unknown("buyer or group", e.target, [*buyers, *groups]))
             if e.magnitude <= 0:
                 r.add(f"{path}.magnitude", "demand multiplier must be > 0; fix it")
         elif e.kind == "export_control":
@@ -231,3 +251,23 @@ def _check_events(s: Scenario, r: _Report) -> None:
         for j, prod in enumerate(e.products):
             if prod not in products:
                 r.add(f"{path}.products[{j}]", _unknown("product", prod, products))
+
+
+def _check_outcomes(s: Scenario, r: _Report) -> None:
+    out = s.outcomes
+    products = [p.id for p in s.products]
+    vendors = [a.id for a in s.agents if isinstance(a, VendorSpec)]
+    buyers = [a.id for a in s.agents if a.role in BUYER_ROLES]
+    if out.reference_product is not None and out.reference_product not in products:
+        r.add("outcomes.reference_product", _unknown("product", out.reference_product, products))
+    if out.incumbent_vendor is not None and out.incumbent_vendor not in vendors:
+        r.add("outcomes.incumbent_vendor", _unknown("vendor", out.incumbent_vendor, vendors))
+    for name, members in out.groups.items():
+        where = f"outcomes.groups.{name}"
+        if name in (ALL_BUYERS, *CLASS_IDS):
+            r.add(where, f"'{name}' is a buyer class (or 'all') already; choose another name")
+        if isinstance(members, LargestRule):
+            continue
+        for k, member in enumerate(members):
+            if member not in buyers:
+                r.add(f"{where}[{k}]", _unknown("buyer", member, buyers))

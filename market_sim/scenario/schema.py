@@ -13,9 +13,13 @@ is asked for (:data:`When`), either a week index (``12``) or a calendar date
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Self
+from dataclasses import dataclass
+from typing import Annotated, Literal, Self, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from market_sim.market.policies import POLICIES
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 """Calendar weeks in an average month (52/12); converts ``*_per_month`` figures."""
@@ -29,8 +33,22 @@ Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFraction = Annotated[float, Field(gt=0.0, le=1.0)]
 
-ALLOCATION_POLICIES = ("pro_rata", "priority", "fifo", "auction")
-AllocationPolicy = Literal["pro_rata", "priority", "fifo", "auction"]
+MAX_PRIORITY_TIER = 9
+"""Priority tiers run from 0 (startups) to this."""
+
+
+def _registered_policy(name: str) -> str:
+    if name not in POLICIES:
+        names = [f"'{n}'" for n in POLICIES]
+        expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": expected}
+        )
+    return name
+
+
+AllocationPolicy = Annotated[str, AfterValidator(_registered_policy)]
+"""The name of a registered allocation policy (``market_sim.market.policies``)."""
 
 
 class Strict(BaseModel):
@@ -228,7 +246,32 @@ class SharePoint(Strict):
     share: Fraction
 
 
-class VendorAgent(Strict):
+class ProductionRule(Strict):
+    """How a vendor plans production (an order-up-to rule on its production position).
+
+    starts = forecast + (forecast x (cycle + safety_weeks) + backlog - pipeline -
+    inventory) / plan_weeks, in units a week; the forecast smooths the weekly order inflow.
+    """
+
+    plan_weeks: float = Field(
+        4.0, gt=0, description="weeks over which a vendor closes the gap in its position"
+    )
+    safety_weeks: float = Field(
+        2.0, ge=0, description="finished-goods cover aimed for, weeks of forecast demand"
+    )
+    forecast_smoothing: PositiveFraction = Field(
+        0.15, description="weight of the latest week in the order-rate forecast (exponential)"
+    )
+    start_rate_smoothing: PositiveFraction = Field(
+        0.25,
+        description="weight of the latest week in the start rate quoted beyond the pipeline",
+    )
+    min_ramp_yield: PositiveFraction = Field(
+        0.5, description="share of full yield at a product's launch (climbs to 1 over ramp)"
+    )
+
+
+class VendorSpec(Strict):
     """A chip vendor: Nvidia, AMD, or a hyperscaler's in-house program (``owner`` set)."""
 
     role: Literal["vendor"]
@@ -249,6 +292,7 @@ class VendorAgent(Strict):
     )
     attach_gross_margin: Fraction = Field(0.6, description="gross margin on that revenue")
     fixed_cogs_usd_per_week: float = Field(0.0, ge=0, description="COGS not tied to units")
+    production: ProductionRule | None = Field(None, description="None: policy.production")
 
 
 class FleetPoint(Strict):
@@ -291,6 +335,12 @@ class InHouseTrigger(Strict):
     sustain_weeks: int = Field(13, ge=1, description="weeks both must hold in a row")
     dev_lag_weeks: int = Field(104, ge=0, description="decision to first output")
     dev_cost_usd_bn: float = Field(1.0, ge=0, description="one-off development outlay")
+    quote_tier_cap: int = Field(
+        2,
+        ge=0,
+        le=MAX_PRIORITY_TIER,
+        description="the rule reads merchant quotes at the owner's tier, at most this one",
+    )
 
 
 class _Buyer(Strict):
@@ -298,7 +348,7 @@ class _Buyer(Strict):
     name: str = Field("", max_length=200)
     region: Identifier = Field("us", description="for export controls, e.g. us, cn")
     initial_fleet_h100e: float = Field(0.0, ge=0)
-    priority_tier: int = Field(1, ge=0, le=9, description="higher is served first")
+    priority_tier: int = Field(1, ge=0, le=MAX_PRIORITY_TIER, description="higher is served first")
     product_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="overrides products' demand_weight; 0 excludes"
     )
@@ -319,29 +369,33 @@ class _Buyer(Strict):
     )
 
 
-class HyperscalerAgent(_Buyer):
-    """A large buyer with fleet targets and a capex budget that rents spare capacity out."""
+class _FleetBuyer(_Buyer):
+    """A buyer with fleet targets and a capex budget (hyperscalers, enterprises)."""
 
-    role: Literal["hyperscaler"]
     fleet_targets: list[FleetPoint] = Field(default_factory=list)
     capex: list[CapexPoint] = Field(default_factory=list)
     accelerator_share_of_capex: PositiveFraction = 0.5
     ordering: OrderingRule | None = Field(None, description="None: policy.ordering")
+    gray_ask_min_h100e: float = Field(
+        1.0, ge=0, description="a surplus over plan at or below this is not offered, H100e"
+    )
+
+
+class HyperscalerSpec(_FleetBuyer):
+    """A large buyer with fleet targets and a capex budget that rents spare capacity out."""
+
+    role: Literal["hyperscaler"]
     rent_out_share: Fraction = Field(0.05, description="share of fleet offered for rent")
     in_house: InHouseTrigger | None = None
 
 
-class EnterpriseAgent(_Buyer):
+class EnterpriseSpec(_FleetBuyer):
     """A buyer with fleet targets that does not rent out (Tesla, xAI, the rest)."""
 
     role: Literal["enterprise"]
-    fleet_targets: list[FleetPoint] = Field(default_factory=list)
-    capex: list[CapexPoint] = Field(default_factory=list)
-    accelerator_share_of_capex: PositiveFraction = 0.5
-    ordering: OrderingRule | None = Field(None, description="None: policy.ordering")
 
 
-class NeocloudAgent(_Buyer):
+class NeocloudSpec(_Buyer):
     """Buys GPUs to rent them out when rental income pays them back in time."""
 
     role: Literal["neocloud"]
@@ -349,13 +403,50 @@ class NeocloudAgent(_Buyer):
     payback_weeks: float = Field(104.0, gt=0, description="horizon to recover a GPU's price")
     utilisation: PositiveFraction = Field(0.85, description="share of hours rented")
     max_growth_per_week: float = Field(0.05, gt=0, description="fleet growth cap per week")
+    min_growth_h100e: float = Field(
+        1000.0, ge=0, description="smallest weekly growth step planned (lets a fleet start)"
+    )
 
 
-Agent = Annotated[
-    VendorAgent | HyperscalerAgent | EnterpriseAgent | NeocloudAgent,
-    Field(discriminator="role"),
-]
-BUYER_ROLES = ("hyperscaler", "enterprise", "neocloud")
+# --------------------------------------------------------------------------- buyer classes
+
+
+@dataclass(frozen=True)
+class BuyerClass:
+    """A class of buyers: the single source of its id, role, spec, label and colour.
+
+    ``id`` is the class's name in metric keys (``deliveries_units@hyperscalers``), event
+    targets and reports; ``role`` is the ``role`` of its agents in a scenario file
+    (``None``: the startup population, which is not a scenario agent); its integer code
+    is its position in :data:`BUYER_CLASSES`. The Mesa class of each role is registered
+    in ``market_sim.agents.registry``.
+    """
+
+    id: str
+    role: str | None
+    spec: type[BaseModel] | None
+    label: str
+    colour: str
+
+
+BUYER_CLASSES: tuple[BuyerClass, ...] = (
+    BuyerClass("hyperscalers", "hyperscaler", HyperscalerSpec, "Hyperscalers", "#2f6fb2"),
+    BuyerClass("enterprises", "enterprise", EnterpriseSpec, "Enterprises", "#8c6d31"),
+    BuyerClass("neoclouds", "neocloud", NeocloudSpec, "Neoclouds", "#3a9a5b"),
+    BuyerClass("startups", None, None, "Startups", "#c43d3d"),
+)
+CLASS_IDS = tuple(c.id for c in BUYER_CLASSES)
+"""Buyer class ids, in the order of their integer codes."""
+ALL_BUYERS = "all"
+"""Event target naming every buyer (firms and startups)."""
+BUYER_ROLES = tuple(c.role for c in BUYER_CLASSES if c.role is not None)
+"""Scenario agent roles that buy (every agent role but ``vendor``)."""
+CLASS_OF_ROLE = {c.role: code for code, c in enumerate(BUYER_CLASSES) if c.role is not None}
+STARTUP_CLASS = next(code for code, c in enumerate(BUYER_CLASSES) if c.role is None)
+"""Class code of the startup population."""
+_BUYER_SPECS = tuple(c.spec for c in BUYER_CLASSES if c.spec is not None)
+BuyerSpec = Union[_BUYER_SPECS]  # noqa: UP007 (a union built from the registry)
+Agent = Annotated[Union[(VendorSpec, *_BUYER_SPECS)], Field(discriminator="role")]
 
 
 # --------------------------------------------------------------------------- startups
@@ -387,7 +478,14 @@ class Startups(Strict):
     lead_time_sensitivity: float = Field(
         0.01, ge=0, description="product choice: weight x exp(-this x quoted lead weeks)"
     )
-    priority_tier: int = Field(0, ge=0, le=9)
+    priority_tier: int = Field(0, ge=0, le=MAX_PRIORITY_TIER)
+    first_tranche_share: Fraction = Field(
+        0.5,
+        description="share of its compute gap a startup bids for at the higher (first) value",
+    )
+    raise_below_round_share: Fraction = Field(
+        0.5, description="a startup may raise once its cash falls below this share of its round"
+    )
     raise_probability_per_week: Fraction = 0.02
     raise_multiple: float = Field(2.0, gt=0)
     starve_weeks_to_exit: int = Field(26, ge=1)
@@ -412,6 +510,9 @@ class Pricing(Strict):
     sensitivity: float = Field(0.02, ge=0, description="weekly change per log backlog ratio")
     max_change_per_week: Fraction = Field(0.01, description="cap on weekly price change")
     floor_markup: float = Field(1.2, ge=1, description="list price >= unit cost x this")
+    min_backlog_weeks: float = Field(
+        0.05, gt=0, description="backlog weeks below this count as this (keeps the log finite)"
+    )
 
 
 class Policy(Strict):
@@ -420,6 +521,9 @@ class Policy(Strict):
         OrderingRule(), description="buyers' ordering rule unless an agent sets its own"
     )
     pricing: Pricing = Pricing()
+    production: ProductionRule = Field(
+        ProductionRule(), description="vendors' production planning unless one sets its own"
+    )
     max_lead_weeks: int = Field(104, ge=1, le=520, description="cap on quoted lead times")
     initial_lead_weeks: float = Field(
         12.0, ge=0, description="lead time buyers expect at the start, weeks"
@@ -440,6 +544,41 @@ class Economics(Strict):
     resale_haircut: Fraction = Field(0.1, description="share lost when reselling a unit")
     initial_rental_usd_per_gpu_hour: float = Field(
         2.5, gt=0, description="rental price before the first trade, USD per H100e-hour"
+    )
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+class LargestRule(Strict):
+    """A group recomputed every week: the ``largest`` firms by installed compute."""
+
+    largest: int = Field(ge=1, le=1000, description="how many firms")
+
+
+class Outcomes(Strict):
+    """What a run reports: the reference product, the incumbent vendor, firm groups."""
+
+    reference_product: Identifier | None = Field(
+        None,
+        description="product whose price per H100e is the reference (spot and rental keys "
+        "are named after it); None: the first product",
+    )
+    incumbent_vendor: Identifier | None = Field(
+        None,
+        description="vendor measured by the nvidia_* metrics and against which alternative "
+        "chips are counted; None: no incumbent (those metrics are 0)",
+    )
+    standard_tier: int = Field(
+        1,
+        ge=0,
+        le=MAX_PRIORITY_TIER,
+        description="priority tier of the 'standard order' whose quote is lead_time_weeks@P",
+    )
+    groups: dict[Identifier, list[Identifier] | LargestRule] = Field(
+        default_factory=dict,
+        description="named groups of firms reported like the buyer classes: a list of "
+        "buyer ids, or {largest = N} for the N firms with the most compute each week",
     )
 
 
@@ -475,6 +614,7 @@ class Scenario(Strict):
     startups: Startups = Startups()
     policy: Policy = Policy()
     economics: Economics = Economics()
+    outcomes: Outcomes = Outcomes()
     events: list[Event] = Field(default_factory=list)
 
     # ---- time

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from market_sim.scenario.schema import Scenario, VendorAgent
+from market_sim.scenario.schema import Scenario, VendorSpec
 
 
 def _path(scenario: Scenario, start_value: float, points: list[tuple]) -> np.ndarray:
@@ -25,7 +25,7 @@ def _path(scenario: Scenario, start_value: float, points: list[tuple]) -> np.nda
 def share_paths(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """``(reserved[week, node], contracted[week, vendor, node])`` as shares of capacity."""
     nodes = [n.id for n in scenario.supply.nodes]
-    vendors = [a for a in scenario.agents if isinstance(a, VendorAgent)]
+    vendors = [a for a in scenario.agents if isinstance(a, VendorSpec)]
     weeks = scenario.simulation.weeks
     reserved = np.zeros((weeks, len(nodes)))
     for j, n in enumerate(scenario.supply.nodes):

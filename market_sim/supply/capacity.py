@@ -25,7 +25,7 @@ from itertools import pairwise
 
 import networkx as nx
 
-from market_sim.scenario.schema import Product, Scenario, VendorAgent
+from market_sim.scenario.schema import Product, Scenario, VendorSpec
 
 SOURCE, SINK = "_source", "_sink"
 
@@ -106,7 +106,7 @@ def available_capacity(
     from market_sim.scenario.shares import reachable_shares, share_paths
 
     nodes = [n.id for n in scenario.supply.nodes]
-    vendors = [a.id for a in scenario.agents if isinstance(a, VendorAgent)]
+    vendors = [a.id for a in scenario.agents if isinstance(a, VendorSpec)]
     reserved, contracted = share_paths(scenario)
     w = min(max(week, 0), scenario.simulation.weeks - 1)
     reach = reachable_shares(reserved[w], contracted[w])

@@ -18,7 +18,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from market_sim.scenario.schema import BUYER_ROLES, Scenario, SupplyNode, VendorAgent
+from market_sim.scenario.schema import BUYER_ROLES, Scenario, SupplyNode, VendorSpec
 
 STARTUPS_NODE = "startups"
 """Node id of the startup population in the supply graph."""
@@ -79,7 +79,7 @@ def build_graph(scenario: Scenario, week: int = 0) -> nx.DiGraph:
             cycle_time_weeks=n.cycle_time_weeks,
         )
     for a in scenario.agents:
-        if isinstance(a, VendorAgent):
+        if isinstance(a, VendorSpec):
             g.add_node(
                 a.id,
                 kind="vendor",
@@ -100,7 +100,7 @@ def build_graph(scenario: Scenario, week: int = 0) -> nx.DiGraph:
         )
     buyers = [a.id for a in scenario.agents if a.role in BUYER_ROLES] + [STARTUPS_NODE]
     for v in scenario.agents:
-        if not isinstance(v, VendorAgent):
+        if not isinstance(v, VendorSpec):
             continue
         products = g.nodes[v.id]["products"]
         for b in buyers if v.owner is None else [v.owner]:

@@ -1,0 +1,413 @@
+"""Phase 7 of a week: the outcomes, one value per key of the metric catalogue.
+
+The keys and what they mean are declared in :mod:`market_sim.outcomes.catalogue`; this
+module computes them, one collector per family (``products``, ``vendors``, ``market``,
+``firms``, ``groups``, ``classes``, ``markets``, ``nodes``, ``startups``), from the week
+(:class:`_Week`: totals several families share, computed once).
+
+Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
+ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
+firms' installed compute and each active startup's compute in use (owned plus rented).
+
+Every value is finite: a quantity undefined in a week carries its last value forward,
+starting from a stated default (an effective price without purchases: the reference list
+price per H100e). A realised lead time in a week without deliveries to a class is how long
+that class's open orders have waited so far (a lower bound on what they will wait); with
+neither deliveries nor open orders it carries forward (from 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from market_sim.agents.startup_kernels import population_summary
+from market_sim.model.accounts import Accounts
+from market_sim.model.book import OrderBook
+from market_sim.model.state import Holdings, Market, WeekFlows
+from market_sim.model.world import World
+from market_sim.outcomes.catalogue import Entities, metric_keys
+from market_sim.outcomes.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
+from market_sim.scenario.schema import CLASS_IDS, STARTUP_CLASS
+
+HOLDER_VARIABLES = (
+    "deliveries_units",
+    "deliveries_h100e",
+    "installed_units",
+    "installed_h100e",
+    "compute_share_pct",
+    "capex_usd_bn",
+    "expected_lead_weeks",
+    "open_orders_h100e",
+)
+AGENT_VARIABLES = {
+    "holders": HOLDER_VARIABLES,
+    "vendors": ("revenue_usd", "cogs_usd", "sales_usd", "inventory_units"),
+    "chipmakers": ("capacity_per_week", "used_per_week", "expansion_per_week", "utilisation"),
+}
+"""Per-firm variables recorded weekly (model.agents_frame), by firm group."""
+_PRODUCT_VARS = (
+    "lead_time_weeks",
+    "list_price_usd",
+    "unit_cost_usd",
+    "price_to_cost_ratio",
+    "deliveries_units",
+    "demand_units",
+    "backlog_units",
+    "inventory_units",
+    "output_units",
+    "started_units",
+)
+_VENDOR_VARS = (
+    "deliveries_units",
+    "deliveries_h100e",
+    "revenue_usd_bn",
+    "cogs_usd_bn",
+    "gross_margin_pct",
+    "backlog_units",
+    "implied_asp_usd",
+)
+
+
+@dataclass
+class _Week:
+    """Values several collectors share, computed once a week."""
+
+    week: int
+    prev: dict[str, float]
+    backlog: np.ndarray  # [products] units
+    h100e_delivered: np.ndarray  # [products]
+    total_units: float
+    total_h100e: float
+    installed: np.ndarray  # [holders] H100e
+    firms: np.ndarray  # installed, 0 for aggregate holders
+    firms_or_none: np.ndarray  # installed, -1 for aggregate holders (for ranking)
+    population: tuple  # population_summary's result
+    all_installed: float
+    incumbent_products: np.ndarray  # bool [products]
+
+
+class Recorder:
+    """The week's outcomes, keyed by the catalogue (:func:`metric_keys` of the scenario).
+
+    Args: the world and the weekly state it reads (see :class:`GPUMarketModel`), and two
+    of the model's cached views: ``installed_h100e()`` and ``open_orders()``.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        market: Market,
+        holdings: Holdings,
+        book: OrderBook,
+        accounts: Accounts,
+        flows: WeekFlows,
+        vendors: Sequence[Any],
+        holders: Sequence[Any],
+        chipmakers: Sequence[Any],
+        startups: Any,
+        backlog_units: Callable[[], np.ndarray],
+        installed_h100e: Callable[[], np.ndarray],
+        open_orders: Callable[[], tuple[np.ndarray, np.ndarray]],
+    ):
+        self.world, self.market, self.holdings, self.book = world, market, holdings, book
+        self.accounts, self.flows = accounts, flows
+        self.vendors, self.holders, self.chipmakers, self.startups = (
+            vendors,
+            holders,
+            chipmakers,
+            startups,
+        )
+        self.backlog_units, self.installed_h100e, self.open_orders = (
+            backlog_units,
+            installed_h100e,
+            open_orders,
+        )
+        scenario = world.scenario
+        self.keys: list[str] = metric_keys(scenario)
+        ent = Entities.of(scenario)
+        w = world
+        self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in _PRODUCT_VARS]
+        self.vendor_keys = [[f"{v}@{vid}" for v in _VENDOR_VARS] for vid in w.vendor_ids]
+        self.holder_keys = [[f"{v}@{h}" for h in w.holder_ids] for v in HOLDER_VARIABLES]
+        self.product_vendor = [vendors[v] for v in w.products.vendor.tolist()]
+        vendor_index = {v: i for i, v in enumerate(w.vendor_ids)}
+        holder_index = {h: i for i, h in enumerate(w.holder_ids)}
+        n_v = len(w.vendor_ids)
+        self.firm_vendor_cells = np.array(
+            [holder_index[f] * n_v + vendor_index[v] for f, v in ent.firm_vendors], dtype=np.int64
+        )
+        self.firm_vendor_keys = (
+            [f"deliveries_units@{f}:{v}" for f, v in ent.firm_vendors],
+            [f"deliveries_h100e@{f}:{v}" for f, v in ent.firm_vendors],
+        )
+        self.class_keys = [
+            {
+                "quoted": [f"lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
+                "realised": [f"realised_lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
+                "price": f"effective_price_usd_per_h100e@{c}",
+                "share": f"delivery_share_pct@{c}",
+            }
+            for c in CLASS_IDS
+        ]
+        self.group_members = {g: idx.tolist() for g, idx in w.groups.items()}
+        self.group_names = list(ent.groups)
+        nodes = scenario.supply.nodes
+        self.node_keys = [
+            [f"capacity_per_week@{n.id}" for n in nodes],
+            [f"utilisation_pct@{n.id}" for n in nodes],
+            [f"output_{n.unit}@{n.id}" for n in nodes],
+            [f"capacity_ordered@{n.id}" for n in nodes],
+        ]
+        self.wafer_nodes = np.array([n.unit == "wafers" for n in nodes], dtype=bool)
+        self.wafers_per_month_keys = [
+            f"capacity_wafers_per_month@{n.id}" for n in nodes if n.unit == "wafers"
+        ]
+        # node_output is [vendor, node]; its transpose, flattened, is node-major
+        self.node_vendor_keys = [f"output_{n.unit}@{n.id}:{v}" for n in nodes for v in w.vendor_ids]
+        ref = w.products.ids[w.reference_product]
+        self.spot_key = f"spot_price_usd@{ref}"
+        self.rental_key = f"rental_usd_per_gpu_hour@{ref}"
+
+    # ------------------------------------------------------------------ the week
+    def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
+        """The week's outcomes (a dict in catalogue order) and the holders' record
+        ([holders, HOLDER_VARIABLES])."""
+        v = self._shared(week, prev)
+        found: dict[str, float] = {}
+        self._products(v, found)
+        self._vendors(v, found)
+        self._market(v, found)
+        record = self._firms(v, found)
+        self._groups(v, found)
+        self._classes(v, found)
+        self._concentration(v, found)
+        self._markets(found)
+        self._nodes(found)
+        self._startups(v, found)
+        return {k: found[k] for k in self.keys}, record
+
+    def _shared(self, week: int, prev: dict[str, float]) -> _Week:
+        acc, pr, w = self.accounts, self.world.products, self.world
+        h100e_delivered = acc.deliveries_product * pr.h100e
+        installed = self.installed_h100e()
+        # an aggregate holder (many small firms) is not one firm: it counts in totals only
+        aggregate = w.buyers.aggregate
+        firms = np.where(aggregate, 0.0, installed)
+        st = self.startups
+        pop = population_summary(st.status, st.starved, st.got, st.owned, st.rented, firms, 4)
+        return _Week(
+            week=week,
+            prev=prev,
+            backlog=self.backlog_units(),
+            h100e_delivered=h100e_delivered,
+            total_units=float(acc.deliveries_product.sum()),
+            total_h100e=float(h100e_delivered.sum()),
+            installed=installed,
+            firms=firms,
+            firms_or_none=np.where(aggregate, -1.0, installed),
+            population=pop,
+            all_installed=float(installed.sum()) + pop[4],
+            incumbent_products=pr.vendor == w.incumbent,
+        )
+
+    # ------------------------------------------------------------------ families
+    def _products(self, v: _Week, out: dict[str, float]) -> None:
+        pr, acc, market, flows = self.world.products, self.accounts, self.market, self.flows
+        vendors = self.product_vendor
+        inventory = np.array([vd.inventory[p] for p, vd in enumerate(vendors)])
+        started = np.array([vd.started[p] for p, vd in enumerate(vendors)])
+        tier = self.world.scenario.outcomes.standard_tier
+        values = (
+            market.quotes[:, tier].astype(float),
+            market.list_price,
+            pr.unit_cost_usd,
+            market.list_price / pr.unit_cost_usd,
+            acc.deliveries_product,
+            flows.new_orders,
+            v.backlog,
+            inventory,
+            flows.arrivals,
+            started,
+        )
+        for names, column in zip(self.product_keys, values, strict=True):
+            out.update(zip(names, column.tolist(), strict=True))
+
+    def _vendors(self, v: _Week, out: dict[str, float]) -> None:
+        pr, acc = self.world.products, self.accounts
+        n_v = len(self.vendors)
+        by_vendor = zip(  # products' sums by vendor, each in product order
+            np.bincount(pr.vendor, weights=acc.deliveries_product, minlength=n_v).tolist(),
+            np.bincount(pr.vendor, weights=v.h100e_delivered, minlength=n_v).tolist(),
+            np.bincount(pr.vendor, weights=v.backlog, minlength=n_v).tolist(),
+            strict=True,
+        )
+        prev = v.prev
+        for vendor, keys, (units, h100e, waiting) in zip(
+            self.vendors, self.vendor_keys, by_vendor, strict=True
+        ):
+            rev, cogs = vendor.revenue_usd, vendor.cogs_usd
+            margin = 100.0 * (1.0 - cogs / rev) if rev > 0 else prev.get(keys[4], 0.0)
+            asp = rev / units if units > 0 else prev.get(keys[6], 0.0)
+            values = (units, h100e, rev / 1e9, cogs / 1e9, margin, waiting, asp)
+            out.update(zip(keys, values, strict=True))
+
+    def _market(self, v: _Week, out: dict[str, float]) -> None:
+        w, pr, acc, prev = self.world, self.world.products, self.accounts, v.prev
+        inc = w.vendor_ids[w.incumbent] if w.incumbent >= 0 else None
+        out["nvidia_dc_revenue_usd_bn"] = out.get(f"revenue_usd_bn@{inc}", 0.0)
+        out["nvidia_cogs_usd_bn"] = out.get(f"cogs_usd_bn@{inc}", 0.0)
+        out["nvidia_gross_margin_pct"] = out.get(f"gross_margin_pct@{inc}", 0.0)
+        inc_units = out.get(f"deliveries_units@{inc}", 0.0)
+        inc_h100e = out.get(f"deliveries_h100e@{inc}", 0.0)
+        out["nvidia_unit_share_pct"] = _pct(inc_units, v.total_units, prev, "nvidia_unit_share_pct")
+        out["nvidia_new_compute_share_pct"] = _pct(
+            inc_h100e, v.total_h100e, prev, "nvidia_new_compute_share_pct"
+        )
+        fleet, inc_products = self.holdings.fleet, v.incumbent_products
+        inc_bought = float((fleet[:, inc_products] @ pr.h100e[inc_products]).sum()) + float(
+            (acc.startup_units[inc_products] * pr.h100e[inc_products]).sum()
+        )
+        all_bought = float((fleet @ pr.h100e).sum()) + float((acc.startup_units * pr.h100e).sum())
+        share = 100.0 * inc_bought / all_bought if all_bought else 0.0
+        out["nvidia_installed_share_pct"] = share
+        out["incumbent_deliveries_units"] = inc_units
+        out["incumbent_deliveries_h100e"] = inc_h100e
+        out["deliveries_units"] = v.total_units
+        out["deliveries_h100e"] = v.total_h100e
+        out["backlog_units"] = float(v.backlog.sum())
+        out["installed_h100e"] = v.all_installed
+        out["alt_chip_installed_share_pct"] = 100.0 - share if all_bought else 0.0
+
+    def _firms(self, v: _Week, out: dict[str, float]) -> np.ndarray:
+        acc, holders = self.accounts, self.holders
+        values = (
+            acc.deliveries_holder,
+            acc.deliveries_holder_h100e,
+            self.holdings.fleet.sum(axis=1),
+            v.installed,
+            100.0 * v.installed / v.all_installed,
+            np.array([h.week_spend_usd for h in holders]) / 1e9,
+            np.array([h.expected_lead for h in holders]),
+            self.open_orders()[0],
+        )
+        for names, column in zip(self.holder_keys, values, strict=True):
+            out.update(zip(names, column.tolist(), strict=True))
+        cells = self.firm_vendor_cells
+        units_keys, h100e_keys = self.firm_vendor_keys
+        out.update(zip(units_keys, acc.deliveries_firm_vendor[cells].tolist(), strict=True))
+        out.update(zip(h100e_keys, acc.deliveries_firm_vendor_h100e[cells].tolist(), strict=True))
+        return np.array(values).T  # [holders, variables]; agents_frame
+
+    def _groups(self, v: _Week, out: dict[str, float]) -> None:
+        acc = self.accounts
+        delivered, installed = acc.deliveries_holder.tolist(), v.installed.tolist()
+        largest = self.world.largest_groups
+        startups = CLASS_IDS[STARTUP_CLASS]
+        for g in self.group_names:
+            if g == startups:
+                units, inst = float(acc.class_units[STARTUP_CLASS]), v.population[4]
+            else:
+                if g in largest:  # the N largest firms by installed compute this week
+                    ranked = np.argsort(v.firms_or_none, kind="stable")[::-1]
+                    idx = ranked[: largest[g]].tolist()
+                else:
+                    idx = self.group_members[g]
+                units = sum(delivered[i] for i in idx)
+                inst = sum(installed[i] for i in idx)
+            out[f"deliveries_units@{g}"] = units
+            out[f"installed_h100e@{g}"] = inst
+            total = v.all_installed
+            out[f"compute_share_pct@{g}"] = 100.0 * inst / total if total else 0.0
+
+    def _classes(self, v: _Week, out: dict[str, float]) -> None:
+        """Quantiles of whole weeks, weighted by units, all classes at once."""
+        acc, book, prev = self.accounts, self.book, v.prev
+        n = len(CLASS_IDS)
+        klass, waited, units = acc.waits
+        quoted_q = class_week_quantiles(book.klass, book.lead_weeks, book.qty, n)
+        realised_q = class_week_quantiles(klass, waited.astype(np.int64), units, n)
+        undelivered = ~np.isfinite(realised_q).all(axis=1)
+        if undelivered.any():  # how long such a class's open orders have waited so far
+            waiting_q = class_week_quantiles(book.klass, v.week - book.order_week, book.qty, n)
+            realised_q[undelivered] = waiting_q[undelivered]
+        class_h100e, class_paid = acc.class_h100e.tolist(), acc.class_paid.tolist()
+        class_units = acc.class_units.tolist()
+        ref = self.world.reference_product
+        for c, keys in enumerate(self.class_keys):
+            quoted, realised = quoted_q[c].tolist(), realised_q[c].tolist()
+            for j in range(len(QS)):  # NaN (no orders, no deliveries) fails the comparison
+                out[keys["quoted"][j]] = quoted[j] if quoted[j] >= 0 else 0.0
+                key = keys["realised"][j]
+                out[key] = realised[j] if realised[j] >= 0 else prev.get(key, 0.0)
+            key = keys["price"]
+            h = class_h100e[c]
+            reference = float(self.market.list_price[ref] / self.world.products.h100e[ref])
+            out[key] = class_paid[c] / h if h > 0 else prev.get(key) or reference
+            out[keys["share"]] = _pct(class_units[c], v.total_units, prev, keys["share"])
+
+    def _concentration(self, v: _Week, out: dict[str, float]) -> None:
+        """Ownership (each firm and each startup, the kernel summed over the startups) and
+        access (compute in use); alternative and in-house chips' deliveries."""
+        pr, prev = self.world.products, v.prev
+        st_owned, st_squares, st_top, access = v.population[4], *v.population[6:9]
+        total = float(v.installed.sum()) + st_owned
+        out["hhi_compute"] = hhi_of_parts(v.firms, st_squares, total)
+        out["gini_compute"] = gini(access)
+        out["top4_share_pct"] = top_share(np.concatenate([v.firms, st_top]), 4, total)
+        alt = float(v.h100e_delivered[~v.incumbent_products].sum())
+        in_house = float(v.h100e_delivered[pr.owner_holder >= 0].sum())
+        out["alt_chip_deliveries_h100e"] = alt
+        out["in_house_deliveries_h100e"] = in_house
+        out["alt_chip_share_pct"] = _pct(alt, v.total_h100e, prev, "alt_chip_share_pct")
+        out["in_house_share_pct"] = _pct(in_house, v.total_h100e, prev, "in_house_share_pct")
+
+    def _markets(self, out: dict[str, float]) -> None:
+        market, acc, w = self.market, self.accounts, self.world
+        out[self.spot_key] = float(market.spot_price)
+        out[self.rental_key] = float(market.rental_price)
+        ref = w.reference_product
+        reference = float(market.list_price[ref] / w.products.h100e[ref])
+        out["spot_premium_pct"] = 100.0 * (market.spot_price / reference - 1.0)
+        out["gray_volume_h100e"] = float(acc.gray_volume)
+        out["rental_volume_h100e"] = float(acc.rental_volume)
+
+    def _nodes(self, out: dict[str, float]) -> None:
+        chips = self.chipmakers
+        capacity = np.array([c.capacity for c in chips])
+        values = (
+            capacity,
+            np.array([100.0 * c.utilisation for c in chips]),
+            np.array([c.used for c in chips]),
+            self.accounts.capacity_ordered,
+        )
+        for names, column in zip(self.node_keys, values, strict=True):
+            out.update(zip(names, column.tolist(), strict=True))
+        per_month = (capacity[self.wafer_nodes] * 52.0 / 12.0).tolist()
+        out.update(zip(self.wafers_per_month_keys, per_month, strict=True))
+        by_vendor = self.flows.node_output.T.ravel().tolist()
+        out.update(zip(self.node_vendor_keys, by_vendor, strict=True))
+
+    def _startups(self, v: _Week, out: dict[str, float]) -> None:
+        n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]
+        out["startups_active"] = float(n_active)
+        out["startups_starved"] = float(n_starved)
+        out["startups_exited"] = float(n_exited)
+        out["startups_entered"] = float(self.startups.entered_total)
+        out["startups_compute_h100e"] = compute
+        out["startups_owned_h100e"] = owned
+        out["startups_rented_h100e"] = rented
+        vendors = self.vendors
+        out["units_in_pipeline"] = float(sum(sum(vd.pipeline_total.values()) for vd in vendors))
+        out["units_inventory"] = float(sum(sum(vd.inventory.values()) for vd in vendors))
+        out["in_house_programs_started"] = float(
+            sum(1 for h in self.holders if getattr(h, "program_started", None) is not None)
+        )
+
+
+def _pct(part: float, total: float, prev: dict, key: str) -> float:
+    """100 x part / total, or last week's value when nothing was delivered."""
+    return 100.0 * part / total if total > 0 else float(prev.get(key, 0.0))
