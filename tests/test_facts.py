@@ -46,6 +46,7 @@ from market_sim.facts import (
     summary_line,
     window_bounds,
 )
+from market_sim.outcomes.catalogue import UnknownMetric
 
 SHARED_FACTS = DEFAULT_FACTS  # the packaged copy of shared/data/market_facts.csv
 START = "2023-01-02"
@@ -108,7 +109,8 @@ def test_metric_kinds():
     assert metric_kind("deliveries_units") == "flow"
     assert metric_kind("installed_h100e@meta") == "stock"
     assert metric_kind("compute_share_pct@top5") == "stock"
-    assert metric_kind("something_new@x") == "level"
+    with pytest.raises(UnknownMetric, match="something_new"):  # never a silent default
+        metric_kind("something_new@x")
 
 
 # --------------------------------------------------------------------------- reductions
@@ -209,10 +211,12 @@ def share_frame() -> pd.DataFrame:
         **cols(
             deliveries_units=1000.0,
             deliveries_units__nvidia=800.0,
+            incumbent_deliveries_units=800.0,  # the incumbent (outcomes.incumbent_vendor)
             deliveries_units__meta=100.0,
             deliveries_units__microsoft=250.0,
             deliveries_h100e=2000.0,
             deliveries_h100e__nvidia=1800.0,
+            incumbent_deliveries_h100e=1800.0,
             deliveries_h100e__meta=300.0,
             output_wafers__tsmc_cowos=3000.0,
             output_wafers__tsmc_cowos_COLON_nvidia=1800.0,
@@ -275,7 +279,7 @@ def test_ratio_zero_denominator_and_fallback():
         70.0
     )
     none = reduce_fact_detail(make_frame(), "nvidia_unit_share_pct", "2023", "year")
-    assert math.isnan(none.value) and "deliveries_units@nvidia" in none.reason
+    assert math.isnan(none.value) and "incumbent_deliveries_units" in none.reason
 
 
 def test_plus_selectors():
@@ -431,14 +435,27 @@ def test_load_valid_minimal(tmp_path):
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("X1,k,2023-11,weekly,1,,,u,target,d,s", "X1 column window has unknown window 'weekly'"),
-        ("X1,k,2023-13,month,1,,,u,target,d,s", "X1 column date '2023-13'"),
-        ("X1,k,2023-11,quarter,1,,,u,target,d,s", "X1 column date '2023-11'"),
-        ("X1,k,2023,year,lots,,,u,target,d,s", "X1 column value 'lots' is not a number"),
-        ("X1,k,2023,year,5,x,,u,target,d,s", "X1 column low 'x' is not a number"),
-        ("X1,k,2023,year,,,,u,target,d,s", "X1 column value is empty"),
-        ("X1,k,2023,year,5,9,1,u,target,d,s", "X1 has low 9 above high 1"),
-        ("X1,k,2023,year,5,,,u,t,d,s\nX1,k,2023,year,5,,,u,t,d,s", "X1 appears twice"),
+        (
+            "X1,deliveries_units,2023-11,weekly,1,,,u,target,d,s",
+            "X1 column window has unknown window 'weekly'",
+        ),
+        (
+            "X1,nonsense@H100,2023,year,1,,,u,target,d,s",
+            "X1 column metric_key names an unknown metric",
+        ),
+        ("X1,deliveries_units,2023-13,month,1,,,u,target,d,s", "X1 column date '2023-13'"),
+        ("X1,deliveries_units,2023-11,quarter,1,,,u,target,d,s", "X1 column date '2023-11'"),
+        (
+            "X1,deliveries_units,2023,year,lots,,,u,target,d,s",
+            "X1 column value 'lots' is not a number",
+        ),
+        ("X1,deliveries_units,2023,year,5,x,,u,target,d,s", "X1 column low 'x' is not a number"),
+        ("X1,deliveries_units,2023,year,,,,u,target,d,s", "X1 column value is empty"),
+        ("X1,deliveries_units,2023,year,5,9,1,u,target,d,s", "X1 has low 9 above high 1"),
+        (
+            "X1,deliveries_units,2023,year,5,,,u,t,d,s\nX1,deliveries_units,2023,year,5,,,u,t,d,s",
+            "X1 appears twice",
+        ),
     ],
 )
 def test_load_errors_name_fact_and_column(tmp_path, row, expected):

@@ -77,7 +77,7 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # Command modules register their commands on ``app`` when imported.
-from market_sim.cli import scenario_cmds  # noqa: E402, F401
+from market_sim.cli import info_cmds, scenario_cmds  # noqa: E402, F401
 
 for _optional in ("run_cmds", "sweep_cmds"):
     try:

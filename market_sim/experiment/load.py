@@ -53,8 +53,8 @@ class _Problems(list):
 def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
     """Load and check a sweep file; raise ScenarioError listing every problem.
 
-    ``check_metrics`` builds the base scenario's model once (a second or two) to check
-    that outputs and series name weekly columns that exist.
+    ``check_metrics`` checks that outputs and series name weekly columns that a run of
+    the base scenario records (from the metric catalogue).
     """
     path = Path(path)
     file = str(path)
@@ -334,11 +334,12 @@ def _parameters(
 def _check_metrics(
     ref: ScenarioRef, spec: SweepFile, outputs: dict[str, tuple[Output, str]], file: str
 ) -> None:
-    """Build the base model once and check outputs' and series' metric keys."""
-    from market_sim.model import GPUMarketModel
+    """Check outputs' and series' metric keys against the base scenario's weekly columns
+    (from the metric catalogue; no model is built)."""
+    from market_sim.model import resolve_scenario
+    from market_sim.outcomes.catalogue import metric_keys
 
-    model = GPUMarketModel(ref.data, overrides=spec.set)
-    columns = list(model.metrics)
+    columns = metric_keys(resolve_scenario(ref.data, list(spec.set)))
     problems = _Problems()
     for name, (o, ofile) in outputs.items():
         if unknown_metric(o.metric, columns):
@@ -346,7 +347,7 @@ def _check_metrics(
                 ofile,
                 f"outputs.{name}.metric",
                 f"unknown metric key '{o.metric}'"
-                f"{did_you_mean(o.metric, columns) or ''}; see market_sim/metrics.py",
+                f"{did_you_mean(o.metric, columns) or ''}; see `market-sim metrics`",
             )
     for k, key in enumerate(spec.series):
         if key not in columns:

@@ -26,12 +26,12 @@ import pandas as pd
 from market_sim.experiment.sweep import Output
 from market_sim.facts import (
     GROUP_ALIASES,
-    RATIO_METRICS,
     WeeklyRun,
     reduce_between,
     split_key,
     weekly_series,
 )
+from market_sim.facts.reduce import ratio_rule
 from market_sim.facts.windows import run_covers, window_bounds
 
 _YEAR = re.compile(r"^\d{4}$")
@@ -155,8 +155,7 @@ def unknown_metric(metric: str, columns: Mapping[str, object] | Iterable[str]) -
     if metric_columns(metric, cols):
         return False
     name, sel = split_key(metric)
-    make_ratio = RATIO_METRICS.get(name)
-    ratio = make_ratio(sel) if make_ratio is not None else None
+    ratio = ratio_rule(name, sel)
     if ratio is None:
         return True
     return not all(metric_columns(f"{n}@{s}" if s else n, cols) for n, s in (ratio.num, ratio.den))

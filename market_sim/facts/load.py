@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from market_sim.facts.windows import WINDOWS, date_format, window_bounds
+from market_sim.outcomes.catalogue import UnknownMetric, kind_of
 
 DEFAULT_FACTS = Path(__file__).resolve().parents[1] / "data" / "market_facts.csv"
 """The observed 2023-2025 market facts shipped with the package (a copy of
@@ -97,6 +98,13 @@ def load_facts(path: str | Path) -> pd.DataFrame:
                 f"{where}: fact {fid} column metric_key is empty; write a "
                 "key such as lead_time_weeks@H100"
             )
+        try:
+            kind_of(row.metric_key)
+        except UnknownMetric:
+            raise FactsFileError(
+                f"{where}: fact {fid} column metric_key names an unknown metric "
+                f"{row.metric_key!r}; use a name from docs/metrics.md (`market-sim metrics`)"
+            ) from None
         if row.window not in WINDOWS:
             raise FactsFileError(
                 f"{where}: fact {fid} column window has unknown window "

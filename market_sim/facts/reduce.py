@@ -10,7 +10,6 @@ window. See docs/facts.md for the rules in prose.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -18,45 +17,17 @@ import numpy as np
 import pandas as pd
 
 from market_sim.facts.windows import run_covers, window_bounds
+from market_sim.outcomes.catalogue import kind_of
+from market_sim.outcomes.catalogue import names as catalogue_names
+from market_sim.outcomes.catalogue import ratio_of as catalogue_ratio
 
 Kind = Literal["level", "flow", "stock"]
+"""How a weekly series is reduced (a ratio metric is reduced from its components)."""
 
-METRIC_KINDS: dict[str, Kind] = {
-    **dict.fromkeys(
-        (
-            "lead_time_weeks",
-            "list_price_usd",
-            "unit_cost_usd",
-            "spot_price_usd",
-            "rental_usd_per_gpu_hour",
-            "price_to_cost_ratio",
-            "capacity_wafers_per_month",
-            "cycle_time_weeks",
-            "packages_per_wafer",
-            "dies_per_wafer",
-            "good_dies_per_wafer",
-        ),
-        "level",
-    ),
-    **dict.fromkeys(
-        (
-            "deliveries_units",
-            "delivery_share_pct",
-            "nvidia_unit_share_pct",
-            "nvidia_new_compute_share_pct",
-            "new_compute_share_pct",
-            "nvidia_dc_revenue_usd_bn",
-            "nvidia_gross_margin_pct",
-            "demand_units",
-            "output_wafers",
-            "capex_usd_bn",
-            "capacity_share_pct",
-        ),
-        "flow",
-    ),
-    **dict.fromkeys(("installed_units", "installed_h100e", "compute_share_pct"), "stock"),
-}
-"""Metric name (the part before ``@``) -> how a weekly series of it is reduced."""
+METRIC_KINDS: dict[str, str] = {name: kind_of(name) for name in catalogue_names()}
+"""Metric name (the part before ``@``) -> its kind in the catalogue
+(:mod:`market_sim.outcomes.catalogue`): flow, level, stock, ratio or input."""
+
 
 GROUP_ALIASES: dict[str, str] = {"big4": "microsoft+google+meta+amazon"}
 """Groups the facts vocabulary defines as fixed sums; used only when the group's own column
@@ -66,8 +37,13 @@ NOT_COVERED = "window outside the run"
 
 
 def metric_kind(name: str) -> Kind:
-    """Kind of a metric name (``name`` or a full ``name@selector`` key); unknown -> level."""
-    return METRIC_KINDS.get(name.split("@", 1)[0], "level")
+    """How a series of this metric is reduced (``name`` or a full ``name@selector`` key):
+    the catalogue's kind, a ratio's fallback (its weekly values) and an input as a level.
+
+    Raises :class:`market_sim.outcomes.catalogue.UnknownMetric` for an undeclared name.
+    """
+    kind = kind_of(name)
+    return "level" if kind in ("ratio", "input") else kind  # type: ignore[return-value]
 
 
 def split_key(metric_key: str) -> tuple[str, str | None]:
@@ -88,27 +64,12 @@ class Reduction(NamedTuple):
 
 @dataclass(frozen=True)
 class _Ratio:
-    """``100 * sum(num) / sum(den)`` (or ``100 * (1 - ...)`` when ``complement``)."""
+    """``scale * sum(num) / sum(den)`` (or ``scale * (1 - ...)`` when ``complement``)."""
 
     num: tuple[str, str | None]
     den: tuple[str, str | None]
     complement: bool = False
-
-
-def _share_of(name: str) -> Callable[[str | None], _Ratio | None]:
-    def make(sel: str | None) -> _Ratio | None:
-        return None if sel is None else _Ratio((name, sel), (name, None))
-
-    return make
-
-
-def _fixed(
-    num: tuple[str, str | None], den: tuple[str, str | None], complement: bool = False
-) -> Callable[[str | None], _Ratio | None]:
-    def make(sel: str | None) -> _Ratio | None:
-        return _Ratio(num, den, complement) if sel is None else None
-
-    return make
+    scale: float = 100.0
 
 
 def _capacity_share(sel: str | None) -> _Ratio | None:
@@ -122,19 +83,24 @@ def _capacity_share(sel: str | None) -> _Ratio | None:
     return _Ratio(("output_wafers", "+".join(parts)), ("output_wafers", node))
 
 
-RATIO_METRICS: dict[str, Callable[[str | None], _Ratio | None]] = {
-    "delivery_share_pct": _share_of("deliveries_units"),
-    "new_compute_share_pct": _share_of("deliveries_h100e"),
-    "nvidia_unit_share_pct": _fixed(("deliveries_units", "nvidia"), ("deliveries_units", None)),
-    "nvidia_new_compute_share_pct": _fixed(
-        ("deliveries_h100e", "nvidia"), ("deliveries_h100e", None)
-    ),
-    "nvidia_gross_margin_pct": _fixed(
-        ("nvidia_cogs_usd_bn", None), ("nvidia_dc_revenue_usd_bn", None), complement=True
-    ),
-    "capacity_share_pct": _capacity_share,
-}
-"""Metrics always computed from components (exact column used only if a component is missing)."""
+def ratio_rule(name: str, sel: str | None) -> _Ratio | None:
+    """The components of a ratio metric key (None: not a ratio for this selector).
+
+    From the catalogue's rule (:class:`market_sim.outcomes.catalogue.Ratio`);
+    ``capacity_share_pct`` also accepts ``node:a+b`` selectors.
+    """
+    if name == "capacity_share_pct":
+        return _capacity_share(sel)
+    rule = catalogue_ratio(name, sel)
+    if rule is None:
+        return None
+    num, den = rule.components(sel)
+    return _Ratio(split_key(num), split_key(den), rule.complement, rule.scale)
+
+
+RATIO_METRICS: tuple[str, ...] = tuple(n for n in catalogue_names() if kind_of(n) == "ratio")
+"""Metrics always computed from components (the exact column is used only if a component
+is missing)."""
 
 
 # --------------------------------------------------------------------------- weekly frames
@@ -235,7 +201,7 @@ def _reduce_ratio(run: WeeklyRun, mask: np.ndarray, ratio: _Ratio) -> Reduction:
     if den == 0:
         return Reduction(math.nan, "zero denominator")
     share = num / den
-    return Reduction(100.0 * (1.0 - share if ratio.complement else share), "")
+    return Reduction(ratio.scale * (1.0 - share if ratio.complement else share), "")
 
 
 def _reduce(run: WeeklyRun, metric_key: str, date: str, window: str) -> Reduction:
@@ -257,9 +223,8 @@ def reduce_between(
         return Reduction(math.nan, NOT_COVERED)
     name, sel = split_key(metric_key)
     kind = metric_kind(name)
-    make_ratio = RATIO_METRICS.get(name)
-    if make_ratio is not None:
-        ratio = make_ratio(sel)
+    if name in RATIO_METRICS:
+        ratio = ratio_rule(name, sel)
         result = (
             _reduce_ratio(run, mask, ratio)
             if ratio is not None

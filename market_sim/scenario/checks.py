@@ -7,7 +7,7 @@ stopping, so a user sees all of them at once.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -22,9 +22,6 @@ from market_sim.scenario.schema import (
     VendorSpec,
 )
 from market_sim.scenario.shares import share_paths
-
-if TYPE_CHECKING:
-    from market_sim.scenario.loader import RawScenario
 
 
 def group_names(s: Scenario) -> tuple[str, ...]:
@@ -45,18 +42,22 @@ _FLOW_FROM = {"logic_dies": "foundry", "hbm_stacks": "memory", "packaged_chips":
 
 
 class _Report:
-    def __init__(self, raw: RawScenario | None):
-        self.raw = raw
+    def __init__(self, file_of_path: Callable[[str], str] | None):
+        self.file_of_path = file_of_path
         self.problems: list[Problem] = []
 
     def add(self, path: str, message: str) -> None:
-        file = self.raw.file_of_path(path) if self.raw is not None else "<scenario>"
+        file = self.file_of_path(path) if self.file_of_path is not None else "<scenario>"
         self.problems.append(Problem(file, path, message))
 
 
-def check_scenario(s: Scenario, raw: RawScenario | None = None) -> list[Problem]:
-    """Every semantic problem of a validated scenario (empty list: it is usable)."""
-    r = _Report(raw)
+def check_scenario(s: Scenario, file_of_path: Callable[[str], str] | None = None) -> list[Problem]:
+    """Every semantic problem of a validated scenario (empty list: it is usable).
+
+    ``file_of_path`` names the file a field path came from (``extends`` chains); each
+    problem is reported against it.
+    """
+    r = _Report(file_of_path)
     _check_ids(s, r)
     n_before = len(r.problems)
     _check_edges(s, r)

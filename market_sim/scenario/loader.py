@@ -104,7 +104,7 @@ def validate(raw: RawScenario) -> Scenario:
         raise ScenarioError(
             problems_from_validation(err, Scenario, raw.data, raw.file_of)
         ) from None
-    problems = check_scenario(scenario, raw)
+    problems = check_scenario(scenario, raw.file_of_path)
     if problems:
         raise ScenarioError(problems)
     return scenario
