@@ -144,3 +144,48 @@ def test_reports_never_build_a_model():
         and b.startswith(("market_sim.model", "market_sim.agents"))
     ]
     assert not bad, bad
+
+
+# --------------------------------------------------------------------------- state ownership
+
+
+def _model_attribute_writes(path: Path) -> list[str]:
+    """``model.x = ...``, ``m.x += ...``, ``self.model.x = ...`` (and setattr on them)."""
+
+    def is_model(node: ast.AST) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in ("model", "m")
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "model"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        )
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and node.args
+        ):
+            targets = [ast.Attribute(value=node.args[0], attr="?")]
+        for t in targets:
+            if isinstance(t, ast.Attribute) and is_model(t.value):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(t)}")
+    return found
+
+
+def test_only_the_model_sets_model_attributes():
+    owner = PACKAGE / "model" / "core.py"
+    writes = []
+    for path in PACKAGE.rglob("*.py"):
+        if path != owner:
+            writes += _model_attribute_writes(path)
+    assert not writes, "model attributes set outside model/core.py:\n" + "\n".join(writes)

@@ -2,17 +2,15 @@
 
 Mesa idioms: agents are ``mesa.Agent`` subclasses (one class per role) held in the
 model's AgentSet; a ``mesa.DataCollector`` records one row of outcomes per week whose
-columns are the metric keys of shared/data/README.md; ``model.rng`` drives all
-randomness. The step order is written once, in :meth:`GPUMarketModel.step`, and mirrored
-in docs/ODD.md.
+columns are the metric keys of the catalogue (docs/metrics.md); ``model.rng`` drives all
+randomness; ``mesa.batch_run`` works (seeds: :mod:`market_sim.model.inputs`). The step
+order is written once, in :meth:`GPUMarketModel.step`, and mirrored in docs/ODD.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,55 +26,17 @@ from market_sim.agents.vendor import VendorAgent
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices, choices_for
+from market_sim.model.collector import MetricsCollector
 from market_sim.model.events import compile_events
+from market_sim.model.inputs import default_seed, resolve_scenario
 from market_sim.model.production import Supply
 from market_sim.model.record import AGENT_VARIABLES, Recorder
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
-from market_sim.scenario import Scenario, load_scenario, scenario_from_dict
+from market_sim.scenario import Scenario
 from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.supply import build_graph
-
-
-def resolve_scenario(
-    scenario: Scenario | str | Path | Mapping[str, Any],
-    overrides: Iterable[str] | str = (),
-    dotted: Mapping[str, Any] | None = None,
-) -> Scenario:
-    """A validated scenario from an object, a file path or a mapping, with overrides.
-
-    ``overrides`` are ``path=value`` strings (a single string may hold several separated
-    by ``;``); ``dotted`` maps dotted paths to Python values (``{"policy.allocation":
-    "auction"}``), as keyword arguments to the model and ``mesa.batch_run`` give them.
-    """
-    if isinstance(overrides, str):
-        overrides = [o for o in overrides.split(";") if o.strip()]
-    items = list(overrides) + [f"{k}={_toml_literal(v)}" for k, v in (dotted or {}).items()]
-    if isinstance(scenario, Scenario):
-        if not items:
-            return scenario
-        scenario = scenario.model_dump(mode="json", by_alias=True)
-    if isinstance(scenario, Mapping):
-        from market_sim.scenario.errors import ScenarioError
-        from market_sim.scenario.loader import RawScenario, apply_overrides, validate
-
-        raw = RawScenario(json.loads(json.dumps(scenario, default=str)), "<scenario>")
-        problems = apply_overrides(raw, items)
-        if problems:
-            raise ScenarioError(problems)
-        return validate(raw) if items else scenario_from_dict(raw.data)
-    return load_scenario(scenario, items)
-
-
-def _toml_literal(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return json.dumps(value)
 
 
 class GPUMarketModel(mesa.Model):
@@ -89,8 +49,10 @@ class GPUMarketModel(mesa.Model):
     are read-only views.
 
     Args:
-        scenario: a :class:`Scenario`, a path to a scenario file, or scenario data.
-        seed: random seed (default: the scenario's ``simulation.seed``).
+        scenario: a :class:`Scenario`, a path to a scenario file, or scenario data
+            (default: the historical baseline shipped with the package).
+        seed: random seed (default: the scenario's ``simulation.seed``; under
+            ``mesa.batch_run``, that plus the iteration number).
         rng: a numpy Generator or seed, as ``mesa.Model`` takes it (instead of seed).
         overrides: ``path=value`` strings, as ``--set`` takes them.
         startup_mode: ``"kernel"`` (numba, the default) or ``"agents"`` (each startup
@@ -101,7 +63,7 @@ class GPUMarketModel(mesa.Model):
 
     def __init__(
         self,
-        scenario: Scenario | str | Path | Mapping[str, Any] = "scenarios/baseline.toml",
+        scenario: Scenario | str | Path | Mapping[str, Any] | None = None,
         seed: int | None = None,
         rng: Any = None,
         overrides: Sequence[str] | str = (),
@@ -110,7 +72,7 @@ class GPUMarketModel(mesa.Model):
     ):
         scenario = resolve_scenario(scenario, overrides, dotted)
         if seed is None and rng is None:
-            seed = scenario.simulation.seed
+            seed = default_seed(scenario)
         super().__init__(seed=seed, rng=rng)
         self.seed_used = seed
         self.scenario = scenario
@@ -202,7 +164,13 @@ class GPUMarketModel(mesa.Model):
         self.metrics: dict[str, float] = dict.fromkeys(self.recorder.keys, 0.0)
         self.holder_record = np.zeros((n_h, len(AGENT_VARIABLES["holders"])))
         self.datacollector = MetricsCollector(
-            model_reporters={k: functools.partial(_read_metric, key=k) for k in self.recorder.keys},
+            self.recorder.keys,
+            AGENT_VARIABLES,
+            {
+                "holders": [(h.firm_id, h.role) for h in self.holders],
+                "vendors": [(v.vendor_id, "vendor") for v in self.vendors],
+                "chipmakers": [(c.node_id, c.kind) for c in self.chipmakers],
+            },
         )
 
     # ------------------------------------------------------------------ set-up
@@ -369,41 +337,9 @@ class GPUMarketModel(mesa.Model):
     def agents_frame(self) -> pd.DataFrame:
         """Weekly records of the firms (not the startups), tidy: one row per week, firm and
         variable, with columns ``week``, ``date``, ``agent_id``, ``role``, ``variable``,
-        ``value`` (units in the variable names)."""
-        weeks = self.datacollector.agent_weeks
-        ids = {
-            "holders": [(h.firm_id, h.role) for h in self.holders],
-            "vendors": [(v.vendor_id, "vendor") for v in self.vendors],
-            "chipmakers": [(c.node_id, c.kind) for c in self.chipmakers],
-        }
-        parts = []
-        for group, names in AGENT_VARIABLES.items():
-            if not weeks or not ids[group]:
-                continue
-            cube = np.stack([w[group] for w in weeks])  # [week, firm, variable]
-            n_w, n_f, n_v = cube.shape
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "week": np.repeat(np.arange(n_w), n_f * n_v),
-                        "agent_id": np.tile(np.repeat([i for i, _ in ids[group]], n_v), n_w),
-                        "role": np.tile(np.repeat([r for _, r in ids[group]], n_v), n_w),
-                        "variable": np.tile(list(names), n_w * n_f),
-                        "value": cube.reshape(-1).astype(float),
-                    }
-                )
-            )
-        cols = ["week", "date", "agent_id", "role", "variable", "value"]
-        if not parts:
-            return pd.DataFrame(columns=cols)
-        frame = pd.concat(parts, ignore_index=True)
-        start = pd.Timestamp(self.scenario.simulation.start_date)
-        frame["date"] = start + pd.to_timedelta(frame["week"] * 7, unit="D")
-        return (
-            frame[cols]
-            .sort_values(["week", "agent_id", "variable"], kind="stable")
-            .reset_index(drop=True)
-        )
+        ``value`` (units in the variable names). The same records the Mesa way:
+        ``model.datacollector.get_agent_vars_dataframe()``."""
+        return self.datacollector.tidy(pd.Timestamp(self.scenario.simulation.start_date))
 
     @property
     def startup_agents(self) -> list[StartupAgent]:
@@ -442,29 +378,3 @@ class GPUMarketModel(mesa.Model):
 
     def fleet_buyers(self) -> list[FleetBuyer]:
         return [h for h in self.holders if isinstance(h, FleetBuyer)]
-
-
-def _read_metric(model: GPUMarketModel, key: str) -> float:
-    return model.metrics[key]
-
-
-class MetricsCollector(mesa.DataCollector):
-    """A ``mesa.DataCollector`` for a model that computes its week's outcomes at once.
-
-    The model reporters are declared as usual (one per metric key, so
-    ``get_model_vars_dataframe`` and ``mesa.batch_run`` work unchanged), but ``collect``
-    reads the week's values from ``model.metrics`` in one pass instead of calling ~400
-    reporters and deep-copying each float. It also keeps the week's per-firm records
-    (``model.agent_records()``), from which ``model.agents_frame()`` is built: a few arrays
-    a week instead of Mesa's per-agent reporter calls.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.agent_weeks: list[dict[str, np.ndarray]] = []
-
-    def collect(self, model: mesa.Model) -> None:
-        metrics = model.metrics
-        for key, values in self.model_vars.items():
-            values.append(metrics[key])
-        self.agent_weeks.append(model.agent_records())
