@@ -287,8 +287,8 @@ class GPUMarketModel(mesa.Model):
         self.supply.apply_events(w)  # 1. events: controls, launches, programs
         self.supply.open_week(w)  # 2. capacities, orderable products, books
         flows.arrivals, flows.node_output = self.supply.produce(w)  # 3. plan, start; arrivals
-        flows.new_orders, flows.rental_bids = self.trading.place_orders(w)  # 4. orders
-        flows.market_price = self.trading.clear_and_settle(w, flows.rental_bids)  # 5. markets
+        flows.new_orders = self.trading.place_orders(w)  # 4. orders, cancellations
+        flows.market_price = self.trading.clear_and_settle(w)  # 5. every market; settlement
         self.supply.close_week(w, flows.new_orders)  # 6. prices, quotes, investment, programs
         self.metrics, self.holder_record = self.recorder.collect(w, self.metrics)  # 7. outcomes
         self.datacollector.collect(self)

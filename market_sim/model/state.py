@@ -15,7 +15,7 @@ field they depend on changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -85,10 +85,6 @@ class WeekFlows:
     market_price: np.ndarray
     """Price paid per unit in each primary market this week, USD (the clearing price
     under ``auction``, the list price otherwise)."""
-    rental_bids: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
-        default_factory=lambda: (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
-    )
-    """Startups' rental bids with a quantity: (USD per H100e-hour, H100e, startup row)."""
 
     @classmethod
     def empty(cls, n_products: int, n_vendors: int, n_nodes: int) -> WeekFlows:

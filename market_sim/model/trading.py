@@ -1,18 +1,16 @@
 """The demand side of a week: orders, one call that clears every market, settlement.
 
-Markets (all cleared by :func:`market_sim.market.clear_markets` in one call):
+Markets (:mod:`market_sim.model.markets`; all cleared by
+:func:`market_sim.market.clear_markets` in one call): the primary market of each
+product, then the double auctions of :data:`DOUBLE_AUCTIONS`:
 
-- primary: one market per product; the vendor's inventory is allocated over the open
-  orders by its policy; buyers pay the list price (the clearing price under ``auction``)
-  on delivery;
-- gray (double auction 0): holders ahead of their fleet plan sell H100e to buyers behind
-  it; its price is ``spot_price_usd@H100`` (USD per H100e);
-- rental (double auction 1): GPU-weeks from neoclouds and hyperscalers' spare capacity to
-  startups; its price is ``rental_usd_per_gpu_hour@H100`` (USD per H100e-hour).
+- gray: holders ahead of their fleet plan sell H100e to buyers behind it; its price is
+  ``spot_price_usd@REF`` (USD per H100e of the reference product);
+- rental: H100e-weeks from neoclouds' and hyperscalers' spare capacity to startups; its
+  price is ``rental_usd_per_gpu_hour@REF`` (USD per H100e-hour).
 
-A double auction with no trade carries its last price forward. :class:`Trading` runs
-phases 4 and 5 of :meth:`GPUMarketModel.step` on the state it is given when the model is
-built.
+:class:`Trading` runs phases 4 and 5 of :meth:`GPUMarketModel.step` on the state it is
+given when the model is built.
 """
 
 from __future__ import annotations
@@ -28,13 +26,9 @@ from market_sim.market import clear_markets
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
+from market_sim.model.markets import DoubleAuction, Orders
 from market_sim.model.state import Holdings, Market
 from market_sim.model.world import STARTUP_CLASS, World
-
-GRAY, RENTAL = 0, 1
-
-Orders = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""Double-auction orders: (price, quantity, owner index) arrays."""
 
 
 class Trading:
@@ -60,14 +54,17 @@ class Trading:
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_bid")]
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
+        n = startups.n
+        self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+        """This week's startup rental bids (set when orders are placed)."""
+        self.rented = np.zeros(n)
+        """H100e each startup rented this week (set when the rental market settles)."""
 
     # ----------------------------------------------------------------------- 4. orders
-    def place_orders(self, week: int) -> tuple[np.ndarray, Orders]:
-        """Collect this week's orders from every buyer and the startups into the book.
-
-        Returns ``(new_orders, rental_bids)``: units ordered per product, and the
-        startups' rental bids with a quantity, ``(USD per H100e-hour, H100e, startup)``.
-        """
+    def place_orders(self, week: int) -> np.ndarray:
+        """Collect this week's orders from every buyer and the startups into the book
+        (and the startups' rental bids for the rental market); returns the units ordered
+        per product."""
         rows: list[tuple] = []
         for h in self.holders:
             for p, units, limit in h.decide(week):
@@ -88,10 +85,8 @@ class Trading:
         )
         if len(batch.qty):
             self.book.add(batch)
-        new_orders = np.bincount(
-            batch.product, weights=batch.qty, minlength=len(self.world.products)
-        )
-        return new_orders, rental_bids
+        self.rental_bids = rental_bids
+        return np.bincount(batch.product, weights=batch.qty, minlength=len(self.world.products))
 
     def _startup_product(self) -> int:
         """The product direct-buying startups order this week (best choice score), or -1."""
@@ -148,7 +143,7 @@ class Trading:
         return rental_bids, orders
 
     # ---------------------------------------------------------------------- 5. markets
-    def clear_and_settle(self, week: int, rental_bids: Orders) -> np.ndarray:
+    def clear_and_settle(self, week: int) -> np.ndarray:
         """Clear all markets of the week in one kernel call, then settle every trade.
 
         Returns the price paid per unit in each primary market this week, USD.
@@ -162,14 +157,10 @@ class Trading:
             for p in v.products:
                 supply[p] = v.inventory[p]
                 rate[p] = v.start_rate[p]
-        gray_bids, gray_asks = self._gray_orders(week)
-        rent_bids, rent_asks = rental_bids, self._rental_asks(week)
-        bid_price = np.concatenate([gray_bids[0], rent_bids[0]])
-        bid_qty = np.concatenate([gray_bids[1], rent_bids[1]])
-        ask_price = np.concatenate([gray_asks[0], rent_asks[0]])
-        ask_qty = np.concatenate([gray_asks[1], rent_asks[1]])
-        bid_off = np.array([0, len(gray_bids[0]), len(bid_price)], dtype=np.int64)
-        ask_off = np.array([0, len(gray_asks[0]), len(ask_price)], dtype=np.int64)
+        orders = [auction.orders(self, week) for auction in DOUBLE_AUCTIONS]
+        bids, asks = [b for b, _ in orders], [a for _, a in orders]
+        bid_off = np.concatenate([[0], np.cumsum([len(b[0]) for b in bids])]).astype(np.int64)
+        ask_off = np.concatenate([[0], np.cumsum([len(a[0]) for a in asks])]).astype(np.int64)
         res = clear_markets(
             order_offsets=offsets,
             supply=supply,
@@ -184,11 +175,11 @@ class Trading:
             capacity_per_week=rate,
             max_weeks=scenario.policy.max_lead_weeks,
             bid_offsets=bid_off,
-            bid_price=bid_price,
-            bid_qty=bid_qty,
+            bid_price=np.concatenate([b[0] for b in bids]),
+            bid_qty=np.concatenate([b[1] for b in bids]),
             ask_offsets=ask_off,
-            ask_price=ask_price,
-            ask_qty=ask_qty,
+            ask_price=np.concatenate([a[0] for a in asks]),
+            ask_qty=np.concatenate([a[1] for a in asks]),
         )
         fills = np.empty(len(book))
         fills[perm] = res.fills
@@ -197,25 +188,21 @@ class Trading:
         acc = self.accounts
         acc.open_week()
         self._settle_primary(week, fills, res.price)
-        nb = len(gray_bids[0])
-        na = len(gray_asks[0])
-        self._settle_gray(
-            week,
-            res.da_price[GRAY],
-            res.bid_fills[:nb],
-            res.ask_fills[:na],
-            gray_bids[2],
-            gray_asks[2],
-        )
-        bid_fills = self._settle_rental(
-            week, res.da_price[RENTAL], res.bid_fills[nb:], res.ask_fills[na:], rent_asks[2]
-        )
+        for k, auction in enumerate(DOUBLE_AUCTIONS):
+            auction.settle(
+                self,
+                week,
+                res.da_price[k],
+                res.bid_fills[bid_off[k] : bid_off[k + 1]],
+                res.ask_fills[ask_off[k] : ask_off[k + 1]],
+                bids[k],
+                asks[k],
+            )
         startups = self.startups
         demand = float(self.events.startup_demand[week])
-        rented = np.bincount(rent_bids[2], weights=bid_fills, minlength=startups.n)  # tranches
         exited = startups.settle(
             week,
-            rented,
+            self.rented,
             acc.startup_delivered_h100e,
             acc.startup_paid_usd,
             market.rental_price,
@@ -279,18 +266,20 @@ class Trading:
                 asks[0].append(price), asks[1].append(qty), asks[2].append(h.holder)
         return _arrays(bids), _arrays(asks)
 
-    def _rental_asks(self, week: int) -> Orders:
-        """Rental asks of the holders: (price USD per H100e-hour, H100e, holder)."""
+    def _rental_orders(self, week: int) -> tuple[Orders, Orders]:
+        """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
+        holders' asks (price, H100e, holder)."""
         ask: tuple[list, list, list] = ([], [], [])
         for h in self.holders:
             price, qty = h.rental_ask(week)
             if qty > 0:
                 ask[0].append(price), ask[1].append(qty), ask[2].append(h.holder)
-        return _arrays(ask)
+        return self.rental_bids, _arrays(ask)
 
-    def _settle_gray(self, week, price, bid_fills, ask_fills, buyers, sellers) -> None:
+    def _settle_gray(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
         """Move sold H100e from sellers to buyers (as a pool of the sellers' mix); pay."""
         acc, pr, holdings = self.accounts, self.world.products, self.holdings
+        buyers, sellers = bids[2], asks[2]
         volume = float(ask_fills.sum())
         if not np.isfinite(price) or volume <= 0:
             return
@@ -323,21 +312,23 @@ class Trading:
         holdings.changed()
         acc.record_gray(price, volume, paid)
 
-    def _settle_rental(self, week, price, bid_fills, ask_fills, lessors) -> np.ndarray:
-        """Startups pay for rented H100e-weeks; lessors receive it. Returns rented per
-        bid."""
+    def _settle_rental(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
+        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (H100e
+        per startup, both tranches)."""
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
         volume = float(ask_fills.sum())
         if np.isfinite(price) and volume > 0:
             market.rental_price = float(price)
-            for h, q in zip(lessors, ask_fills, strict=True):
+            for h, q in zip(asks[2], ask_fills, strict=True):
                 if q > 0:
                     self.holders[h].rental_received_usd += float(q * price * hours)
             acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
-            return bid_fills
-        acc.record_rental(market.rental_price, 0.0, 0.0)
-        return np.zeros_like(bid_fills)
+        else:
+            acc.record_rental(market.rental_price, 0.0, 0.0)
+            bid_fills = np.zeros_like(bid_fills)
+        n = self.startups.n
+        self.rented = np.bincount(bids[2], weights=bid_fills, minlength=n)
 
 
 def _arrays(t: tuple[list, list, list]) -> Orders:
@@ -346,3 +337,28 @@ def _arrays(t: tuple[list, list, list]) -> Orders:
         np.array(t[1], dtype=float),
         np.array(t[2], dtype=np.int64),
     )
+
+
+DOUBLE_AUCTIONS: tuple[DoubleAuction, ...] = (
+    DoubleAuction(
+        name="gray",
+        traded="H100e of installed compute",
+        price_unit="USD per H100e",
+        price_metric="spot_price_usd",
+        description="fleet buyers ahead of plan sell to those behind it; buyers bid the "
+        "list price plus renting until an order would arrive",
+        orders=Trading._gray_orders,
+        settle=Trading._settle_gray,
+    ),
+    DoubleAuction(
+        name="rental",
+        traded="H100e-weeks of compute",
+        price_unit="USD per H100e-hour",
+        price_metric="rental_usd_per_gpu_hour",
+        description="holders rent spare compute to startups at no less than their cost of "
+        "owning it; startups bid what an hour is worth to them",
+        orders=Trading._rental_orders,
+        settle=Trading._settle_rental,
+    ),
+)
+"""The week's double auctions, in clearing order."""
