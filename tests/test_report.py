@@ -108,7 +108,7 @@ def test_run_report_sections_and_size(evil_html: str) -> None:
         "prices",
         "lead-times",
         "compute",
-        "nvidia",
+        "incumbent",
         "supply",
         "supply-graph",
         "startups",

@@ -3,7 +3,9 @@
 :data:`HEADLINES` are the five numbers ``market-sim run`` prints and the run report shows
 as cards; :data:`OUTCOMES` adds the numbers a comparison tabulates (who gets compute, at
 what price, how fast). Each reduction is written in its ``how`` text, which the reports
-show next to the number. A column missing from a run gives NaN (shown ``n/a``).
+show next to the number. A column missing from a run gives NaN (shown ``n/a``). ``REF``
+in a text is the run's reference product (``outcomes.reference_product``, H100 in the
+baseline), found from the frame's columns.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from market_sim.scenario.schema import CLASS_IDS
 
 Reducer = Callable[[pd.DataFrame], tuple[float, str]]
 """Weekly frame -> (value, note); the note dates the value (e.g. the week of a peak)."""
@@ -78,7 +82,24 @@ def _date(ts: pd.DataFrame, i: int) -> str:
     return pd.Timestamp(ts["date"].iloc[i]).strftime("%Y-%m-%d")
 
 
+def reference_product(ts: pd.DataFrame) -> str | None:
+    """The run's reference product (``outcomes.reference_product``): the one product
+    whose gray-market or rental price the weekly frame records (``spot_price_usd@P``,
+    ``rental_usd_per_gpu_hour@P``)."""
+    prefixes = ("spot_price_usd@", "rental_usd_per_gpu_hour@")
+    found = {c.split("@", 1)[1] for c in map(str, ts.columns) if c.startswith(prefixes)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _resolve(ts: pd.DataFrame, text: str) -> str:
+    """``text`` with ``{ref}`` replaced by the run's reference product."""
+    if "{ref}" not in text:
+        return text
+    return text.replace("{ref}", reference_product(ts) or "?")
+
+
 def _series(ts: pd.DataFrame, key: str) -> pd.Series | None:
+    key = _resolve(ts, key)
     return ts[key].astype(float) if key in ts.columns else None
 
 
@@ -95,7 +116,7 @@ def peak(key: str, what: str, fallback_prefix: str | None = None) -> Reducer:
         if s is None or s.empty:
             return math.nan, "not in this run"
         i = int(np.argmax(s.to_numpy()))
-        return float(s.iloc[i]), f"{label}, week of {_date(ts, i)}"
+        return float(s.iloc[i]), f"{_resolve(ts, label)}, week of {_date(ts, i)}"
 
     return reduce
 
@@ -168,15 +189,16 @@ HEADLINES: tuple[Outcome, ...] = (
         "peak_lead_time_weeks",
         "Peak lead time",
         "weeks",
-        "highest weekly H100 quote for a new standard order (lead_time_weeks@H100)",
-        peak("lead_time_weeks@H100", "H100 quote", "lead_time_weeks@"),
+        "highest weekly quote of the reference product for a new standard order "
+        "(lead_time_weeks@REF)",
+        peak("lead_time_weeks@{ref}", "{ref} quote", "lead_time_weeks@"),
     ),
     Outcome(
         "peak_rental_usd_per_gpu_hour",
         "Peak rental price",
         "usd_per_gpu_hour",
-        "highest weekly H100 rental price (rental_usd_per_gpu_hour@H100)",
-        peak("rental_usd_per_gpu_hour@H100", "H100 rental"),
+        "highest weekly rental price (rental_usd_per_gpu_hour@REF)",
+        peak("rental_usd_per_gpu_hour@{ref}", "{ref} rental"),
     ),
     Outcome(
         "startup_delivery_share_pct",
@@ -206,7 +228,7 @@ HEADLINES: tuple[Outcome, ...] = (
 )
 """The five numbers of a run: printed by ``market-sim run``, the run report's cards."""
 
-_CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
+_CLASSES = CLASS_IDS
 
 OUTCOMES: tuple[Outcome, ...] = (
     *HEADLINES,
@@ -242,17 +264,17 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome(
         "peak_spot_price_usd",
-        "Peak spot (gray-market) price, H100",
+        "Peak spot (gray-market) price",
         "usd",
-        "highest weekly spot_price_usd@H100",
-        peak("spot_price_usd@H100", "H100 spot"),
+        "highest weekly spot_price_usd@REF",
+        peak("spot_price_usd@{ref}", "{ref} spot"),
     ),
     Outcome(
         "mean_rental_usd_per_gpu_hour",
-        "Rental price, H100 (mean)",
+        "Rental price (mean)",
         "usd_per_gpu_hour",
-        "mean over weeks of rental_usd_per_gpu_hour@H100",
-        mean("rental_usd_per_gpu_hour@H100", "mean over weeks"),
+        "mean over weeks of rental_usd_per_gpu_hour@REF",
+        mean("rental_usd_per_gpu_hour@{ref}", "mean over weeks"),
     ),
     *(
         Outcome(

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from markupsafe import Markup
 from plotly.subplots import make_subplots
 
 from market_sim.outcomes.headline import HEADLINES, OUTCOMES, format_value
@@ -26,9 +25,8 @@ from market_sim.report.page import (
     render_page,
     table_html,
 )
+from market_sim.report.sections import SECTIONS, Names
 from market_sim.runs.compare import Arm, slug
-
-CLASSES = ("hyperscalers", "enterprises", "neoclouds", "startups")
 
 
 def _band(x: list[str], lo: np.ndarray, hi: np.ndarray, colour: str) -> go.Scatter:
@@ -168,109 +166,25 @@ def delta_cards(table: pd.DataFrame) -> list[Card]:
 
 
 def _chart_sections(arms: Sequence[Arm], marks: list[F.Mark]) -> list[Section]:
-    def fig(panels: Sequence[tuple[str, str]], title: str, y: str, div: str) -> Markup:
-        figure = overlay_figure(arms, panels, title, y, marks)
-        return figure_html(figure, div) if figure.data else Markup("")
-
-    cls = [(c, c) for c in CLASSES]
-    prices = join(
-        fig(
-            [
-                ("spot_price_usd@H100", "H100 spot price, USD"),
-                ("rental_usd_per_gpu_hour@H100", "H100 rental, USD per GPU-hour"),
-                ("list_price_usd@H100", "H100 list price, USD"),
-            ],
-            "H100 prices",
-            "",
-            "cmp-prices",
-        ),
-        fig(
-            [(f"effective_price_usd_per_h100e@{c}", t) for c, t in cls],
-            "Effective price per H100e by buyer class",
-            "USD per H100e",
-            "cmp-eff-price",
-        ),
-    )
-    leads = join(
-        fig(
-            [("lead_time_weeks@H100", "H100 quote, new standard order")]
-            + [(f"lead_time_weeks_p90@{c}", f"{t}: quoted p90") for c, t in cls],
-            "Quoted lead times",
-            "weeks",
-            "cmp-lead-quoted",
-        ),
-        fig(
-            [(f"realised_lead_time_weeks_p90@{c}", f"{t}: realised p90") for c, t in cls],
-            "Realised lead times (p90)",
-            "weeks",
-            "cmp-lead-realised",
-        ),
-    )
-    compute = join(
-        fig(
-            [(f"deliveries_units@{c}", t) for c, t in cls],
-            "Deliveries by buyer class",
-            "units per week",
-            "cmp-deliveries",
-        ),
-        fig(
-            [(f"installed_h100e@{c}", t) for c, t in cls],
-            "Installed compute by buyer class",
-            "H100e",
-            "cmp-installed",
-        ),
-        fig(
-            [
-                ("compute_share_pct@top5", "top 5 firms"),
-                ("compute_share_pct@big4", "big 4"),
-                ("hhi_compute", "HHI (0-10,000)"),
-                ("gini_compute", "Gini (0-1)"),
-            ],
-            "Concentration of compute",
-            "",
-            "cmp-concentration",
-        ),
-    )
-    nvidia = fig(
-        [
-            ("nvidia_dc_revenue_usd_bn", "Nvidia DC revenue, USD bn/week"),
-            ("nvidia_gross_margin_pct", "Nvidia gross margin, %"),
-            ("nvidia_new_compute_share_pct", "Nvidia share of new H100e, %"),
-            ("alt_chip_share_pct", "alternative chips' share of new H100e, %"),
-        ],
-        "Nvidia and alternative chips",
-        "",
-        "cmp-nvidia",
-    )
-    nodes = [
-        c.split("@", 1)[1]
-        for c in arms[0].runs[0].timeseries.columns
-        if c.startswith("utilisation_pct@")
-    ]
-    supply = fig(
-        [(f"utilisation_pct@{n}", n) for n in nodes],
-        "Utilisation per supply node",
-        "%",
-        "cmp-utilisation",
-    )
-    startups = fig(
-        [
-            ("startups_active", "active"),
-            ("startups_starved", "starved"),
-            ("startups_exited", "exited (cumulative)"),
-        ],
-        "Startup health",
-        "startups",
-        "cmp-startups",
-    )
-    return [
-        Section("prices", "Prices", prices),
-        Section("lead-times", "Lead times", leads),
-        Section("compute", "Deliveries and compute", compute),
-        Section("nvidia", "Nvidia and alternative chips", nvidia),
-        Section("supply", "Supply", supply),
-        Section("startups", "Startup health", startups),
-    ]
+    """The run report's chart sections (:data:`market_sim.report.sections.SECTIONS`), each
+    chart's series overlaid for every scenario (one panel per series)."""
+    names = Names.of(arms[0].scenario)
+    out = []
+    for section in SECTIONS:
+        figures = []
+        for chart in section.charts:
+            if not chart.compare:
+                continue
+            series = list(chart.series(names)) + list(chart.right(names))
+            if chart.extra is not None:
+                series.insert(0, chart.extra(names))
+            y = chart.y_title if chart.kind in ("lines", "stacked") else ""
+            figure = overlay_figure(arms, series, chart.title(names), y, marks)
+            if figure.data:
+                figures.append(figure_html(figure, f"cmp-{chart.id}"))
+        if figures:
+            out.append(Section(section.id, section.title(names), join(*figures)))
+    return out
 
 
 def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from market_sim.report.page import plot_text
+from market_sim.scenario.schema import BUYER_CLASSES
 
 PALETTE = (
     "#2f6fb2",
@@ -35,12 +36,9 @@ PALETTE = (
 )
 """Colours, in order (a colour per series; scenarios in a comparison keep theirs)."""
 
-CLASS_COLOURS = {
-    "hyperscalers": "#2f6fb2",
-    "enterprises": "#8c6d31",
-    "neoclouds": "#3a9a5b",
-    "startups": "#c43d3d",
-}
+CLASS_COLOURS = {c.id: c.colour for c in BUYER_CLASSES}
+"""Buyer class id -> colour (``market_sim.scenario.schema.BUYER_CLASSES``)."""
+CLASS_COLOURS_BY_LABEL = {c.label: c.colour for c in BUYER_CLASSES}
 
 LAYOUT = go.Layout(
     font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
@@ -212,15 +210,12 @@ def class_quantiles_figure(
     fig = go.Figure()
     if extra and extra in ts.columns:
         fig.add_trace(line(x, ts[extra], extra, line={"color": "#1f2933", "width": 1}))
-    for c, colour in CLASS_COLOURS.items():
+    for c in BUYER_CLASSES:
         for q, dash in (("median", None), ("p90", "dash")):
-            col = f"{prefix}_{q}@{c}"
+            col = f"{prefix}_{q}@{c.id}"
             if col in ts.columns:
-                fig.add_trace(
-                    line(
-                        x, ts[col], f"{c} {q}", line={"color": colour, "dash": dash}, legendgroup=c
-                    )
-                )
+                style = {"color": c.colour, "dash": dash}
+                fig.add_trace(line(x, ts[col], f"{c.label} {q}", line=style, legendgroup=c.id))
     return add_marks(styled(fig, title, "weeks"), marks)
 
 

@@ -19,37 +19,43 @@ from market_sim.report.page import (
     preformatted,
     table_html,
 )
-from market_sim.report.supply_figure import binding_nodes, supply_graph_figure
+from market_sim.report.supply_figure import supply_graph_figure
 from market_sim.runs.folder import PHASES, Run
-from market_sim.scenario import Scenario
+from market_sim.supply.summary import binding_nodes
 
 
-def graph_section(s: Scenario) -> Section:
-    from market_sim.supply import build_graph, max_output
-
-    g = build_graph(s, 0)
-    rows = []
-    for p in s.products:
-        th = max_output(s, g, p.id)
-        rows.append(
-            {
-                "product": p.id,
-                "vendor": p.vendor,
-                "max units/week": th.units_per_week,
-                "binding input": th.binding_input,
-                "minimum cut": ", ".join(th.cut_nodes),
-            }
+def graph_section(run: Run) -> Section:
+    """The supply graph at the start and each product's bottleneck, as the run stored
+    them (``supply.json``)."""
+    title = "Supply graph and bottlenecks"
+    summary = run.supply
+    if summary is None:
+        note = (
+            "This run folder has no supply.json (it was written by an older version of "
+            "market_sim); run the scenario again to see its supply graph."
         )
+        return Section("supply-graph", title, paragraph(note))
+    rows = [
+        {
+            "product": p["product"],
+            "vendor": p["vendor"],
+            "max units/week": p["max_units_per_week"],
+            "binding input": p["binding_input"],
+            "minimum cut": ", ".join(p["cut_nodes"]),
+        }
+        for p in summary["products"]
+    ]
+    binding = ", ".join(sorted(binding_nodes(summary))) or "none"
     body = join(
         paragraph(
-            f"At the start week ({s.date_of(0)}). Ringed nodes are in some product's "
+            f"At the start week ({summary['date']}). Ringed nodes are in some product's "
             "minimum cut: more of their capacity would raise that product's maximum "
-            f"output. Binding nodes: {', '.join(sorted(binding_nodes(s, g))) or 'none'}."
+            f"output. Binding nodes: {binding}."
         ),
-        figure_html(supply_graph_figure(s, 0), "fig-supply-graph"),
+        figure_html(supply_graph_figure(summary), "fig-supply-graph"),
         table_html(pd.DataFrame(rows), sortable=True, float_format="{:,.0f}"),
     )
-    return Section("supply-graph", "Supply graph and bottlenecks", body)
+    return Section("supply-graph", title, body)
 
 
 def facts_section(ts: pd.DataFrame, facts_path: Path | None) -> Section:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from market_sim.report.figures import styled
 from market_sim.report.page import plot_text
-from market_sim.scenario import Scenario
+from market_sim.supply.summary import binding_nodes, graph_from_summary
 
 COLUMNS = {"foundry": 0, "memory": 0, "packaging": 1, "vendor": 2, "cloud": 3, "buyer": 3}
 """x position of each node kind (inputs, packaging, vendors, buyers)."""
@@ -22,17 +22,6 @@ KIND_COLOURS = {
     "cloud": "#5f6b77",
     "buyer": "#8c6d31",
 }
-
-
-def binding_nodes(scenario: Scenario, graph: nx.DiGraph) -> dict[str, list[str]]:
-    """Node id -> the products whose minimum cut (``max_output(...).cut_nodes``) holds it."""
-    from market_sim.supply import max_output
-
-    binding: dict[str, list[str]] = defaultdict(list)
-    for p in scenario.products:
-        for node in max_output(scenario, graph, p.id).cut_nodes:
-            binding[node].append(p.id)
-    return dict(binding)
 
 
 def layout_positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
@@ -50,12 +39,11 @@ def layout_positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def supply_graph_figure(scenario: Scenario, week: int = 0) -> go.Figure:
-    """The supply graph at ``week`` (capacities on hover); binding nodes ringed in red."""
-    from market_sim.supply import build_graph
-
-    g = build_graph(scenario, week)
-    binding = binding_nodes(scenario, g)
+def supply_graph_figure(summary: dict) -> go.Figure:
+    """The supply graph a run stored (:func:`market_sim.supply.summary.graph_summary`),
+    capacities on hover, binding nodes ringed in red."""
+    g = graph_from_summary(summary)
+    binding = binding_nodes(summary)
     pos = layout_positions(g)
     ex: list[float | None] = []
     ey: list[float | None] = []
@@ -122,7 +110,7 @@ def supply_graph_figure(scenario: Scenario, week: int = 0) -> go.Figure:
             )
         )
     height = max(420, 22 * max(len(v) for v in _column_sizes(g).values()))
-    styled(fig, f"Supply graph at {scenario.date_of(week)} (binding nodes ringed)", height=height)
+    styled(fig, f"Supply graph at {summary['date']} (binding nodes ringed)", height=height)
     fig.update_layout(hovermode="closest", showlegend=True)
     fig.update_xaxes(visible=False, range=[-0.3, 3.3])
     fig.update_yaxes(visible=False, range=[-0.03, 1.03])

@@ -6,6 +6,9 @@ A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default)
   metric key (:meth:`GPUMarketModel.timeseries`); ``timeseries.csv`` is the same table;
 - ``agents.parquet``: the firms' weekly records, tidy (:meth:`GPUMarketModel.agents_frame`);
   ``agents.csv`` is the same table;
+- ``supply.json``: the supply graph at the start and each product's maximum output,
+  binding input and minimum cut (:func:`market_sim.supply.summary.graph_summary`), so that
+  reports draw it without rebuilding it;
 - ``run.json``: the scenario as resolved, the seed, the package version, where the
   scenario came from, the scenario's events as (week, date, label), the headline numbers
   and the wall time of each phase in seconds (``build``, ``simulate``, ``write``,
@@ -41,7 +44,13 @@ RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
 PHASES = ("build", "simulate", "write", "report")
 """Timed phases of a run, in order (wall time in seconds in run.json's ``timings_s``)."""
-DATA_FILES = ("timeseries.parquet", "agents.parquet", "timeseries.csv", "agents.csv")
+DATA_FILES = (
+    "timeseries.parquet",
+    "agents.parquet",
+    "timeseries.csv",
+    "agents.csv",
+    "supply.json",
+)
 MARKER_FILES = ("run.json", "compare.json")
 """A folder holding one of these was written by market_sim and may be replaced (--force)."""
 
@@ -69,6 +78,8 @@ class Run:
     overrides: list[str] = field(default_factory=list)
     created: str = ""
     folder: Path | None = None
+    supply: dict[str, Any] | None = None
+    """The supply graph at the start (``supply.json``; None in folders without it)."""
 
     @property
     def name(self) -> str:
@@ -91,6 +102,7 @@ def execute(
     """
     from market_sim import __version__
     from market_sim.model import GPUMarketModel
+    from market_sim.supply.summary import graph_summary
 
     t0 = time.perf_counter()
     model = GPUMarketModel(scenario, seed=seed, overrides=list(overrides))
@@ -109,6 +121,7 @@ def execute(
         source=source or (str(scenario) if isinstance(scenario, str | Path) else ""),
         overrides=list(overrides),
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        supply=graph_summary(model.scenario, 0),
     )
 
 
@@ -191,6 +204,8 @@ def write_data(run: Run, folder: Path) -> None:
     run.agents.to_parquet(folder / "agents.parquet", index=False)
     run.timeseries.to_csv(folder / "timeseries.csv", index=False, date_format="%Y-%m-%d")
     run.agents.to_csv(folder / "agents.csv", index=False, date_format="%Y-%m-%d")
+    if run.supply is not None:
+        write_json(folder / "supply.json", run.supply)
     run.timings_s["write"] = time.perf_counter() - t0
 
 
@@ -291,6 +306,13 @@ def read_run(folder: Path) -> Run:
         agents = pd.read_parquet(agents_file) if agents_file.exists() else pd.DataFrame()
     except (OSError, ValueError) as err:
         raise RunsError(f"{folder}: cannot read the run's Parquet files: {err}") from None
+    supply = None
+    supply_file = folder / "supply.json"
+    if supply_file.is_file():
+        try:
+            supply = json.loads(supply_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise RunsError(f"{supply_file}: cannot read it: {err}; rerun the scenario") from None
     return Run(
         scenario=stored_scenario(data),
         seed=int(data["seed"]),
@@ -303,4 +325,5 @@ def read_run(folder: Path) -> Run:
         overrides=list(data.get("overrides", [])),
         created=str(data.get("created", "")),
         folder=folder,
+        supply=supply,
     )
