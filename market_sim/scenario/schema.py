@@ -70,9 +70,9 @@ def _weekly(per_week: float | None, per_month: float | None, what: str) -> float
 class Simulation(Strict):
     """Run identity and horizon."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=5000)
-    start_date: dt.date = dt.date(2023, 1, 2)
+    name: str = Field(min_length=1, max_length=200, description="run name (reports, folders)")
+    description: str = Field("", max_length=5000, description="what the scenario changes")
+    start_date: dt.date = Field(dt.date(2023, 1, 2), description="date of week 0 (a Monday)")
     weeks: int = Field(156, ge=1, le=2600, description="horizon, weeks")
     seed: int = Field(0, ge=0, description="default random seed (the CLI's --seed wins)")
 
@@ -83,7 +83,7 @@ class Simulation(Strict):
 class LogicInput(Strict):
     """Logic die from a foundry node: wafers per unit = 1 / (dies_per_wafer * yield)."""
 
-    node: Identifier
+    node: Identifier = Field(description="foundry node that makes the logic die")
     dies_per_wafer: float = Field(gt=0, description="candidate dies per 300 mm wafer")
     yield_: PositiveFraction = Field(1.0, alias="yield", description="share of good dies")
     dies_per_unit: float = Field(1.0, gt=0, description="logic dies in one accelerator")
@@ -97,7 +97,7 @@ class LogicInput(Strict):
 class PackagingInput(Strict):
     """Advanced packaging (CoWoS): wafers per unit = 1 / (packages_per_wafer * yield)."""
 
-    node: Identifier
+    node: Identifier = Field(description="packaging node")
     packages_per_wafer: float = Field(gt=0, description="packages per interposer wafer")
     yield_: PositiveFraction = Field(1.0, alias="yield", description="packaging yield")
 
@@ -110,7 +110,7 @@ class PackagingInput(Strict):
 class MemoryInput(Strict):
     """HBM stacks, from any of the listed memory nodes (suppliers are substitutes)."""
 
-    nodes: list[Identifier] = Field(min_length=1)
+    nodes: list[Identifier] = Field(min_length=1, description="memory nodes (substitutes)")
     stacks_per_unit: float = Field(gt=0, description="HBM stacks per accelerator")
 
     @property
@@ -141,8 +141,8 @@ class BillOfMaterials(Strict):
 class Product(Strict):
     """An accelerator model sold (or supplied in-house) by one vendor."""
 
-    id: Identifier
-    vendor: Identifier
+    id: Identifier = Field(description="product id (unique, case-insensitively)")
+    vendor: Identifier = Field(description="the vendor agent that sells it")
     h100e: float = Field(gt=0, description="performance, H100-equivalents per unit")
     launch: When = Field(0, description="first week of volume output")
     end: When | None = Field(None, description="last week of output (None: to the end)")
@@ -164,10 +164,10 @@ class CapacityPoint(Strict):
     ``reserved_share``, if given, also moves the node's reserved share (linear likewise).
     """
 
-    date: dt.date
-    capacity_per_week: float | None = Field(None, ge=0)
-    capacity_per_month: float | None = Field(None, ge=0)
-    reserved_share: Fraction | None = None
+    date: dt.date = Field(description="date the point holds from")
+    capacity_per_week: float | None = Field(None, ge=0, description="node units a week")
+    capacity_per_month: float | None = Field(None, ge=0, description="node units a month")
+    reserved_share: Fraction | None = Field(None, description="reserved share from then on")
 
     @model_validator(mode="after")
     def _one_rate(self) -> Self:
@@ -193,13 +193,15 @@ class Expansion(Strict):
 class SupplyNode(Strict):
     """A chipmaker's facility: foundry logic, advanced packaging or HBM memory."""
 
-    id: Identifier
-    kind: Literal["foundry", "packaging", "memory"]
-    owner: Identifier
-    unit: Literal["wafers", "stacks"] = "wafers"
+    id: Identifier = Field(description="node id")
+    kind: Literal["foundry", "packaging", "memory"] = Field(description="what it makes")
+    owner: Identifier = Field(description="the chipmaker (tsmc, sk_hynix, ...)")
+    unit: Literal["wafers", "stacks"] = Field("wafers", description="unit of its capacity")
     capacity_per_week: float | None = Field(None, gt=0, description="units of `unit`/week")
     capacity_per_month: float | None = Field(None, gt=0, description="units of `unit`/month")
-    schedule: list[CapacityPoint] = Field(default_factory=list)
+    schedule: list[CapacityPoint] = Field(
+        default_factory=list, description="scheduled capacity by date"
+    )
     cycle_time_weeks: float = Field(0.0, ge=0, description="start to output, weeks")
     reserved_share: Fraction = Field(
         0.0, description="share of capacity used by customers the model does not simulate"
@@ -223,10 +225,10 @@ class SupplyNode(Strict):
 class SupplyEdge(Strict):
     """What flows between two supply nodes (or to a vendor), and how long it takes."""
 
-    from_: Identifier = Field(alias="from")
-    to: Identifier
-    flow: Literal["logic_dies", "hbm_stacks", "packaged_chips"]
-    transit_weeks: float = Field(0.0, ge=0)
+    from_: Identifier = Field(alias="from", description="upstream node")
+    to: Identifier = Field(description="downstream node or vendor")
+    flow: Literal["logic_dies", "hbm_stacks", "packaged_chips"] = Field(description="what flows")
+    transit_weeks: float = Field(0.0, ge=0, description="transit time, weeks")
     capacity_per_week: float | None = Field(None, gt=0, description="flow cap, units/week")
 
 
@@ -241,9 +243,9 @@ class Supply(Strict):
 class SharePoint(Strict):
     """A vendor's contracted share of a node from a date on (linear from the previous)."""
 
-    date: dt.date
-    node: Identifier
-    share: Fraction
+    date: dt.date = Field(description="date the share is reached")
+    node: Identifier = Field(description="supply node")
+    share: Fraction = Field(description="contracted share of the node's capacity")
 
 
 class ProductionRule(Strict):
@@ -275,8 +277,8 @@ class VendorSpec(Strict):
     """A chip vendor: Nvidia, AMD, or a hyperscaler's in-house program (``owner`` set)."""
 
     role: Literal["vendor"]
-    id: Identifier
-    name: str = Field("", max_length=200)
+    id: Identifier = Field(description="vendor id")
+    name: str = Field("", max_length=200, description="display name")
     owner: Identifier | None = Field(None, description="in-house program of this buyer")
     dormant: bool = Field(False, description="in-house program not started yet")
     capacity_share: dict[str, Fraction] = Field(
@@ -298,15 +300,17 @@ class VendorSpec(Strict):
 class FleetPoint(Strict):
     """Desired installed compute at a date (H100-equivalents); linear in between."""
 
-    date: dt.date
-    h100e: float = Field(ge=0)
+    date: dt.date = Field(description="date the target holds")
+    h100e: float = Field(
+        ge=0, description="desired installed compute", json_schema_extra={"unit": "H100e"}
+    )
 
 
 class CapexPoint(Strict):
     """Capital budget for accelerators in a calendar year, USD bn."""
 
-    year: int = Field(ge=2000, le=2100)
-    usd_bn: float = Field(ge=0)
+    year: int = Field(ge=2000, le=2100, description="calendar year")
+    usd_bn: float = Field(ge=0, description="budget", json_schema_extra={"unit": "USD bn"})
 
 
 class OrderingRule(Strict):
@@ -331,7 +335,9 @@ class InHouseTrigger(Strict):
     price_premium_trigger: float = Field(
         1.5, gt=0, description="effective price per H100e over in-house cost that counts"
     )
-    lead_time_trigger_weeks: float = Field(26.0, ge=0)
+    lead_time_trigger_weeks: float = Field(
+        26.0, ge=0, description="quoted lead time of merchant GPUs that counts"
+    )
     sustain_weeks: int = Field(13, ge=1, description="weeks both must hold in a row")
     dev_lag_weeks: int = Field(104, ge=0, description="decision to first output")
     dev_cost_usd_bn: float = Field(1.0, ge=0, description="one-off development outlay")
@@ -344,10 +350,10 @@ class InHouseTrigger(Strict):
 
 
 class _Buyer(Strict):
-    id: Identifier
-    name: str = Field("", max_length=200)
+    id: Identifier = Field(description="buyer id")
+    name: str = Field("", max_length=200, description="display name")
     region: Identifier = Field("us", description="for export controls, e.g. us, cn")
-    initial_fleet_h100e: float = Field(0.0, ge=0)
+    initial_fleet_h100e: float = Field(0.0, ge=0, description="compute held at the start")
     priority_tier: int = Field(1, ge=0, le=MAX_PRIORITY_TIER, description="higher is served first")
     product_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="overrides products' demand_weight; 0 excludes"
@@ -372,9 +378,13 @@ class _Buyer(Strict):
 class _FleetBuyer(_Buyer):
     """A buyer with fleet targets and a capex budget (hyperscalers, enterprises)."""
 
-    fleet_targets: list[FleetPoint] = Field(default_factory=list)
-    capex: list[CapexPoint] = Field(default_factory=list)
-    accelerator_share_of_capex: PositiveFraction = 0.5
+    fleet_targets: list[FleetPoint] = Field(
+        default_factory=list, description="desired installed compute by date"
+    )
+    capex: list[CapexPoint] = Field(default_factory=list, description="capex by year")
+    accelerator_share_of_capex: PositiveFraction = Field(
+        0.5, description="share of capex that may buy accelerators"
+    )
     ordering: OrderingRule | None = Field(None, description="None: policy.ordering")
     gray_ask_min_h100e: float = Field(
         1.0, ge=0, description="a surplus over plan at or below this is not offered, H100e"
@@ -386,7 +396,7 @@ class HyperscalerSpec(_FleetBuyer):
 
     role: Literal["hyperscaler"]
     rent_out_share: Fraction = Field(0.05, description="share of fleet offered for rent")
-    in_house: InHouseTrigger | None = None
+    in_house: InHouseTrigger | None = Field(None, description="make-or-buy rule")
 
 
 class EnterpriseSpec(_FleetBuyer):
@@ -460,8 +470,10 @@ class Startups(Strict):
     entry_per_week: float = Field(5.0, ge=0, description="mean new startups per week")
     funding_min_usd: float = Field(2e6, gt=0, description="Pareto scale of funding")
     funding_pareto_alpha: float = Field(1.2, gt=0, description="Pareto tail index")
-    funding_max_usd: float = Field(5e9, gt=0)
-    compute_share_of_funding: PositiveFraction = 0.5
+    funding_max_usd: float = Field(5e9, gt=0, description="cap on a round")
+    compute_share_of_funding: PositiveFraction = Field(
+        0.5, description="share of a round spent on compute"
+    )
     runway_weeks: float = Field(78.0, gt=0, description="weeks a round is meant to last")
     value_usd_per_gpu_hour: float = Field(6.0, gt=0, description="median worth of H100-hour")
     value_sigma: float = Field(0.5, ge=0, description="lognormal spread of that worth")
@@ -478,7 +490,9 @@ class Startups(Strict):
     lead_time_sensitivity: float = Field(
         0.01, ge=0, description="product choice: weight x exp(-this x quoted lead weeks)"
     )
-    priority_tier: int = Field(0, ge=0, le=MAX_PRIORITY_TIER)
+    priority_tier: int = Field(
+        0, ge=0, le=MAX_PRIORITY_TIER, description="startups' tier in vendors' queues"
+    )
     first_tranche_share: Fraction = Field(
         0.5,
         description="share of its compute gap a startup bids for at the higher (first) value",
@@ -486,9 +500,11 @@ class Startups(Strict):
     raise_below_round_share: Fraction = Field(
         0.5, description="a startup may raise once its cash falls below this share of its round"
     )
-    raise_probability_per_week: Fraction = 0.02
-    raise_multiple: float = Field(2.0, gt=0)
-    starve_weeks_to_exit: int = Field(26, ge=1)
+    raise_probability_per_week: Fraction = Field(
+        0.02, description="chance a week of raising a round, once cash is low"
+    )
+    raise_multiple: float = Field(2.0, gt=0, description="a new round over the last one")
+    starve_weeks_to_exit: int = Field(26, ge=1, description="starved weeks in a row to exit")
     starve_threshold: Fraction = Field(0.25, description="compute got / needed that starves")
 
     @model_validator(mode="after")
@@ -516,11 +532,15 @@ class Pricing(Strict):
 
 
 class Policy(Strict):
-    allocation: AllocationPolicy = "priority"
+    """Market-wide rules: allocation, buyers' ordering, pricing, production, quotes."""
+
+    allocation: AllocationPolicy = Field(
+        "priority", description="vendors' allocation policy unless one sets its own"
+    )
     ordering: OrderingRule = Field(
         OrderingRule(), description="buyers' ordering rule unless an agent sets its own"
     )
-    pricing: Pricing = Pricing()
+    pricing: Pricing = Field(Pricing(), description="vendors' list-price rule")
     production: ProductionRule = Field(
         ProductionRule(), description="vendors' production planning unless one sets its own"
     )
@@ -540,7 +560,13 @@ class Economics(Strict):
 
     service_life_weeks: float = Field(260.0, gt=0, description="depreciation life")
     opex_usd_per_gpu_hour: float = Field(0.35, ge=0, description="power, hosting, staff")
-    hours_per_week: float = Field(168.0, gt=0, le=168.0)
+    hours_per_week: float = Field(
+        168.0,
+        gt=0,
+        le=168.0,
+        description="hours a GPU runs a week",
+        json_schema_extra={"unit": "hours"},
+    )
     resale_haircut: Fraction = Field(0.1, description="share lost when reselling a unit")
     initial_rental_usd_per_gpu_hour: float = Field(
         2.5, gt=0, description="rental price before the first trade, USD per H100e-hour"
@@ -592,13 +618,15 @@ EventKind = Literal[
 class Event(Strict):
     """A shock at a given week: what it hits (`target`), how hard, how long."""
 
-    at: When
-    kind: EventKind
-    target: Identifier
-    magnitude: float = Field(1.0, ge=0)
+    at: When = Field(description="week or date the event starts")
+    kind: EventKind = Field(description="what happens")
+    target: Identifier = Field(description="node, buyer, group, product or vendor it hits")
+    magnitude: float = Field(1.0, ge=0, description="share lost (outage) or factor (surge)")
     duration_weeks: int | None = Field(None, ge=1, description="None: to the end of the run")
-    products: list[Identifier] = Field(default_factory=list)
-    description: str = Field("", max_length=1000)
+    products: list[Identifier] = Field(
+        default_factory=list, description="products an export control covers"
+    )
+    description: str = Field("", max_length=1000, description="label on charts")
 
 
 # --------------------------------------------------------------------------- scenario
