@@ -9,7 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from market_sim.outcomes.catalogue import CATALOGUE, KINDS, UNITS, kind_of, metric_keys
+from market_sim.outcomes.catalogue import (
+    CATALOGUE,
+    KINDS,
+    Entities,
+    RECORDED_FAMILIES,
+    UNITS,
+    describe,
+    kind_of,
+    metric_keys,
+)
 from market_sim.scenario import load_scenario
 from market_sim.scenario.parameters import END, START, parameters
 
@@ -65,8 +74,23 @@ def test_catalogue_is_consistent_and_covers_every_column():
     for m in CATALOGUE:
         assert kind_of(m.name) == m.kind, f"{m.name}: one kind per name"
         assert (m.kind == "ratio") == (m.ratio is not None or m.name == "capacity_share_pct")
-    keys = metric_keys(load_scenario(ROOT / "scenarios" / "baseline.toml"))
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    keys = metric_keys(baseline)
     assert len(keys) == len(set(keys))
+    # every recorded entry of the catalogue appears in the baseline's columns
+    ent = Entities.of(baseline)
+    recorded = {describe(k, ent).pattern for k in keys}
+    declared = {m.pattern for m in CATALOGUE if m.family in RECORDED_FAMILIES}
+    assert recorded == declared, declared ^ recorded
+
+
+def test_a_run_records_exactly_the_catalogue():
+    from market_sim.model import GPUMarketModel
+
+    model = GPUMarketModel(ROOT / "scenarios" / "baseline.toml", overrides=["simulation.weeks=2"])
+    model.run()
+    assert list(model.metrics) == metric_keys(model.scenario)
+    assert list(model.timeseries().columns[2:]) == metric_keys(model.scenario)
 
 
 _CODES = {

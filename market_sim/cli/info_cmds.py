@@ -40,7 +40,7 @@ def metrics(
     ] = False,
 ) -> None:
     """List the metric catalogue: every weekly outcome, its unit, kind and meaning."""
-    from market_sim.outcomes.catalogue import describe, metric_keys, search
+    from market_sim.outcomes.catalogue import Entities, describe, metric_keys, search
 
     if markdown:
         from market_sim.outcomes.catalogue import markdown as to_markdown
@@ -49,10 +49,11 @@ def metrics(
         return
     want = [*(words or []), *(grep or [])]
     if scenario is not None:
-        keys = metric_keys(load(scenario, set_))
+        s = load(scenario, set_)
+        keys, ent = metric_keys(s), Entities.of(s)
         shown = 0
         for key in keys:
-            m = describe(key)
+            m = describe(key, ent)
             text = f"{key} {m.label if m else ''} {m.description if m else ''}".lower()
             if all(w.lower() in text for w in want):
                 console.print(f"{key}\t{m.unit if m else ''}\t{m.kind if m else ''}", markup=False)

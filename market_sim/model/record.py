@@ -188,6 +188,10 @@ class Recorder:
         self._markets(found)
         self._nodes(found)
         self._startups(v, found)
+        if len(found) != len(self.keys):  # a collector and the catalogue disagree
+            extra = sorted(set(found) - set(self.keys))
+            missing = sorted(set(self.keys) - set(found))
+            raise RuntimeError(f"outcomes not in the catalogue: {extra}; not computed: {missing}")
         return {k: found[k] for k in self.keys}, record
 
     def _shared(self, week: int, prev: dict[str, float]) -> _Week:

@@ -470,18 +470,47 @@ def metric_keys(scenario: Scenario) -> list[str]:
     return out
 
 
-def describe(key: str) -> Metric | None:
-    """The catalogue entry a key belongs to (None: unknown name or selector kind)."""
+def describe(key: str, entities: Entities | None = None) -> Metric | None:
+    """The catalogue entry a key belongs to (None: unknown name or selector kind).
+
+    Without ``entities`` a name used with several selector kinds resolves to the first
+    that fits the selector's shape; with them, to the kind the selector's id is.
+    """
     name, _, sel = key.partition("@")
     entries = _BY_NAME.get(name, [])
+    kinds = _selector_kinds(sel, entities)
     for m in entries:
-        if (m.selector == MARKET) == (not sel):
-            if m.selector in (NODE_VENDOR, FIRM_VENDOR) and ":" not in sel:
-                continue
-            if m.selector not in (NODE_VENDOR, FIRM_VENDOR) and ":" in sel:
-                continue
+        if m.selector in kinds:
             return m
     return None
+
+
+def _selector_kinds(sel: str, ent: Entities | None) -> tuple[str, ...]:
+    if not sel:
+        return (MARKET,)
+    if ":" in sel:
+        if ent is None:
+            return (NODE_VENDOR, FIRM_VENDOR)
+        head = sel.split(":", 1)[0]
+        return (NODE_VENDOR,) if head in dict(ent.nodes) else (FIRM_VENDOR,)
+    if ent is None:
+        return (PRODUCT, VENDOR, FIRM, GROUP, CLASS, NODE, REFERENCE)
+    kinds = []
+    if sel in ent.products:
+        kinds.append(PRODUCT)
+    if sel == ent.reference:
+        kinds.append(REFERENCE)
+    if sel in ent.vendors:
+        kinds.append(VENDOR)
+    if sel in ent.firms:
+        kinds.append(FIRM)
+    if sel in ent.classes:
+        kinds.append(CLASS)
+    if sel in ent.groups:
+        kinds.append(GROUP)
+    if sel in dict(ent.nodes):
+        kinds.append(NODE)
+    return tuple(kinds)
 
 
 def label_of(key: str) -> str:
