@@ -12,9 +12,9 @@ from pathlib import Path
 from market_sim.outcomes.catalogue import (
     CATALOGUE,
     KINDS,
-    Entities,
     RECORDED_FAMILIES,
     UNITS,
+    Entities,
     describe,
     kind_of,
     metric_keys,
