@@ -100,27 +100,37 @@ def service_groups(spec, idx, limit_price, priority, order_week):
     for k in range(n_keys):
         int_only &= spec[2 + 2 * k] != FIELD_LIMIT
     if int_only:
-        lo = np.empty(n_keys, dtype=np.int64)
-        hi = np.empty(n_keys, dtype=np.int64)
+        # each key's values, gathered once: ranks[k, t] = value (descending: max - value)
+        ranks = np.empty((n_keys, m), dtype=np.int64)
+        widths = np.empty(n_keys, dtype=np.int64)
         span = 1.0
         for k in range(n_keys):
             col = _int_field(spec[2 + 2 * k], priority, order_week)
-            a = b = col[idx[0]]
+            row = ranks[k]
             for t in range(m):
-                v = col[idx[t]]
+                row[t] = col[idx[t]]
+            a = b = row[0]
+            for t in range(m):
+                v = row[t]
                 a = min(a, v)
                 b = max(b, v)
-            lo[k] = a
-            hi[k] = b
+            if spec[3 + 2 * k] == 1:
+                for t in range(m):
+                    row[t] = b - row[t]
+            else:
+                for t in range(m):
+                    row[t] = row[t] - a
+            widths[k] = b - a + 1
             span = span * (float(b) - float(a) + 1.0)
         if span <= max(4.0 * m, 4096.0):
-            for t in range(m):
-                key = 0
-                for k in range(n_keys):
-                    v = _int_field(spec[2 + 2 * k], priority, order_week)[idx[t]]
-                    rank = hi[k] - v if spec[3 + 2 * k] == 1 else v - lo[k]
-                    key = key * (hi[k] - lo[k] + 1) + rank
-                gid[t] = key
+            if n_keys == 1:
+                gid[:] = ranks[0]
+            else:
+                for t in range(m):
+                    key = 0
+                    for k in range(n_keys):
+                        key = key * widths[k] + ranks[k, t]
+                    gid[t] = key
             return gid, int(span)
     order = _service_order(spec, idx, limit_price, priority, order_week)
     g = 0

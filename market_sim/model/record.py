@@ -174,8 +174,8 @@ class Recorder:
 
     # ------------------------------------------------------------------ the week
     def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
-        """The week's outcomes (a dict in catalogue order) and the holders' record
-        ([holders, HOLDER_VARIABLES])."""
+        """The week's outcomes (a dict with exactly the catalogue's keys; the data
+        collector orders them) and the holders' record ([holders, HOLDER_VARIABLES])."""
         v = self._shared(week, prev)
         found: dict[str, float] = {}
         self._products(v, found)
@@ -192,7 +192,7 @@ class Recorder:
             extra = sorted(set(found) - set(self.keys))
             missing = sorted(set(self.keys) - set(found))
             raise RuntimeError(f"outcomes not in the catalogue: {extra}; not computed: {missing}")
-        return {k: found[k] for k in self.keys}, record
+        return found, record
 
     def _shared(self, week: int, prev: dict[str, float]) -> _Week:
         acc, pr, w = self.accounts, self.world.products, self.world
