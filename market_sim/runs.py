@@ -12,10 +12,14 @@ A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default)
   ``report``);
 - ``report.html``: the run report (:mod:`market_sim.report.run_report`).
 
+run.json also records the size and SHA-256 of each data file (``checksums``);
+:func:`verify_run_folder` tells which no longer match (``report`` and ``query`` warn).
+
 A folder is built under a hidden temporary sibling name and renamed into place when
 complete, so a failure leaves nothing half-written; an existing folder is replaced only
-with ``force`` and only after the new one is complete. Headline numbers live in
-:mod:`market_sim.headline`.
+with ``force`` and only after the new one is complete. Working folders a killed command
+left behind are removed when a later one starts in the same parent
+(:mod:`market_sim.staging`). Headline numbers live in :mod:`market_sim.headline`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,11 @@ from typing import Any
 import pandas as pd
 
 from market_sim.fileio import write_json, write_text
+from market_sim.finite import check_finite
+from market_sim.integrity import check_file, file_record
+from market_sim.problems import ENVIRONMENT, LineError, os_problem
 from market_sim.scenario import Scenario
+from market_sim.staging import clean_stale, prefix
 
 RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
@@ -46,8 +54,14 @@ MARKER_FILES = ("run.json", "compare.json")
 """A folder holding one of these was written by market_sim and may be replaced (--force)."""
 
 
-class RunsError(Exception):
-    """A problem with a run folder or an output path: one line for the user."""
+class RunsError(LineError):
+    """A problem with a run folder or an output path: one line for the user (exit code 2
+    for the user's input, 1 for the environment)."""
+
+
+def _os_error(err: OSError, where: Path) -> RunsError:
+    line = os_problem(err, where)
+    return RunsError(str(line), line.exit_code)
 
 
 @dataclass
@@ -96,6 +110,7 @@ def execute(
     model = GPUMarketModel(scenario, seed=seed, overrides=list(overrides))
     t1 = time.perf_counter()
     ts = model.run(progress=progress)
+    check_finite(ts, model.scenario.simulation.name)
     agents = model.agents_frame()
     t2 = time.perf_counter()
     return Run(
@@ -127,6 +142,24 @@ def check_out(out: Path, force: bool) -> None:
     market_sim wrote (it holds run.json or compare.json) or an empty folder.
     """
     out = Path(out)
+    try:
+        here = Path.cwd().resolve()
+    except OSError as err:
+        raise RunsError(
+            "market-sim: the current folder is gone or unreadable "
+            f"({err.strerror or err}); change to an existing folder",
+            ENVIRONMENT,
+        ) from None
+    try:
+        target = out.resolve()
+    except (OSError, RuntimeError) as err:
+        raise RunsError(f"{out}: cannot resolve this path ({err}); choose another --out") from None
+    if target == here or target in here.parents:
+        raise RunsError(
+            f"{out}: is the current folder or contains it; choose another --out (e.g. a subfolder)"
+        )
+    if len(target.name.encode()) > 200:
+        raise RunsError(f"{out}: folder name too long (over 200 bytes); use a shorter --out")
     if not out.exists() and not out.is_symlink():
         return
     if not force:
@@ -154,16 +187,32 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
     check_out(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        clean_stale(out.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=prefix(out.name), dir=out.parent))
     except OSError as err:
-        raise RunsError(f"{out}: cannot write here: {err.strerror or err}") from None
+        raise _cannot_write(err, out) from None
     try:
         yield tmp
         os.chmod(tmp, 0o755)
         _replace(tmp, out, force)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cannot_write(err, out) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _cannot_write(err: OSError, out: Path) -> RunsError:
+    """An OSError while writing ``out`` as one line: ``OUT: cannot write here: ...``."""
+    line = os_problem(err, out)
+    text = str(line)
+    place = f"{err.filename}: " if err.filename else ""
+    if place and text.startswith(place):
+        text = text[len(place) :]
+    elif text.startswith(f"{out}: "):
+        text = text[len(f"{out}: ") :]
+    return RunsError(f"{out}: cannot write here: {text}", line.exit_code)
 
 
 def _replace(tmp: Path, out: Path, force: bool) -> None:
@@ -171,7 +220,7 @@ def _replace(tmp: Path, out: Path, force: bool) -> None:
     check_out(out, force)  # it may have appeared while we worked
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old = Path(tempfile.mkdtemp(prefix=prefix(out.name, "old"), dir=out.parent))
         old.rmdir()
         os.rename(out, old)
     try:
@@ -179,7 +228,7 @@ def _replace(tmp: Path, out: Path, force: bool) -> None:
     except OSError as err:
         if old is not None:
             os.rename(old, out)
-        raise RunsError(f"{out}: cannot write here: {err.strerror or err}") from None
+        raise _cannot_write(err, out) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -218,6 +267,11 @@ def run_json(run: Run) -> dict[str, Any]:
         "files": [
             name for name in DATA_FILES if (run.folder is None or (run.folder / name).exists())
         ],
+        "checksums": {
+            name: file_record(run.folder / name)
+            for name in DATA_FILES
+            if run.folder is not None and (run.folder / name).is_file()
+        },
         "scenario": s.model_dump(mode="json", by_alias=True),
     }
 
@@ -256,19 +310,71 @@ def write_run(
 
 
 def read_run_json(path: Path) -> dict[str, Any]:
-    """run.json of a run folder (or the file itself) as a dict; :class:`RunsError` if bad."""
+    """run.json of a run folder (or the file itself) as a dict; :class:`RunsError` if it
+    is missing, unreadable or not shaped like one (see :func:`check_run_json`)."""
     path = Path(path)
     file = path / "run.json" if path.is_dir() else path
     if not file.is_file():
         what = "no run.json in this folder" if path.is_dir() else "not found"
+        if file.exists():
+            what = "not a regular file"
         raise RunsError(f"{path}: {what}; give a run folder written by `market-sim run`")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunsError(f"{file}: cannot read run.json: {err}") from None
+    except OSError as err:
+        raise _os_error(err, file) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise RunsError(f"{file}: cannot read run.json: {err}"[:500]) from None
     if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
         raise RunsError(f"{file}: not a market_sim run.json (format {RUN_FORMAT} expected)")
+    problem = check_run_json(data)
+    if problem:
+        raise RunsError(f"{file}: {problem}; write the folder again with `market-sim run`")
     return data
+
+
+def check_run_json(data: Mapping[str, Any]) -> str | None:
+    """The first problem with run.json's content (fields a reader relies on), or None."""
+    seed = data.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        return "seed: missing or not a whole number from 0 to 2^63-1"
+    if not isinstance(data.get("scenario"), dict):
+        return "scenario: missing or not a table"
+    events = data.get("events", [])
+    if not isinstance(events, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("week"), int) and "label" in e for e in events
+    ):
+        return "events: not a list of {week, date, label}"
+    timings = data.get("timings_s", {})
+    if not isinstance(timings, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in timings.values()
+    ):
+        return "timings_s: not a table of seconds"
+    for key in ("overrides", "files"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key}: not a list of text"
+    if not isinstance(data.get("checksums", {}), dict):
+        return "checksums: not a table"
+    return None
+
+
+def verify_run_folder(folder: Path, data: Mapping[str, Any] | None = None) -> list[str]:
+    """One line per data file of a run folder that no longer matches the checksum in its
+    run.json (empty if all match, or for a folder written before checksums existed)."""
+    folder = Path(folder)
+    data = read_run_json(folder) if data is None else data
+    lines = []
+    for name, record in sorted((data.get("checksums") or {}).items()):
+        if name not in DATA_FILES:
+            continue
+        problem = check_file(folder / name, record)
+        if problem:
+            lines.append(
+                f"{folder / name}: {problem}; its numbers may not be the run's "
+                "(rerun with `market-sim run FOLDER --out FOLDER --force`)"
+            )
+    return lines
 
 
 def stored_scenario(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Scenario:
@@ -290,7 +396,16 @@ def read_run(folder: Path) -> Run:
         agents_file = folder / "agents.parquet"
         agents = pd.read_parquet(agents_file) if agents_file.exists() else pd.DataFrame()
     except (OSError, ValueError) as err:
-        raise RunsError(f"{folder}: cannot read the run's Parquet files: {err}") from None
+        message = " ".join(str(err).split())[:300]
+        raise RunsError(
+            f"{folder}: cannot read the run's Parquet files ({message}); "
+            "rerun with `market-sim run FOLDER --out FOLDER --force`"
+        ) from None
+    if "week" not in ts.columns or "date" not in ts.columns:
+        raise RunsError(
+            f"{folder / 'timeseries.parquet'}: not a run's weekly table (no week and date "
+            "columns); rerun with `market-sim run FOLDER --out FOLDER --force`"
+        )
     return Run(
         scenario=stored_scenario(data),
         seed=int(data["seed"]),

@@ -2,25 +2,21 @@
 
 Output folders are written atomically (built under a hidden temporary name, renamed when
 complete); an existing folder is replaced only with ``--force``. Reading: docs/reports.md.
+``query`` lives in :mod:`market_sim.cli.query_cmds`.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import functools
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from market_sim.cli import SetOption, UserError, app, console, load, user_errors
-from market_sim.runs import RunsError
+from market_sim.cli import SetOption, UserError, app, console, err_console, load, user_errors
+from market_sim.problems import os_problem, shorten
 
 OutOption = Annotated[
     Path | None,
@@ -39,24 +35,6 @@ FactsOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-class _Line(UserError):
-    """A user error whose text is already a whole line."""
-
-    def __init__(self, line: str):
-        Exception.__init__(self, line)
-
-
-def _line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RunsError as err:
-            raise _Line(str(err)) from None
-
-    return wrapper
 
 
 def default_facts() -> Path | None:
@@ -87,7 +65,6 @@ RunSource = Annotated[
 
 @app.command()
 @user_errors
-@_line_errors
 def run(
     scenario: RunSource,
     seed: Annotated[
@@ -130,7 +107,7 @@ def run(
     result.folder = out
 
     table = Table(
-        title=escape(f"{s.simulation.name}, seed {result.seed}"),
+        title=f"{s.simulation.name}, seed {result.seed}",
         title_justify="left",
         box=None,
         pad_edge=False,
@@ -142,8 +119,8 @@ def run(
         table.add_row(o.label, o.text(value), note)
     console.print(table)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
-    console.print(f"Wall time: {timings}", markup=False)
-    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+    console.print(f"Wall time: {timings}")
+    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- compare
@@ -151,7 +128,6 @@ def run(
 
 @app.command()
 @user_errors
-@_line_errors
 def compare(
     inputs: Annotated[
         list[Path],
@@ -183,7 +159,7 @@ def compare(
 
     def done(label: str, r: Any) -> None:
         how = "read" if "simulate" not in r.timings_s else f"{r.timings_s['simulate']:.1f} s"
-        console.print(f"  {label}, seed {r.seed}: {how}", markup=False)
+        console.print(f"  {label}, seed {r.seed}: {how}")
 
     t0 = time.perf_counter()
     with staged_folder(out, force) as tmp:
@@ -196,7 +172,7 @@ def compare(
     a = arms[0].label
     for b in [x.label for x in arms[1:]]:
         t = Table(
-            title=escape(f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})"),
+            title=f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})",
             title_justify="left",
             box=None,
             pad_edge=False,
@@ -220,7 +196,7 @@ def compare(
                 interval,
             )
         console.print(t)
-    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- report
@@ -228,7 +204,6 @@ def compare(
 
 @app.command()
 @user_errors
-@_line_errors
 def report(
     run_dir: Annotated[
         Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
@@ -240,7 +215,7 @@ def report(
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs import read_run
+    from market_sim.runs import read_run, read_run_json, verify_run_folder
 
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
@@ -251,110 +226,26 @@ def report(
         _sweep_report(run_dir)
         return
     else:
+        data = read_run_json(run_dir)
+        for line in verify_run_folder(run_dir, data):
+            _warn(line)
         stored = read_run(run_dir)
         html = render_run_report(stored, facts_path=_facts(facts))
     try:
         write_html(run_dir / "report.html", html)
     except OSError as err:
-        raise UserError(str(run_dir), "", f"cannot write report.html: {err.strerror}") from None
-    console.print(f"Report: {run_dir / 'report.html'}", markup=False, soft_wrap=True)
+        raise os_problem(err, run_dir / "report.html") from None
+    console.print(f"Report: {run_dir / 'report.html'}", soft_wrap=True)
+
+
+def _warn(line: str) -> None:
+    err_console.print(f"Warning: {shorten(line)}")
 
 
 def _sweep_report(folder: Path) -> None:
-    """A sweep folder's report, by the sweep package (market_sim.experiment)."""
+    """A sweep folder's report, by the sweep package (market_sim.experiment); damaged
+    run files are named and left out."""
     from market_sim.experiment.report import write_report
-    from market_sim.experiment.storage import StoreError
 
-    try:
-        path = write_report(folder)
-    except StoreError as err:
-        raise UserError(str(folder), "", str(err)) from None
-    console.print(f"Report: {path}", markup=False, soft_wrap=True)
-
-
-# --------------------------------------------------------------------------- query
-
-
-def parquet_views(folder: Path) -> dict[str, str]:
-    """View name -> DuckDB source expression for the Parquet data in a folder.
-
-    ``timeseries`` and ``agents`` (a run folder), ``runs`` (``runs/*.parquet`` of a sweep
-    or comparison folder, matched by column name), ``manifest`` (``manifest.parquet``).
-    """
-
-    def lit(p: Path) -> str:
-        return "'" + str(p.resolve()).replace("'", "''") + "'"
-
-    views = {}
-    for name in ("timeseries", "agents", "manifest"):
-        if (folder / f"{name}.parquet").is_file():
-            views[name] = f"read_parquet({lit(folder / f'{name}.parquet')})"
-    if (folder / "runs").is_dir() and any((folder / "runs").glob("*.parquet")):
-        views["runs"] = f"read_parquet({lit(folder / 'runs')[:-1]}/*.parquet', union_by_name=true)"
-    return views
-
-
-@app.command()
-@user_errors
-def query(
-    folder: Annotated[
-        Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
-    ],
-    sql: Annotated[
-        str,
-        typer.Argument(
-            help="SQL over the views timeseries, agents, runs, manifest.", show_default=False
-        ),
-    ],
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
-) -> None:
-    """Run SQL (DuckDB) over a folder's Parquet files and print the result."""
-    import duckdb
-
-    if not folder.is_dir():
-        raise UserError(str(folder), "", "not a folder; give a run, comparison or sweep folder")
-    views = parquet_views(folder)
-    if not views:
-        raise UserError(
-            str(folder),
-            "",
-            "no Parquet data here (timeseries.parquet, "
-            "agents.parquet, runs/*.parquet or manifest.parquet)",
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        for name, source in views.items():
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
-        cur = con.execute(sql)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
-    except duckdb.Error as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError("SQL", "", message) from None
-    finally:
-        con.close()
-    if not columns:
-        console.print("OK (no result)")
-        return
-    if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return
-    t = Table(box=None, pad_edge=False, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
-    for i, c in enumerate(columns):
-        numeric = any(isinstance(r[i], int | float) for r in rows[:50])
-        t.add_column(escape(str(c)), justify="right" if numeric else "left")
-    for r in rows:
-        t.add_row(*(_cell(v) for v in r))
-    console.print(t)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date().isoformat()
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return escape(str(value))
+    path = write_report(folder, warn=_warn)
+    console.print(f"Report: {path}", soft_wrap=True)

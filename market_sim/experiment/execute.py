@@ -31,6 +31,7 @@ import pyarrow as pa
 from market_sim.experiment.plan import RunSpec
 from market_sim.experiment.storage import run_table
 from market_sim.experiment.sweep import Output
+from market_sim.problems import ENVIRONMENT, LineError
 
 
 @dataclass
@@ -62,14 +63,17 @@ def run_context(
 
 def one_line_error(err: BaseException) -> str:
     """An exception as one line: the scenario problems, or type, message and place."""
+    from market_sim.problems import LineError, shorten
     from market_sim.scenario import ScenarioError
 
     if isinstance(err, ScenarioError):
-        return " | ".join(str(p) for p in err.problems)
+        return shorten(" | ".join(str(p) for p in err.problems))
+    if isinstance(err, LineError):
+        return shorten(str(err))
     msg = " ".join(str(err).split()) or "(no message)"
     tb = traceback.extract_tb(err.__traceback__)
     where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
-    return f"{type(err).__name__}: {msg}{where}"
+    return shorten(f"{type(err).__name__}: {msg}{where}")
 
 
 def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
@@ -77,6 +81,7 @@ def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
     import numpy as np
 
     from market_sim.experiment.outputs import compute_outputs, metric_columns
+    from market_sim.finite import check_finite
 
     t0, c0 = time.perf_counter(), time.process_time()
     outputs = [Output(**o) for o in context["outputs"]]
@@ -88,6 +93,7 @@ def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
             context["scenarios"][spec.scenario], seed=spec.seed, overrides=list(spec.overrides)
         )
         frame = model.run()
+        check_finite(frame, f"run {spec.run_id}")
         values = compute_outputs(frame, outputs)
         keep: list[str] = []
         for o in outputs:
@@ -113,16 +119,54 @@ def warm_worker() -> str:
     return str(os.getpid())
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss")
+"""Protocols of a scheduler address (``tcp://HOST:PORT`` and the like)."""
+
+
+class SchedulerError(LineError):
+    """A scheduler address that is malformed (exit 2) or cannot be reached (exit 1)."""
+
+
+def check_scheduler(address: str) -> None:
+    """Raise :class:`SchedulerError` unless ``address`` reads ``PROTOCOL://HOST:PORT``
+    (``HOST:PORT`` means tcp), checked before anything is written or started."""
+    scheme, _, rest = address.rpartition("://") if "://" in address else ("tcp", "", address)
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    ok = (
+        scheme in SCHEMES
+        and bool(host)
+        and port.isdigit()
+        and 0 < int(port) < 65536
+        and all(c.isalnum() or c in ".-_:" for c in host)
+    )
+    if not ok:
+        raise SchedulerError(
+            f"--scheduler: {address!r:.80} is not a dask scheduler address; give one like "
+            "tcp://HOST:8786 (protocols: " + ", ".join(SCHEMES) + ")"
+        )
+
+
 @contextlib.contextmanager
 def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A dask ``Client``: on ``scheduler`` if given, else on a new LocalCluster of
     ``workers`` processes (default: one per core). Everything started is shut down on
-    exit, also after Ctrl-C."""
+    exit, also after Ctrl-C. Raises :class:`SchedulerError` if the scheduler cannot be
+    reached."""
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
-        client = Client(scheduler, timeout="15s")
+        check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, ValueError, TypeError) as err:
+            message = " ".join(str(err).split())[:200] or type(err).__name__
+            raise SchedulerError(
+                f"--scheduler: cannot reach {scheduler} ({message}); check the address and "
+                "that `dask scheduler` runs there",
+                ENVIRONMENT,
+            ) from None
         try:
             yield client
         finally:
