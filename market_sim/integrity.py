@@ -35,8 +35,8 @@ def check_file(path: str | Path, record: Any, full: bool = True) -> str | None:
     """What is wrong with ``path`` compared with its record, or None if it matches.
 
     ``full=False`` compares only the size (no read). Problems read like "missing",
-    "truncated (1,024 bytes, 2,048 written)", "changed since it was written (checksum
-    differs)".
+    "truncated or changed since it was written (1,024 bytes, 2,048 written)", "changed
+    since it was written (checksum differs)".
     """
     path = Path(path)
     if not is_record(record):
@@ -50,8 +50,8 @@ def check_file(path: str | Path, record: Any, full: bool = True) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return "is not a regular file"
     if st.st_size != record["bytes"]:
-        how = "truncated" if st.st_size < record["bytes"] else "grown"
-        return f"{how} ({st.st_size:,} bytes, {record['bytes']:,} written)"
+        how = "truncated or changed" if st.st_size < record["bytes"] else "changed"
+        return f"{how} since it was written ({st.st_size:,} bytes, {record['bytes']:,} written)"
     if not full:
         return None
     try:

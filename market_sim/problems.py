@@ -29,11 +29,14 @@ class LineError(Exception):
 
 
 def shorten(text: str, limit: int = MAX_LINE) -> str:
-    """``text`` on one line, cut to ``limit`` characters (a cut is marked)."""
+    """``text`` on one line, at most about ``limit`` characters: a longer text keeps its
+    start (the place) and its end (the fix), and says how much was cut from the middle."""
     text = " ".join(str(text).split())
     if len(text) <= limit:
         return text
-    return f"{text[: limit - 30]}… ({len(text):,} characters in all)"
+    head, tail = int(limit * 0.45), int(limit * 0.45)
+    cut = len(text) - head - tail
+    return f"{text[:head]} …({cut:,} characters cut)… {text[-tail:]}"
 
 
 _ERRNO: dict[int, tuple[str, str, int]] = {

@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -203,7 +204,10 @@ def query(
         cur = con.execute(sql)
         columns = [d[0] for d in cur.description] if cur.description else []
         if out is not None and out.suffix.lower() == ".parquet":
-            result = cur.to_arrow_table() if columns else None
+            to_arrow = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # duckdb 2 notes the copy it makes
+                result = to_arrow() if columns else None
             rows: list[tuple] = []
         else:
             result = None

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from market_sim.cli import SetOption, UserError, app, console, err_console, load, user_errors
 from market_sim.problems import os_problem, shorten
+from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
@@ -88,6 +89,8 @@ def run(
         write_run_into,
     )
 
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError("--seed", "", f"{seed:.6g} is not a whole number from 0 to 2^63-1")
     facts_path = _facts(facts)
     t0 = time.perf_counter()
     if scenario.is_dir() or scenario.suffix == ".json":  # rerun a stored run
@@ -138,7 +141,10 @@ def compare(
         ),
     ],
     seeds: Annotated[
-        int, typer.Option(min=1, help="Seeds per scenario: its seed + 0..N-1, paired by offset.")
+        int,
+        typer.Option(
+            min=1, max=1000, help="Seeds per scenario: its seed + 0..N-1, paired by offset."
+        ),
     ] = 5,
     out: OutOption = None,
     force: ForceOption = False,
@@ -153,6 +159,11 @@ def compare(
     if len(inputs) < 2:
         raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")
     sources = check_inputs(inputs)
+    for src in sources:
+        if src.base_seed + seeds - 1 > MAX_SEED:
+            raise UserError(
+                str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
+            )
     names = [slug(src.scenario.simulation.name) for src in sources]
     out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
     check_out(out, force)

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from market_sim.cli import UserError, app, console, err_console, user_errors
-from market_sim.problems import LineError, shorten
+from market_sim.problems import LineError, os_problem, shorten
 
 
 @app.command()
@@ -113,7 +113,20 @@ def sweep(
 
             try:
                 run_prepared(sw, prepared, workers, scheduler, done, gone, connected)
-            except (OSError, LineError, MemoryError):
+            except OSError as err:
+                if not resume:
+                    prepared.store.discard_if_empty()
+                line = os_problem(err, out)
+                saved = len(prepared.store.finished())
+                if saved:
+                    raise LineError(
+                        f"{line}; {saved} of {total} runs are saved: finish with "
+                        f"market-sim sweep {shlex.quote(str(file))} --out "
+                        f"{shlex.quote(str(out))} --resume",
+                        line.exit_code,
+                    ) from None
+                raise line from None
+            except (LineError, MemoryError):
                 if not resume:
                     prepared.store.discard_if_empty()
                 raise

@@ -179,6 +179,14 @@ def run_prepared(
     )
 
     def write(result: RunResult) -> None:
+        try:
+            write_one(result)
+        except OSError as err:
+            if not err.filename:  # e.g. a full disk: name the file being written
+                err.filename = str(store.run_path(result.run_id))
+            raise
+
+    def write_one(result: RunResult) -> None:
         written = store.write_run(
             result.run_id,
             result.table,

@@ -68,8 +68,8 @@ def format_path(loc: Iterable[str | int], data: Any) -> str:
 
 
 def is_path_id(value: Any) -> bool:
-    """True for an id that can stand in a dotted path (letters, digits, _ and -)."""
-    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_\-]+", value) is not None
+    """True for an id that can stand in a dotted path (1-64 letters, digits, _ and -)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", value) is not None
 
 
 def _tag_values(table: Mapping) -> set:
