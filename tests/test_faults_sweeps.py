@@ -295,7 +295,7 @@ def test_full_disk_during_a_sweep(files: dict[str, Path], tmp_path: Path) -> Non
         assert "--resume" in lines[0]
 
 
-def test_killed_worker_reruns_its_run(
+def test_killed_worker_run_is_rerun_by_the_cluster(
     files: dict[str, Path], reference: Path, tmp_path: Path
 ) -> None:
     import psutil
@@ -335,11 +335,10 @@ def test_killed_worker_reruns_its_run(
         log.close()
     if killed is None or killed >= RUNS:
         pytest.skip("the worker could not be killed mid-sweep")
-    assert driver.returncode in (0, 1), stderr
-    assert "Traceback" not in stderr
-    if driver.returncode == 1:
-        assert "lost by the cluster" in stderr
-        ok(_resume(files, out, "--no-report"))
+    # the nanny restarts the worker and the scheduler reruns its run (and recomputes the
+    # runs' shared context, which died with the worker)
+    assert driver.returncode == 0, stderr
+    assert "Traceback" not in stderr and "lost" not in stderr
     _same_as(out, reference)
     check = verify_store(SweepStore(out), None, None)
     assert len(check.good) == RUNS and not check.damaged

@@ -3,8 +3,9 @@
 Without a scheduler address a ``LocalCluster`` of N single-threaded worker processes is
 started inside the command (and shut down after it); with ``--scheduler tcp://host:port``
 the runs go to an existing cluster whose workers have market_sim installed. Either way
-each run is one task (:func:`run_one`) that gets the scenarios, outputs and series (sent
-to every worker once) and returns its finished table; the driver writes the files, so
+each run is one task (:func:`run_one`) that gets the scenarios, outputs and series (one
+context task's result, fetched by each worker once and computed again if the workers
+holding it die) and returns its finished table; the driver writes the files, so
 workers need no shared disk. A run that raises is returned as a failed table, never as a
 task error: a task error means the infrastructure lost the run (e.g. a worker died
 repeatedly), and such a run is left unwritten for ``--resume``.
@@ -112,6 +113,11 @@ def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
     return RunResult(spec.run_id, status, error, table, elapsed, worker, cpu)
 
 
+def _context(context: dict[str, Any]) -> dict[str, Any]:
+    """The runs' shared context as a task result (see :func:`execute`)."""
+    return context
+
+
 def warm_worker() -> str:
     """Import the model and load numba's kernels in a worker; returns its pid."""
     import market_sim.model  # noqa: F401
@@ -173,12 +179,14 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
             client.close()
         return
     n = max(1, workers or os.cpu_count() or 1)
+    # the command reports lost runs itself; the scheduler's own error lines about a dead
+    # worker would only repeat it
     cluster = LocalCluster(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     )
     try:
         client = Client(cluster)
@@ -212,8 +220,11 @@ def execute(
     progress = Progress()
     if not runs:
         return progress
-    [ctx] = client.scatter([dict(context)], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:8]
+    # The context is a task's result, not scattered data: if the workers holding it die,
+    # the scheduler computes it again from the task (scattered data would be lost, and
+    # every run waiting for it with it).
+    ctx = client.submit(_context, dict(context), key=f"market-sim-{token}-context", pure=False)
     futures = {
         client.submit(run_one, spec, ctx, key=f"market-sim-{token}-{spec.run_id}", pure=False): spec
         for spec in runs
@@ -229,7 +240,13 @@ def execute(
             else:
                 progress.lost += 1
                 if on_lost is not None:
-                    on_lost(spec, fut.exception())
+                    try:
+                        err: BaseException = fut.exception()
+                    except (KeyboardInterrupt, SystemExit):
+                        raise
+                    except BaseException as exc:  # a cancelled future raises instead
+                        err = exc
+                    on_lost(spec, err)
             fut.release()
     finally:
         for fut in futures:
