@@ -13,7 +13,8 @@ A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default)
 - ``report.html``: the run report (:mod:`market_sim.report.run_report`).
 
 run.json also records the size and SHA-256 of each data file (``checksums``);
-:func:`verify_run_folder` tells which no longer match (``report`` and ``query`` warn).
+:func:`market_sim.run_json.verify_run_folder` tells which no longer match (``report`` and
+``query`` warn).
 
 A folder is built under a hidden temporary sibling name and renamed into place when
 complete, so a failure leaves nothing half-written; an existing folder is replaced only
@@ -40,8 +41,9 @@ import pandas as pd
 
 from market_sim.fileio import write_json, write_text
 from market_sim.finite import check_finite
-from market_sim.integrity import check_file, file_record
+from market_sim.integrity import file_record
 from market_sim.problems import ENVIRONMENT, LineError, os_problem
+from market_sim.run_json import DATA_FILES, check_run_json
 from market_sim.scenario import Scenario
 from market_sim.staging import clean_stale, prefix
 
@@ -49,7 +51,6 @@ RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
 PHASES = ("build", "simulate", "write", "report")
 """Timed phases of a run, in order (wall time in seconds in run.json's ``timings_s``)."""
-DATA_FILES = ("timeseries.parquet", "agents.parquet", "timeseries.csv", "agents.csv")
 MARKER_FILES = ("run.json", "compare.json")
 """A folder holding one of these was written by market_sim and may be replaced (--force)."""
 
@@ -331,50 +332,6 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if problem:
         raise RunsError(f"{file}: {problem}; write the folder again with `market-sim run`")
     return data
-
-
-def check_run_json(data: Mapping[str, Any]) -> str | None:
-    """The first problem with run.json's content (fields a reader relies on), or None."""
-    seed = data.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        return "seed: missing or not a whole number from 0 to 2^63-1"
-    if not isinstance(data.get("scenario"), dict):
-        return "scenario: missing or not a table"
-    events = data.get("events", [])
-    if not isinstance(events, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("week"), int) and "label" in e for e in events
-    ):
-        return "events: not a list of {week, date, label}"
-    timings = data.get("timings_s", {})
-    if not isinstance(timings, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in timings.values()
-    ):
-        return "timings_s: not a table of seconds"
-    for key in ("overrides", "files"):
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{key}: not a list of text"
-    if not isinstance(data.get("checksums", {}), dict):
-        return "checksums: not a table"
-    return None
-
-
-def verify_run_folder(folder: Path, data: Mapping[str, Any] | None = None) -> list[str]:
-    """One line per data file of a run folder that no longer matches the checksum in its
-    run.json (empty if all match, or for a folder written before checksums existed)."""
-    folder = Path(folder)
-    data = read_run_json(folder) if data is None else data
-    lines = []
-    for name, record in sorted((data.get("checksums") or {}).items()):
-        if name not in DATA_FILES:
-            continue
-        problem = check_file(folder / name, record)
-        if problem:
-            lines.append(
-                f"{folder / name}: {problem}; its numbers may not be the run's "
-                "(rerun with `market-sim run FOLDER --out FOLDER --force`)"
-            )
-    return lines
 
 
 def stored_scenario(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Scenario:

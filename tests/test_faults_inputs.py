@@ -11,8 +11,9 @@ import pytest
 
 from fault_helpers import SHORT, TINY, cli, ok, one_line
 from market_sim.scenario import ScenarioError, load_scenario
-from market_sim.scenario.loader import MAX_EXTENDS, MAX_TOML_BYTES
+from market_sim.scenario.loader import MAX_EXTENDS
 from market_sim.scenario.names import reserved_group_names
+from market_sim.scenario.tomlfile import MAX_TOML_BYTES
 
 # --------------------------------------------------------------------------- ids
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from fault_helpers import SHORT, TINY, cli, ok, one_line
-from market_sim.runs import verify_run_folder
+from market_sim.run_json import verify_run_folder
+from market_sim.runs import read_run_json
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_query_cannot_write_or_read_outside(run_dir: Path, sql: str, needle: str
     line = one_line(cli("query", run_dir, sql))
     assert line.startswith("SQL: ") and needle in line
     assert _snapshot(run_dir.parent) == before  # nothing written anywhere
-    assert verify_run_folder(run_dir) == []
+    assert verify_run_folder(run_dir, read_run_json(run_dir)) == []
 
 
 def test_query_reads_inside_its_folder(run_dir: Path) -> None:
@@ -90,7 +91,7 @@ def test_query_out_is_checked(run_dir: Path, tmp_path: Path) -> None:
     assert ".csv or .parquet" in line
     line = one_line(cli("query", run_dir, sql, "--out", tmp_path / "no" / "r.csv"))
     assert "does not exist" in line
-    assert verify_run_folder(run_dir) == []
+    assert verify_run_folder(run_dir, read_run_json(run_dir)) == []
 
 
 def test_query_markup_in_values_prints_as_written(run_dir: Path) -> None:

@@ -60,10 +60,11 @@ def parquet_views(folder: Path, warn: Any = None) -> dict[str, str]:
             views[name] = f"read_parquet({_lit(str(root / f'{name}.parquet'))})"
     warn = warn if warn is not None else (lambda line: None)
     if (folder / "run.json").is_file():
-        from market_sim.runs import verify_run_folder
+        from market_sim.run_json import verify_run_folder
+        from market_sim.runs import read_run_json
 
         try:
-            for line in verify_run_folder(folder):
+            for line in verify_run_folder(folder, read_run_json(folder)):
                 warn(line)
         except LineError as err:
             warn(f"{err}; its data files cannot be checked")

@@ -226,7 +226,8 @@ def report(
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs import read_run, read_run_json, verify_run_folder
+    from market_sim.run_json import verify_run_folder
+    from market_sim.runs import read_run, read_run_json
 
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")

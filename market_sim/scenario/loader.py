@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from market_sim.scenario.errors import (
     problems_from_validation,
 )
 from market_sim.scenario.schema import Scenario
+from market_sim.scenario.tomlfile import MAX_NESTING, depth, file_problem, read_toml
 
 SET_LABEL = "--set"
 
@@ -114,120 +114,17 @@ def validate(raw: RawScenario) -> Scenario:
 # --------------------------------------------------------------------------- files
 
 
-MAX_TOML_BYTES = 4 * 2**20
-"""Largest scenario or sweep file read (4 MiB; the baseline is ~40 kB)."""
-MAX_NESTING = 32
-"""Deepest nesting of tables and arrays in a file."""
 MAX_EXTENDS = 16
 """Longest ``extends`` chain (files inheriting from each other)."""
-
-
-def _problem(file: str, path: str, message: str) -> ScenarioError:
-    return ScenarioError([Problem(file, path, message)])
-
-
-def _read_bytes(path: Path, who: str) -> bytes:
-    """A regular file's content, refusing FIFOs, devices, sockets and files over the
-    size bound (the file is opened without blocking, then checked, then read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as err:
-        raise _problem(who, "", f"cannot read '{path}': {err.strerror or err}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _problem(
-                who,
-                "",
-                f"'{path}' is not a regular file (a pipe, device or socket); give a .toml file",
-            )
-        if st.st_size > MAX_TOML_BYTES:
-            raise _problem(
-                who,
-                "",
-                f"'{path}' is {st.st_size / 2**20:,.1f} MiB; a scenario or sweep file may be "
-                f"at most {MAX_TOML_BYTES // 2**20} MiB: give the right file",
-            )
-        chunks, size = [], 0
-        while size <= MAX_TOML_BYTES:
-            block = os.read(fd, 1 << 20)
-            if not block:
-                break
-            chunks.append(block)
-            size += len(block)
-        if size > MAX_TOML_BYTES:
-            raise _problem(who, "", f"'{path}' grew while being read; try again")
-        return b"".join(chunks)
-    except OSError as err:
-        raise _problem(who, "", f"cannot read '{path}': {err.strerror or err}") from None
-    finally:
-        os.close(fd)
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of parsed TOML (tables and arrays), stopping past ``limit``."""
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    """Parse one TOML file; problems name the file and the line.
-
-    Only regular files of at most :data:`MAX_TOML_BYTES` are read, nested at most
-    :data:`MAX_NESTING` deep.
-    """
-    who = referrer or str(path)
-    if not path.exists():
-        where = f"extends: file '{path}' not found" if referrer else "file not found"
-        raise _problem(who, "", f"{where}; check the path")
-    if path.is_dir():
-        raise _problem(who, "", f"'{path}' is a folder; give a .toml file")
-    raw = _read_bytes(path, who)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise _problem(str(path), "", f"not UTF-8 text ({err.reason}); save it as UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        text = str(err)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", text)
-        where = f"line {m.group(1)}, column {m.group(2)}" if m else "(syntax)"
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", text)
-        problem = Problem(str(path), where, f"invalid TOML: {msg}; fix the syntax")
-        raise ScenarioError([problem]) from None
-    except RecursionError:
-        raise _problem(
-            str(path), "", f"nested too deeply (more than {MAX_NESTING} levels); flatten it"
-        ) from None
-    except ValueError as err:  # e.g. an integer with too many digits
-        message = " ".join(str(err).split())[:200]
-        if "digits" in message:
-            message = "an integer has too many digits (more than 4,300)"
-        raise _problem(str(path), "", f"invalid value: {message}; fix the value") from None
-    if _depth(data, MAX_NESTING) > MAX_NESTING:
-        raise _problem(
-            str(path), "", f"nested too deeply (more than {MAX_NESTING} levels); flatten it"
-        )
-    return data
 
 
 def _load_into(raw: RawScenario, path: Path, chain: tuple[Path, ...]) -> None:
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError) as err:  # e.g. a symlink loop
-        raise _problem(str(path), "", f"cannot resolve the path ({err}); fix it") from None
+        raise file_problem(str(path), "", f"cannot resolve the path ({err}); fix it") from None
     if len(chain) >= MAX_EXTENDS:
-        raise _problem(
+        raise file_problem(
             str(chain[-1]),
             "extends",
             f"the extends chain is longer than {MAX_EXTENDS} files; shorten it",
@@ -418,7 +315,7 @@ def _typed(raw: RawScenario, loc: Sequence[str | int], text: str) -> Any:
                 )
             ]
         ) from None
-    if _depth(value, MAX_NESTING) > MAX_NESTING:
+    if depth(value, MAX_NESTING) > MAX_NESTING:
         raise ScenarioError(
             [Problem(SET_LABEL, format_path(loc, raw.data), "value nested too deeply; flatten it")]
         )
