@@ -1,7 +1,10 @@
 """The ``market-sim`` command line.
 
 Every command that reads a scenario takes ``--set dotted.path=value`` (repeatable).
-Exit codes: 0 success, 2 bad input (one line per problem, no traceback), 1 a bug.
+Exit codes: 0 success, 2 bad input, 1 a problem of the environment (disk full, no
+permission, network, memory) or a bug. Expected failures are one line per problem,
+``FILE or PATH: problem; fix``, never a traceback (:func:`user_errors`). Console output
+is printed without rich markup, so text from files and users shows as written.
 
 This package holds the shared pieces (the typer ``app``, error handling, options); each
 group of commands lives in its own module and registers itself on ``app`` when imported
@@ -19,6 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from market_sim.problems import LineError, os_problem, shorten
 from market_sim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -28,8 +32,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(width=None if sys.stdout.isatty() else 160)  # piped: don't truncate
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: names, ids, paths and error texts may hold "[...]" and must print as is
+console = Console(width=None if sys.stdout.isatty() else 160, markup=False)  # piped: wide
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 SetOption = Annotated[
     list[str] | None,
@@ -49,8 +54,19 @@ class UserError(Exception):
         super().__init__(f"{file}: {path}: {message}" if path else f"{file}: {message}")
 
 
+def fail(line: str, code: int) -> typer.Exit:
+    """Print ``line`` (cut to one line) on stderr; the Exit to raise with ``code``."""
+    err_console.print(shorten(line), markup=False, highlight=False)
+    return typer.Exit(code)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ScenarioError and UserError into lines on stderr and exit code 2."""
+    """Turn expected failures into lines on stderr and an exit code, never a traceback.
+
+    Exit 2: the user's input (ScenarioError, UserError, a LineError about input, a path
+    that cannot be used). Exit 1: the environment (disk full, permissions, network,
+    memory; a LineError about the environment, e.g. a run with non-finite outcomes).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,11 +74,21 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except ScenarioError as err:
             for problem in err.problems:
-                err_console.print(str(problem), markup=False)
+                err_console.print(shorten(str(problem)), markup=False, highlight=False)
             raise typer.Exit(2) from None
         except UserError as err:
-            err_console.print(str(err), markup=False)
-            raise typer.Exit(2) from None
+            raise fail(str(err), 2) from None
+        except LineError as err:
+            raise fail(str(err), err.exit_code) from None
+        except OSError as err:
+            line = os_problem(err)
+            raise fail(str(line), line.exit_code) from None
+        except MemoryError:
+            raise fail(
+                "market-sim: out of memory; use a smaller input or close other programs", 1
+            ) from None
+        except RecursionError:
+            raise fail("market-sim: input nested too deeply; simplify it", 2) from None
 
     return wrapper
 
@@ -79,7 +105,7 @@ def main() -> None:  # pragma: no cover - console entry point
 # Command modules register their commands on ``app`` when imported.
 from market_sim.cli import info_cmds, scenario_cmds  # noqa: E402, F401
 
-for _optional in ("run_cmds", "sweep_cmds"):
+for _optional in ("run_cmds", "query_cmds", "sweep_cmds"):
     try:
         __import__(f"market_sim.cli.{_optional}")
     except ModuleNotFoundError as _err:  # a command group not written yet

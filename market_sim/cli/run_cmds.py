@@ -2,25 +2,22 @@
 
 Output folders are written atomically (built under a hidden temporary name, renamed when
 complete); an existing folder is replaced only with ``--force``. Reading: docs/reports.md.
+``query`` lives in :mod:`market_sim.cli.query_cmds`.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import functools
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from market_sim.cli import SetOption, UserError, app, console, load, user_errors
-from market_sim.runs.folder import RunsError
+from market_sim.cli import SetOption, UserError, app, console, err_console, load, user_errors
+from market_sim.problems import os_problem, shorten
+from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
@@ -39,24 +36,6 @@ FactsOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-class _Line(UserError):
-    """A user error whose text is already a whole line."""
-
-    def __init__(self, line: str):
-        Exception.__init__(self, line)
-
-
-def _line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RunsError as err:
-            raise _Line(str(err)) from None
-
-    return wrapper
 
 
 def default_facts() -> Path | None:
@@ -87,7 +66,6 @@ RunSource = Annotated[
 
 @app.command()
 @user_errors
-@_line_errors
 def run(
     scenario: RunSource,
     seed: Annotated[
@@ -111,6 +89,8 @@ def run(
         write_run_into,
     )
 
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError("--seed", "", f"{seed:.6g} is not a whole number from 0 to 2^63-1")
     facts_path = _facts(facts)
     t0 = time.perf_counter()
     if scenario.is_dir() or scenario.suffix == ".json":  # rerun a stored run
@@ -130,7 +110,7 @@ def run(
     result.folder = out
 
     table = Table(
-        title=escape(f"{s.simulation.name}, seed {result.seed}"),
+        title=f"{s.simulation.name}, seed {result.seed}",
         title_justify="left",
         box=None,
         pad_edge=False,
@@ -142,8 +122,8 @@ def run(
         table.add_row(o.label, o.text(value), note)
     console.print(table)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
-    console.print(f"Wall time: {timings}", markup=False)
-    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+    console.print(f"Wall time: {timings}")
+    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- compare
@@ -151,7 +131,6 @@ def run(
 
 @app.command()
 @user_errors
-@_line_errors
 def compare(
     inputs: Annotated[
         list[Path],
@@ -162,7 +141,10 @@ def compare(
         ),
     ],
     seeds: Annotated[
-        int, typer.Option(min=1, help="Seeds per scenario: its seed + 0..N-1, paired by offset.")
+        int,
+        typer.Option(
+            min=1, max=1000, help="Seeds per scenario: its seed + 0..N-1, paired by offset."
+        ),
     ] = 5,
     out: OutOption = None,
     force: ForceOption = False,
@@ -177,13 +159,18 @@ def compare(
     if len(inputs) < 2:
         raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")
     sources = check_inputs(inputs)
+    for src in sources:
+        if src.base_seed + seeds - 1 > MAX_SEED:
+            raise UserError(
+                str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
+            )
     names = [slug(src.scenario.simulation.name) for src in sources]
     out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
     check_out(out, force)
 
     def done(label: str, r: Any) -> None:
         how = "read" if "simulate" not in r.timings_s else f"{r.timings_s['simulate']:.1f} s"
-        console.print(f"  {label}, seed {r.seed}: {how}", markup=False)
+        console.print(f"  {label}, seed {r.seed}: {how}")
 
     t0 = time.perf_counter()
     with staged_folder(out, force) as tmp:
@@ -196,7 +183,7 @@ def compare(
     a = arms[0].label
     for b in [x.label for x in arms[1:]]:
         t = Table(
-            title=escape(f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})"),
+            title=f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})",
             title_justify="left",
             box=None,
             pad_edge=False,
@@ -220,7 +207,7 @@ def compare(
                 interval,
             )
         console.print(t)
-    console.print(f"Report: {out / 'report.html'}", markup=False, soft_wrap=True)
+    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- report
@@ -228,7 +215,6 @@ def compare(
 
 @app.command()
 @user_errors
-@_line_errors
 def report(
     run_dir: Annotated[
         Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
@@ -240,7 +226,8 @@ def report(
     from market_sim.report.page import write_html
     from market_sim.report.run_report import render_run_report
     from market_sim.runs.compare import deltas, is_compare_folder, read_comparison
-    from market_sim.runs.folder import read_run
+    from market_sim.runs.folder import read_run, read_run_json
+    from market_sim.runs.run_json import verify_run_folder
 
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
@@ -251,110 +238,26 @@ def report(
         _sweep_report(run_dir)
         return
     else:
+        data = read_run_json(run_dir)
+        for line in verify_run_folder(run_dir, data):
+            _warn(line)
         stored = read_run(run_dir)
         html = render_run_report(stored, facts_path=_facts(facts))
     try:
         write_html(run_dir / "report.html", html)
     except OSError as err:
-        raise UserError(str(run_dir), "", f"cannot write report.html: {err.strerror}") from None
-    console.print(f"Report: {run_dir / 'report.html'}", markup=False, soft_wrap=True)
+        raise os_problem(err, run_dir / "report.html") from None
+    console.print(f"Report: {run_dir / 'report.html'}", soft_wrap=True)
+
+
+def _warn(line: str) -> None:
+    err_console.print(f"Warning: {shorten(line)}")
 
 
 def _sweep_report(folder: Path) -> None:
-    """A sweep folder's report, by the sweep package (market_sim.experiment)."""
-    from market_sim.experiment.storage import StoreError
+    """A sweep folder's report (market_sim.report.sweep_report); damaged run files are
+    named and left out."""
     from market_sim.report.sweep_report import write_report
 
-    try:
-        path = write_report(folder)
-    except StoreError as err:
-        raise UserError(str(folder), "", str(err)) from None
-    console.print(f"Report: {path}", markup=False, soft_wrap=True)
-
-
-# --------------------------------------------------------------------------- query
-
-
-def parquet_views(folder: Path) -> dict[str, str]:
-    """View name -> DuckDB source expression for the Parquet data in a folder.
-
-    ``timeseries`` and ``agents`` (a run folder), ``runs`` (``runs/*.parquet`` of a sweep
-    or comparison folder, matched by column name), ``manifest`` (``manifest.parquet``).
-    """
-
-    def lit(p: Path) -> str:
-        return "'" + str(p.resolve()).replace("'", "''") + "'"
-
-    views = {}
-    for name in ("timeseries", "agents", "manifest"):
-        if (folder / f"{name}.parquet").is_file():
-            views[name] = f"read_parquet({lit(folder / f'{name}.parquet')})"
-    if (folder / "runs").is_dir() and any((folder / "runs").glob("*.parquet")):
-        views["runs"] = f"read_parquet({lit(folder / 'runs')[:-1]}/*.parquet', union_by_name=true)"
-    return views
-
-
-@app.command()
-@user_errors
-def query(
-    folder: Annotated[
-        Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
-    ],
-    sql: Annotated[
-        str,
-        typer.Argument(
-            help="SQL over the views timeseries, agents, runs, manifest.", show_default=False
-        ),
-    ],
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
-) -> None:
-    """Run SQL (DuckDB) over a folder's Parquet files and print the result."""
-    import duckdb
-
-    if not folder.is_dir():
-        raise UserError(str(folder), "", "not a folder; give a run, comparison or sweep folder")
-    views = parquet_views(folder)
-    if not views:
-        raise UserError(
-            str(folder),
-            "",
-            "no Parquet data here (timeseries.parquet, "
-            "agents.parquet, runs/*.parquet or manifest.parquet)",
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        for name, source in views.items():
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
-        cur = con.execute(sql)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
-    except duckdb.Error as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError("SQL", "", message) from None
-    finally:
-        con.close()
-    if not columns:
-        console.print("OK (no result)")
-        return
-    if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return
-    t = Table(box=None, pad_edge=False, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
-    for i, c in enumerate(columns):
-        numeric = any(isinstance(r[i], int | float) for r in rows[:50])
-        t.add_column(escape(str(c)), justify="right" if numeric else "left")
-    for r in rows:
-        t.add_row(*(_cell(v) for v in r))
-    console.print(t)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date().isoformat()
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return escape(str(value))
+    path = write_report(folder, warn=_warn)
+    console.print(f"Report: {path}", soft_wrap=True)

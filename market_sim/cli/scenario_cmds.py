@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from market_sim.cli import (
     ScenarioArg,
@@ -31,7 +33,9 @@ def validate(scenario: ScenarioArg, set_: SetOption = None) -> None:
     s = load(scenario, set_)
     sim = s.simulation
     end = s.date_of(sim.weeks) - dt.timedelta(days=1)
-    console.print(f"[bold]{sim.name}[/bold]  {scenario}  [green]valid[/green]", markup=True)
+    console.print(
+        Text.assemble((sim.name, "bold"), f"  {scenario}  ", ("valid", "green")), soft_wrap=True
+    )
     if sim.description:
         console.print(sim.description, markup=False)
     console.print(f"Period: {sim.start_date} to {end} ({sim.weeks} weeks), seed {sim.seed}")
@@ -94,8 +98,11 @@ def graph(
     week = _parse_when(s, at)
     g = build_graph(s, week)
     console.print(
-        f"[bold]{s.simulation.name}[/bold]: supply graph at week {week} ({s.date_of(week)}), "
-        f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"
+        Text.assemble(
+            (s.simulation.name, "bold"),
+            f": supply graph at week {week} ({s.date_of(week)}), "
+            f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges",
+        )
     )
     t = Table(box=None, pad_edge=False)
     for col in ("product", "vendor", "max units/wk", "H100e/wk", "binding", "min cut", "cycle wk"):
@@ -186,7 +193,8 @@ def facts(
     frames = []
     base = s.simulation.seed
     with Progress(transient=True, console=console) as bar:
-        task = bar.add_task(f"Running {s.simulation.name}", total=seeds * s.simulation.weeks)
+        name = escape(s.simulation.name)  # the default progress columns read markup
+        task = bar.add_task(f"Running {name}", total=seeds * s.simulation.weeks)
         for k in range(seeds):
             model = GPUMarketModel(s, seed=base + k)
             while model.running:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from market_sim.cli import UserError, app, console, err_console, user_errors
+from market_sim.problems import LineError, os_problem, shorten
 
 
 @app.command()
@@ -44,7 +47,8 @@ def sweep(
     report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
 ) -> None:
     """Run a sweep: every sample point, replicate and scenario, one Parquet file per run."""
-    from market_sim.experiment import StoreError, load_sweep, prepare, run_prepared
+    from market_sim.experiment import load_sweep, prepare, run_prepared
+    from market_sim.experiment.execute import check_scheduler
 
     if scheduler and workers is not None:
         raise UserError(
@@ -55,34 +59,37 @@ def sweep(
         )
     if retry_failed and not resume:
         raise UserError("--retry-failed", "", "applies to a resumed sweep; add --resume")
+    if scheduler:
+        check_scheduler(scheduler)  # before anything is written
     sw = load_sweep(file)
     out = out if out is not None else Path("reports") / "sweeps" / sw.name
-    try:
-        prepared = prepare(sw, out, resume, retry_failed)
-    except StoreError as err:
-        raise UserError(str(out), "--out", str(err)) from None
+    prepared = prepare(sw, out, resume, retry_failed)
     total = len(prepared.plan.runs)
     where = f"the cluster at {scheduler}" if scheduler else "a local cluster"
     console.print(
-        f"[bold]{sw.name}[/bold]: {sw.sampler}, {prepared.plan.design.size} sample points x "
-        f"{sw.replicates} replicates x {len(sw.scenarios)} scenarios = {total} runs -> {out}"
+        Text.assemble(
+            (sw.name, "bold"),
+            f": {sw.sampler}, {prepared.plan.design.size} sample points x "
+            f"{sw.replicates} replicates x {len(sw.scenarios)} scenarios = {total} runs -> {out}",
+        ),
+        soft_wrap=True,
     )
     if prepared.skipped:
         console.print(
             f"Resuming: {prepared.skipped} runs already done, {len(prepared.pending)} to run"
         )
     for warning in prepared.warnings:
-        err_console.print(f"Warning: {warning}", markup=False)
+        _warn(warning)
     if prepared.retried:
         console.print(f"Rerunning {len(prepared.retried)} failed runs")
 
     failed: list[tuple[str, str]] = []
     lost: list[str] = []
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("failed {task.fields[failed]}"),
+        TextColumn("failed {task.fields[failed]}", markup=False),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -109,19 +116,26 @@ def sweep(
             except OSError as err:
                 if not resume:
                     prepared.store.discard_if_empty()
-                if scheduler:
-                    raise UserError(
-                        "--scheduler",
-                        "",
-                        f"cannot reach {scheduler} ({err}); check "
-                        "the address and that `dask scheduler` runs",
+                line = os_problem(err, out)
+                saved = len(prepared.store.finished())
+                if saved:
+                    raise LineError(
+                        f"{line}; {saved} of {total} runs are saved: finish with "
+                        f"market-sim sweep {shlex.quote(str(file))} --out "
+                        f"{shlex.quote(str(out))} --resume",
+                        line.exit_code,
                     ) from None
+                raise line from None
+            except (LineError, MemoryError):
+                if not resume:
+                    prepared.store.discard_if_empty()
                 raise
     except KeyboardInterrupt:
         n = len(prepared.store.finished())
         err_console.print(
             f"Interrupted: {n} of {total} runs are saved in {out}. Finish with:\n"
-            f"  market-sim sweep {file} --out {out} --resume"
+            f"  market-sim sweep {shlex.quote(str(file))} --out {shlex.quote(str(out))} "
+            "--resume"
         )
         raise typer.Exit(130) from None
 
@@ -134,10 +148,14 @@ def sweep(
     if report:
         from market_sim.report.sweep_report import write_report
 
-        path = write_report(out)
-        console.print(f"Report: {path}")
+        path = write_report(out, warn=_warn)
+        console.print(f"Report: {path}", soft_wrap=True)
     if lost:
         raise typer.Exit(1)
+
+
+def _warn(line: str) -> None:
+    err_console.print(f"Warning: {shorten(line)}")
 
 
 def _summary(store, total: int, failed: list[tuple[str, str]], lost: list[str]) -> None:
@@ -149,7 +167,7 @@ def _summary(store, total: int, failed: list[tuple[str, str]], lost: list[str]) 
     if failed:
         t = Table("run", "error", title="Failed runs", title_justify="left", box=None)
         for run_id, error in failed[:10]:
-            t.add_row(run_id, error)
+            t.add_row(run_id, shorten(error, 300))
         if len(failed) > 10:
             t.add_row("…", f"and {len(failed) - 10} more (see the report)")
         console.print(t)

@@ -14,6 +14,7 @@ metric must be a weekly column of the model.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from pathlib import Path
@@ -43,6 +44,9 @@ _SPEC_KEYS = set(ParameterSpec.model_fields)
 _TABLES_OF: dict[str, type[BaseModel]] = {"parameters": ParameterSpec, "outputs": OutputSpec}
 """Tables of tables keyed by the user: their keys' schema, for 'did you mean'."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_RUNS = 250_000
+"""Most runs one sweep may plan (its manifest lists every run); checked before the design
+is built, so a huge grid is refused instead of filling the memory."""
 
 
 class _Problems(list):
@@ -150,6 +154,7 @@ def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
 
     _check_sampler(spec, file, problems)
     params = _parameters(spec, refs, base, file, problems)
+    _check_size(spec, len(refs), file, problems)
     for name, (o, ofile) in outputs.items():
         if not _NAME.match(name):
             problems.add(
@@ -297,6 +302,37 @@ def _check_sampler(spec: SweepFile, file: str, problems: _Problems) -> None:
                 f'parameters."{key}".levels',
                 f"levels is for grid sweeps, not {spec.sampler}; remove it",
             )
+
+
+def planned_runs(spec: SweepFile, scenarios: int) -> int:
+    """How many runs a sweep file plans (a grid counted before its values are built):
+    sample points x replicates x scenarios."""
+    d = len(spec.parameters)
+    if spec.sampler == "grid":
+        points = math.prod(
+            len(p.values) if p.values is not None else int(p.levels or 0)
+            for p in spec.parameters.values()
+        )
+    elif spec.sampler == "sobol":
+        points = (spec.samples or 0) * (d + 2)
+    elif spec.sampler == "morris":
+        points = (spec.samples or 0) * (d + 1)
+    else:
+        points = spec.samples or 0
+    return points * spec.replicates * max(scenarios, 1)
+
+
+def _check_size(spec: SweepFile, scenarios: int, file: str, problems: _Problems) -> None:
+    n = planned_runs(spec, scenarios)
+    if n > MAX_RUNS:
+        what = "the product of the grid's values" if spec.sampler == "grid" else "samples"
+        problems.add(
+            file,
+            "parameters" if spec.sampler == "grid" else "samples",
+            f"the sweep plans {n:,} runs ({what} x {spec.replicates} replicates x "
+            f"{scenarios} scenarios); the most is {MAX_RUNS:,}: use fewer values, levels "
+            "or samples, or split the sweep",
+        )
 
 
 def _parameters(

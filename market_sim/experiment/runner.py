@@ -15,6 +15,7 @@ from market_sim.experiment.execute import Progress, RunResult, connect, execute,
 from market_sim.experiment.plan import Plan, RunSpec, make_plan
 from market_sim.experiment.storage import FORMAT_VERSION, StoreError, SweepStore
 from market_sim.experiment.sweep import Sweep
+from market_sim.experiment.verify import file_fingerprint, set_aside, verify_store
 
 _NOT_MODEL = ("experiment", "report", "cli")
 
@@ -83,19 +84,36 @@ class Prepared:
 
 
 def prepare(sweep: Sweep, out: str | Path, resume: bool, retry_failed: bool = False) -> Prepared:
-    """Create the folder's manifest (or check it on resume) and list the runs to do."""
+    """Create the folder's manifest (or check it on resume) and list the runs to do.
+
+    A new sweep needs a new or empty folder. On resume the manifest's fingerprint must be
+    the sweep file's (a lost manifest is rebuilt when the run files carry the same
+    fingerprint), and every run file is verified (:mod:`market_sim.experiment.verify`):
+    damaged ones are moved to ``OUT/damaged/`` and run again with the missing ones.
+    """
     store = SweepStore(out)
     plan = make_plan(sweep)
     warnings: list[str] = []
     if resume:
+        strict = False
+        if not store.exists() and store.finished():
+            _rebuild_manifest(store, sweep, plan, warnings)
+            strict = True
         manifest = store.manifest()
-        done = store.finished()
         if manifest.get("fingerprint") != plan.fingerprint:
             raise StoreError(
-                f"{sweep.file} or its scenarios changed since {store.out} was "
+                f"{store.out}: {sweep.file} or its scenarios changed since this folder was "
                 "planned; rerun without --resume into another --out"
             )
         store.clean_temporary()
+        planned = {r.run_id for r in plan.runs}
+        check = verify_store(store, planned, plan.fingerprint, repair=True, strict=strict)
+        if check.damaged:
+            folder = set_aside(store, list(check.damaged))
+            warnings += check.lines(store, f"moved to {folder}/ and run again")
+        else:
+            warnings += check.lines(store, "run again")
+        done = set(store.usable or ())
         if manifest.get("model_source") != model_source_hash() and len(done) < len(plan.runs):
             warnings.append(
                 f"the model's source code changed since {store.out} was started: "
@@ -103,13 +121,38 @@ def prepare(sweep: Sweep, out: str | Path, resume: bool, retry_failed: bool = Fa
             )
     else:
         store.create(manifest_for(sweep, plan))
+        store.usable = []
     retried: list[str] = []
     if retry_failed:
         retried = sorted(store.failed())
         store.remove_runs(retried)
-    done = store.finished()
+    done = set(store.usable or ())
     pending = [r for r in plan.runs if r.run_id not in done]
     return Prepared(store, plan, pending, len(plan.runs) - len(pending), retried, warnings)
+
+
+def _rebuild_manifest(store: SweepStore, sweep: Sweep, plan: Plan, warnings: list[str]) -> None:
+    """Write a lost manifest again from the sweep file, if the run files left in the
+    folder were written by the same design (their fingerprint); else refuse."""
+    files = sorted(store.finished())
+    prints = {r: file_fingerprint(store.run_path(r)) for r in files}
+    other = [r for r, fp in prints.items() if fp is not None and fp != plan.fingerprint]
+    if other:
+        raise StoreError(
+            f"{store.out}: has no {store.manifest_path.name}, and "
+            f"{store.run_path(other[0])} (with {len(other) - 1:,} more) was written by "
+            "another design of the sweep; choose another --out"
+        )
+    if not any(fp == plan.fingerprint for fp in prints.values()):
+        raise StoreError(
+            f"{store.out}: has no {store.manifest_path.name}, and none of its "
+            f"{len(files):,} run files can be matched with {sweep.file}; choose another --out"
+        )
+    store.write_manifest(manifest_for(sweep, plan))
+    warnings.append(
+        f"{store.manifest_path}: was missing; rebuilt from {sweep.file}, whose design "
+        "the run files carry"
+    )
 
 
 def run_prepared(
@@ -136,10 +179,23 @@ def run_prepared(
     )
 
     def write(result: RunResult) -> None:
+        try:
+            write_one(result)
+        except OSError as err:
+            if not err.filename:  # e.g. a full disk: name the file being written
+                err.filename = str(store.run_path(result.run_id))
+            raise
+
+    def write_one(result: RunResult) -> None:
         written = store.write_run(
             result.run_id,
             result.table,
-            {"elapsed_s": result.elapsed_s, "cpu_s": result.cpu_s, "worker": result.worker},
+            {
+                "elapsed_s": result.elapsed_s,
+                "cpu_s": result.cpu_s,
+                "worker": result.worker,
+                "fingerprint": prepared.plan.fingerprint,
+            },
         )
         if on_result is not None:
             on_result(result, written)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from market_sim.scenario.bounds import Bounded
 
 Scalar = int | float | bool | str
 
@@ -18,8 +20,11 @@ DISTRIBUTIONS = ("uniform", "loguniform", "normal", "lognormal", "triangular")
 AGGREGATIONS = ("auto", "mean", "sum", "min", "max", "first", "last", "median", "p10", "p90")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Bounded):
+    """Unknown keys rejected; numbers finite and bounded like a scenario's
+    (:mod:`market_sim.scenario.bounds`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(_Strict):

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from rich.console import JustifyMethod
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from market_sim.facts.reduce import WeeklyRun, _reduce
 
@@ -156,9 +156,9 @@ def format_table(scored: pd.DataFrame) -> Table:
             str(row.window),
             f"{_fmt(row.low)}–{_fmt(row.high)}",
             sim,
-            f"[{style[row.status]}]{row.status}[/]" if row.status in style else str(row.status),
+            Text(str(row.status), style=style.get(row.status, "")),
             rel,
-            f"[dim]{escape(row.reason)}[/]" if row.reason else "",
+            Text(str(row.reason), style="dim") if row.reason else "",
         )
     return table
 

@@ -34,6 +34,7 @@ from market_sim.model.record import AGENT_VARIABLES, Recorder
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
+from market_sim.outcomes.finite import check_finite
 from market_sim.scenario import Scenario
 from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.supply import build_graph
@@ -297,7 +298,11 @@ class GPUMarketModel(mesa.Model):
             self.running = False
 
     def run(self, progress: bool = False) -> pd.DataFrame:
-        """Run to the end of the horizon; return the weekly outcome frame."""
+        """Run to the end of the horizon; return the weekly outcome frame.
+
+        Raises :class:`market_sim.outcomes.finite.NonFiniteError` (naming the first column
+        and week) if any outcome is NaN or infinite: never a silently wrong frame.
+        """
         remaining = self.world.weeks - self.week
         if progress:
             from rich.progress import Progress
@@ -310,7 +315,9 @@ class GPUMarketModel(mesa.Model):
         else:
             while self.running:
                 self.step()
-        return self.timeseries()
+        frame = self.timeseries()
+        check_finite(frame, f"scenario {self.scenario.simulation.name!r}")
+        return frame
 
     def timeseries(self) -> pd.DataFrame:
         """The weekly outcomes so far: ``week``, ``date`` and one column per metric key."""

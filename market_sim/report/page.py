@@ -87,7 +87,10 @@ def figure_html(fig: go.Figure, div_id: str) -> Markup:
     Text inside the figure (titles, trace names, annotations) is drawn by plotly.js,
     which reads a small HTML subset: escape user strings with :func:`plot_text` first.
     The div's id is ``fig-<div_id>``, so it cannot clash with a section's anchor.
+    Event marks on the x axis of a panel without data are dropped (plotly.js cannot place
+    a date on an axis that has no dates) and that panel's axes hidden.
     """
+    fig = _without_marks_on_empty_axes(fig)
     html = pio.to_html(
         fig,
         include_plotlyjs=False,
@@ -99,6 +102,28 @@ def figure_html(fig: go.Figure, div_id: str) -> Markup:
     )
     # plotly's JSON escapes '<', '>' and '/' as \u003c etc., so it cannot end the script.
     return Markup('<div class="chart">') + Markup(html) + Markup("</div>")
+
+
+def _without_marks_on_empty_axes(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` without shapes and annotations on x axes no trace uses (the
+    empty cells of a subplot grid), those axes hidden; ``fig`` itself if there are none."""
+    if not fig.data:
+        return fig
+    used = {getattr(t, "xaxis", None) or "x" for t in fig.data}
+    names = [k for k in fig.layout.to_plotly_json() if re.fullmatch(r"xaxis\d*", k)]
+    empty = {"x" + k[5:] for k in names} - used
+    marked = {getattr(m, "xref", None) for m in (*fig.layout.shapes, *fig.layout.annotations)}
+    if not empty & marked:
+        return fig
+    fig = go.Figure(fig)
+    fig.layout.shapes = [m for m in fig.layout.shapes if m.xref not in empty]
+    fig.layout.annotations = [m for m in fig.layout.annotations if m.xref not in empty]
+    for ref in empty:
+        fig.layout["xaxis" + ref[1:]].visible = False
+        y = "yaxis" + ref[1:]
+        if y in fig.layout:
+            fig.layout[y].visible = False
+    return fig
 
 
 def plot_text(text: object) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from market_sim.experiment.claims import ClaimResult, evaluate_claims
 from market_sim.experiment.results import results_frame
 from market_sim.experiment.sensitivity import correlations, salib_indices
 from market_sim.experiment.storage import SweepStore
+from market_sim.experiment.verify import verify_store
 from market_sim.report import sweep_figures as RF
 from market_sim.report.page import (
     Card,
@@ -38,18 +40,27 @@ MAX_COMMANDS = 2000
 """Single-run commands listed (a bigger sweep lists the first ones)."""
 
 
-def write_report(out: str | Path) -> Path:
-    """Analyse the sweep in folder ``out`` and write ``out/report.html``; return its path."""
+def write_report(out: str | Path, warn: Callable[[str], None] | None = None) -> Path:
+    """Analyse the sweep in folder ``out`` and write ``out/report.html``; return its path.
+
+    Run files are verified first (:mod:`market_sim.experiment.verify`): damaged or
+    missing ones are left out (as missing runs) and named through ``warn``, one line each.
+    """
     store = SweepStore(out)
     manifest = store.manifest()
-    html = render_report(store, manifest)
+    planned = {r["run_id"] for r in manifest["runs"]}
+    check = verify_store(store, planned, manifest["fingerprint"])
+    if warn is not None:
+        for line in check.lines(store, "left out of the report; finish the sweep with --resume"):
+            warn(line)
+    html = render_report(store, manifest, damaged=len(check.damaged) + len(check.missing))
     path = store.out / "report.html"
     write_html(path, html)
     return path
 
 
-def render_report(store: SweepStore, manifest: dict[str, Any]) -> str:
-    """The report's HTML."""
+def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0) -> str:
+    """The report's HTML (``damaged``: run files found damaged or missing, left out)."""
     import market_sim
 
     frame = results_frame(store, manifest)
@@ -70,7 +81,7 @@ def render_report(store: SweepStore, manifest: dict[str, Any]) -> str:
     return render_page(
         title=f"Sweep: {manifest['name']}",
         subtitle=subtitle,
-        cards=_cards(frame, manifest, claims),
+        cards=_cards(frame, manifest, claims, damaged),
         sections=[s for s in sections if s is not None],
         generated_by=f"market_sim {market_sim.__version__}",
     )
@@ -79,7 +90,9 @@ def render_report(store: SweepStore, manifest: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- pieces
 
 
-def _cards(frame: pd.DataFrame, manifest: dict, claims: list[ClaimResult]) -> list[Card]:
+def _cards(
+    frame: pd.DataFrame, manifest: dict, claims: list[ClaimResult], damaged: int = 0
+) -> list[Card]:
     status = frame["status"].value_counts()
     done = int(status.get("ok", 0) + status.get("failed", 0))
     cards = [
@@ -89,6 +102,11 @@ def _cards(frame: pd.DataFrame, manifest: dict, claims: list[ClaimResult]) -> li
             f"{int(status.get('missing', 0)):,} missing",
         ),
         Card("Failed runs", f"{int(status.get('failed', 0)):,}", "recorded with their error"),
+        *(
+            [Card("Damaged run files", f"{damaged:,}", "left out (missing); resume to redo")]
+            if damaged
+            else []
+        ),
         Card(
             "Design",
             f"{len(manifest['design']):,} points",

@@ -15,10 +15,15 @@ A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default)
   ``report``);
 - ``report.html``: the run report (:mod:`market_sim.report.run_report`).
 
+run.json also records the size and SHA-256 of each data file (``checksums``);
+:func:`market_sim.runs.run_json.verify_run_folder` tells which no longer match (``report`` and
+``query`` warn).
+
 A folder is built under a hidden temporary sibling name and renamed into place when
 complete, so a failure leaves nothing half-written; an existing folder is replaced only
-with ``force`` and only after the new one is complete. Headline numbers live in
-:mod:`market_sim.outcomes.headline`.
+with ``force`` and only after the new one is complete. Working folders a killed command
+left behind are removed when a later one starts in the same parent
+(:mod:`market_sim.runs.staging`). Headline numbers live in :mod:`market_sim.outcomes.headline`.
 """
 
 from __future__ import annotations
@@ -38,25 +43,29 @@ from typing import Any
 import pandas as pd
 
 from market_sim.fileio import write_json, write_text
+from market_sim.outcomes.finite import check_finite
+from market_sim.integrity import file_record
+from market_sim.problems import ENVIRONMENT, LineError, os_problem
+from market_sim.runs.run_json import DATA_FILES, check_run_json
 from market_sim.scenario import Scenario
+from market_sim.runs.staging import clean_stale, prefix
 
 RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
 PHASES = ("build", "simulate", "write", "report")
 """Timed phases of a run, in order (wall time in seconds in run.json's ``timings_s``)."""
-DATA_FILES = (
-    "timeseries.parquet",
-    "agents.parquet",
-    "timeseries.csv",
-    "agents.csv",
-    "supply.json",
-)
 MARKER_FILES = ("run.json", "compare.json")
 """A folder holding one of these was written by market_sim and may be replaced (--force)."""
 
 
-class RunsError(Exception):
-    """A problem with a run folder or an output path: one line for the user."""
+class RunsError(LineError):
+    """A problem with a run folder or an output path: one line for the user (exit code 2
+    for the user's input, 1 for the environment)."""
+
+
+def _os_error(err: OSError, where: Path) -> RunsError:
+    line = os_problem(err, where)
+    return RunsError(str(line), line.exit_code)
 
 
 @dataclass
@@ -108,6 +117,7 @@ def execute(
     model = GPUMarketModel(scenario, seed=seed, overrides=list(overrides))
     t1 = time.perf_counter()
     ts = model.run(progress=progress)
+    check_finite(ts, model.scenario.simulation.name)
     agents = model.agents_frame()
     t2 = time.perf_counter()
     return Run(
@@ -140,6 +150,24 @@ def check_out(out: Path, force: bool) -> None:
     market_sim wrote (it holds run.json or compare.json) or an empty folder.
     """
     out = Path(out)
+    try:
+        here = Path.cwd().resolve()
+    except OSError as err:
+        raise RunsError(
+            "market-sim: the current folder is gone or unreadable "
+            f"({err.strerror or err}); change to an existing folder",
+            ENVIRONMENT,
+        ) from None
+    try:
+        target = out.resolve()
+    except (OSError, RuntimeError) as err:
+        raise RunsError(f"{out}: cannot resolve this path ({err}); choose another --out") from None
+    if target == here or target in here.parents:
+        raise RunsError(
+            f"{out}: is the current folder or contains it; choose another --out (e.g. a subfolder)"
+        )
+    if len(target.name.encode()) > 200:
+        raise RunsError(f"{out}: folder name too long (over 200 bytes); use a shorter --out")
     if not out.exists() and not out.is_symlink():
         return
     if not force:
@@ -167,16 +195,32 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
     check_out(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        clean_stale(out.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=prefix(out.name), dir=out.parent))
     except OSError as err:
-        raise RunsError(f"{out}: cannot write here: {err.strerror or err}") from None
+        raise _cannot_write(err, out) from None
     try:
         yield tmp
         os.chmod(tmp, 0o755)
         _replace(tmp, out, force)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cannot_write(err, out) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _cannot_write(err: OSError, out: Path) -> RunsError:
+    """An OSError while writing ``out`` as one line: ``OUT: cannot write here: ...``."""
+    line = os_problem(err, out)
+    text = str(line)
+    place = f"{err.filename}: " if err.filename else ""
+    if place and text.startswith(place):
+        text = text[len(place) :]
+    elif text.startswith(f"{out}: "):
+        text = text[len(f"{out}: ") :]
+    return RunsError(f"{out}: cannot write here: {text}", line.exit_code)
 
 
 def _replace(tmp: Path, out: Path, force: bool) -> None:
@@ -184,7 +228,7 @@ def _replace(tmp: Path, out: Path, force: bool) -> None:
     check_out(out, force)  # it may have appeared while we worked
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old = Path(tempfile.mkdtemp(prefix=prefix(out.name, "old"), dir=out.parent))
         old.rmdir()
         os.rename(out, old)
     try:
@@ -192,7 +236,7 @@ def _replace(tmp: Path, out: Path, force: bool) -> None:
     except OSError as err:
         if old is not None:
             os.rename(old, out)
-        raise RunsError(f"{out}: cannot write here: {err.strerror or err}") from None
+        raise _cannot_write(err, out) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -233,6 +277,11 @@ def run_json(run: Run) -> dict[str, Any]:
         "files": [
             name for name in DATA_FILES if (run.folder is None or (run.folder / name).exists())
         ],
+        "checksums": {
+            name: file_record(run.folder / name)
+            for name in DATA_FILES
+            if run.folder is not None and (run.folder / name).is_file()
+        },
         "scenario": s.model_dump(mode="json", by_alias=True),
     }
 
@@ -271,18 +320,26 @@ def write_run(
 
 
 def read_run_json(path: Path) -> dict[str, Any]:
-    """run.json of a run folder (or the file itself) as a dict; :class:`RunsError` if bad."""
+    """run.json of a run folder (or the file itself) as a dict; :class:`RunsError` if it
+    is missing, unreadable or not shaped like one (see :func:`check_run_json`)."""
     path = Path(path)
     file = path / "run.json" if path.is_dir() else path
     if not file.is_file():
         what = "no run.json in this folder" if path.is_dir() else "not found"
+        if file.exists():
+            what = "not a regular file"
         raise RunsError(f"{path}: {what}; give a run folder written by `market-sim run`")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunsError(f"{file}: cannot read run.json: {err}") from None
+    except OSError as err:
+        raise _os_error(err, file) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise RunsError(f"{file}: cannot read run.json: {err}"[:500]) from None
     if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
         raise RunsError(f"{file}: not a market_sim run.json (format {RUN_FORMAT} expected)")
+    problem = check_run_json(data)
+    if problem:
+        raise RunsError(f"{file}: {problem}; write the folder again with `market-sim run`")
     return data
 
 
@@ -305,7 +362,16 @@ def read_run(folder: Path) -> Run:
         agents_file = folder / "agents.parquet"
         agents = pd.read_parquet(agents_file) if agents_file.exists() else pd.DataFrame()
     except (OSError, ValueError) as err:
-        raise RunsError(f"{folder}: cannot read the run's Parquet files: {err}") from None
+        message = " ".join(str(err).split())[:300]
+        raise RunsError(
+            f"{folder}: cannot read the run's Parquet files ({message}); "
+            "rerun with `market-sim run FOLDER --out FOLDER --force`"
+        ) from None
+    if "week" not in ts.columns or "date" not in ts.columns:
+        raise RunsError(
+            f"{folder / 'timeseries.parquet'}: not a run's weekly table (no week and date "
+            "columns); rerun with `market-sim run FOLDER --out FOLDER --force`"
+        )
     supply = None
     supply_file = folder / "supply.json"
     if supply_file.is_file():

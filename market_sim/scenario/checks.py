@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 
 from market_sim.scenario.errors import Problem, did_you_mean
+from market_sim.scenario.names import reserved_group_names
 from market_sim.scenario.schema import (
     ALL_BUYERS,
     BUYER_ROLES,
@@ -76,21 +77,38 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
 
 
 def _check_ids(s: Scenario, r: _Report) -> None:
-    groups = {
+    """Products, supply nodes and agents share one namespace with the reserved groups:
+    ids are unique across all of them, ignoring case, and take no group's name."""
+    kinds = {
         "products": [p.id for p in s.products],
         "supply.nodes": [n.id for n in s.supply.nodes],
         "agents": [a.id for a in s.agents],
     }
-    for where, ids in groups.items():
+    for where, ids in kinds.items():
         for name, n in Counter(ids).items():
             if n > 1:
                 r.add(f"{where}.{name}", f"duplicate id '{name}' ({n} times); rename all but one")
-    # nodes and agents share one supply graph, so their ids must not collide
-    shared = set(groups["supply.nodes"]) & set(groups["agents"])
-    for name in sorted(shared):
-        r.add(f"agents.{name}", f"id '{name}' is also a supply node's id; rename one")
-    if "startups" in groups["supply.nodes"] or "startups" in groups["agents"]:
-        r.add("agents.startups", "'startups' is reserved for the startup population; rename")
+    groups = reserved_group_names(s)
+    first: dict[str, tuple[str, str]] = {}  # folded id -> (kind, id) where it first appears
+    for where, ids in kinds.items():
+        for name in dict.fromkeys(ids):
+            key = name.casefold()
+            if key in groups:
+                r.add(
+                    f"{where}.{name}",
+                    f"id '{name}' is a reserved group name ({key}: {groups[key]}; ids are "
+                    "case-insensitive); rename it",
+                )
+                continue
+            if key in first:
+                kind, other = first[key]
+                r.add(
+                    f"{where}.{name}",
+                    f"id '{name}' is also {kind}.{other}'s id (ids are case-insensitive); "
+                    "rename one",
+                )
+                continue
+            first[key] = (where, name)
 
 
 def _check_edges(s: Scenario, r: _Report) -> None:

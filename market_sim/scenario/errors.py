@@ -68,8 +68,8 @@ def format_path(loc: Iterable[str | int], data: Any) -> str:
 
 
 def is_path_id(value: Any) -> bool:
-    """True for an id that can stand in a dotted path (letters, digits, _ and -)."""
-    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_\-]+", value) is not None
+    """True for an id that can stand in a dotted path (1-64 letters, digits, _ and -)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", value) is not None
 
 
 def _tag_values(table: Mapping) -> set:
@@ -206,15 +206,30 @@ def problems_from_validation(
     return problems
 
 
+MAX_ECHO = 60
+"""Characters of a bad value echoed in a message at most (a huge value is cut)."""
+
+
+def short_repr(value: Any, limit: int = MAX_ECHO) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a cut says how long the value was)."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text):,} characters)"
+    return text
+
+
 def _describe(e: dict, root: type[BaseModel], data: Any) -> str:
     kind = e["type"]
-    got = e.get("input")
+    got = short_repr(e.get("input"))
+    raw = e.get("input")
     if kind == "missing":
         return "required key is missing; add it"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tags = e.get("ctx", {}).get("expected_tags", "")
         disc = e.get("ctx", {}).get("discriminator", "'role'").strip("'")
-        tag = e.get("ctx", {}).get("tag")
+        tag = short_repr(e.get("ctx", {}).get("tag")).strip("'\"")
         if kind == "union_tag_not_found":
             return f"'{disc}' is missing; set {disc} to one of {tags}"
         hint = did_you_mean(str(tag), [t.strip(" '") for t in tags.split(",")])
@@ -222,14 +237,15 @@ def _describe(e: dict, root: type[BaseModel], data: Any) -> str:
     if kind == "literal_error":
         expected = e.get("ctx", {}).get("expected", "")
         options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
-        hint = did_you_mean(str(got), options)
-        return f"'{got}' is not allowed{hint}; use one of {expected}"
+        shown = got.strip("'\"") if isinstance(raw, str) else got
+        hint = did_you_mean(str(raw)[:200], options)
+        return f"'{shown}' is not allowed{hint}; use one of {expected}"
     msg = e["msg"]
     if kind.startswith(("greater_than", "less_than")):
-        return f"{msg[0].lower()}{msg[1:]} (got {got!r}); change the value"
+        return f"{msg[0].lower()}{msg[1:]} (got {got}); change the value"
     if kind == "value_error":
         text = msg.removeprefix("Value error, ")
-        return f"{text}; fix the values"
+        return text if "; " in text else f"{text}; fix the values"
     if kind.endswith(("_type", "_parsing")):
-        return f"{msg[0].lower()}{msg[1:]} (got {got!r}); give a value of that type"
-    return f"{msg[0].lower()}{msg[1:]} (got {got!r}); change the value"
+        return f"{msg[0].lower()}{msg[1:]} (got {got}); give a value of that type"
+    return f"{msg[0].lower()}{msg[1:]} (got {got}); change the value"

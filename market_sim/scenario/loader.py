@@ -41,6 +41,7 @@ from market_sim.scenario.errors import (
     problems_from_validation,
 )
 from market_sim.scenario.schema import Scenario
+from market_sim.scenario.tomlfile import MAX_NESTING, depth, file_problem, read_toml
 
 SET_LABEL = "--set"
 
@@ -113,30 +114,21 @@ def validate(raw: RawScenario) -> Scenario:
 # --------------------------------------------------------------------------- files
 
 
-def read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    """Parse one TOML file; problems name the file and the line."""
-    who = referrer or str(path)
-    if not path.exists():
-        where = f"extends: file '{path}' not found" if referrer else "file not found"
-        raise ScenarioError([Problem(who, "", f"{where}; check the path")])
-    if path.is_dir():
-        raise ScenarioError([Problem(who, "", f"'{path}' is a folder; give a .toml file")])
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        text = str(err)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", text)
-        where = f"line {m.group(1)}, column {m.group(2)}" if m else "(syntax)"
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", text)
-        problem = Problem(str(path), where, f"invalid TOML: {msg}; fix the syntax")
-        raise ScenarioError([problem]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([Problem(str(path), "", f"cannot read: {err}")]) from None
+MAX_EXTENDS = 16
+"""Longest ``extends`` chain (files inheriting from each other)."""
 
 
 def _load_into(raw: RawScenario, path: Path, chain: tuple[Path, ...]) -> None:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as err:  # e.g. a symlink loop
+        raise file_problem(str(path), "", f"cannot resolve the path ({err}); fix it") from None
+    if len(chain) >= MAX_EXTENDS:
+        raise file_problem(
+            str(chain[-1]),
+            "extends",
+            f"the extends chain is longer than {MAX_EXTENDS} files; shorten it",
+        )
     if resolved in chain:
         loop = " -> ".join(os.path.relpath(p) for p in (*chain, resolved))
         raise ScenarioError(
@@ -310,6 +302,21 @@ def _typed(raw: RawScenario, loc: Sequence[str | int], text: str) -> Any:
     if ann is not None and is_text(ann):
         return text.strip('"') if len(text) >= 2 and text[0] == text[-1] == '"' else text
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except (RecursionError, ValueError):
+        raise ScenarioError(
+            [
+                Problem(
+                    SET_LABEL,
+                    format_path(loc, raw.data),
+                    "value too deeply nested or too large; give a plain value",
+                )
+            ]
+        ) from None
+    if depth(value, MAX_NESTING) > MAX_NESTING:
+        raise ScenarioError(
+            [Problem(SET_LABEL, format_path(loc, raw.data), "value nested too deeply; flatten it")]
+        )
+    return value

@@ -8,6 +8,9 @@ cycles, events inside the horizon) live in :mod:`market_sim.scenario.checks`.
 Time is counted in weeks from ``simulation.start_date`` (week 0). Wherever a point in time
 is asked for (:data:`When`), either a week index (``12``) or a calendar date
 (``2024-03-18``, a TOML date) is accepted; a date maps to the week that contains it.
+
+Every number must be finite and every field respects the bounds of
+:mod:`market_sim.scenario.bounds` (size, durations, dates, seeds), through :class:`Strict`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from market_sim.market.policies import POLICIES
+from market_sim.scenario.bounds import Bounded
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 """Calendar weeks in an average month (52/12); converts ``*_per_month`` figures."""
@@ -51,10 +55,13 @@ AllocationPolicy = Annotated[str, AfterValidator(_registered_policy)]
 """The name of a registered allocation policy (``market_sim.market.policies``)."""
 
 
-class Strict(BaseModel):
-    """Base for every schema table: unknown keys are rejected, values are immutable."""
+class Strict(Bounded):
+    """Base for every schema table: unknown keys are rejected, values are immutable,
+    numbers are finite and bounded (:mod:`market_sim.scenario.bounds`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def _weekly(per_week: float | None, per_month: float | None, what: str) -> float:
@@ -324,7 +331,9 @@ class OrderingRule(Strict):
 
     stock_adjust_weeks: float = Field(13.0, gt=0, description="weeks to close a fleet gap")
     supply_line_weight: Fraction = Field(0.5, description="weight on the supply-line gap")
-    lead_time_smoothing_weeks: float = Field(8.0, gt=0, description="lead-time expectation")
+    lead_time_smoothing_weeks: float = Field(
+        8.0, ge=1, description="lead-time expectation (>= 1: one weekly step at least)"
+    )
     max_cancel_fraction: Fraction = Field(0.1, description="open orders cancelled per week")
 
 
@@ -466,8 +475,12 @@ class Startups(Strict):
     """The startup population, simulated as columnar arrays (one row per startup)."""
 
     count: int = Field(2000, ge=0, le=2_000_000, description="startups at the start")
-    max_count: int | None = Field(None, ge=0, description="array size; None: 2 x count")
-    entry_per_week: float = Field(5.0, ge=0, description="mean new startups per week")
+    max_count: int | None = Field(
+        None, ge=0, le=4_000_000, description="array size; None: 2 x count"
+    )
+    entry_per_week: float = Field(
+        5.0, ge=0, le=10_000, description="mean new startups per week (bound: memory)"
+    )
     funding_min_usd: float = Field(2e6, gt=0, description="Pareto scale of funding")
     funding_pareto_alpha: float = Field(1.2, gt=0, description="Pareto tail index")
     funding_max_usd: float = Field(5e9, gt=0, description="cap on a round")
@@ -476,7 +489,9 @@ class Startups(Strict):
     )
     runway_weeks: float = Field(78.0, gt=0, description="weeks a round is meant to last")
     value_usd_per_gpu_hour: float = Field(6.0, gt=0, description="median worth of H100-hour")
-    value_sigma: float = Field(0.5, ge=0, description="lognormal spread of that worth")
+    value_sigma: float = Field(
+        0.5, ge=0, le=5, description="lognormal spread of that worth (bound: exp overflow)"
+    )
     value_spread: Fraction = Field(
         0.25, description="first half of a need is worth (1+this)x, the rest (1-this)x"
     )
@@ -621,7 +636,9 @@ class Event(Strict):
     at: When = Field(description="week or date the event starts")
     kind: EventKind = Field(description="what happens")
     target: Identifier = Field(description="node, buyer, group, product or vendor it hits")
-    magnitude: float = Field(1.0, ge=0, description="share lost (outage) or factor (surge)")
+    magnitude: float = Field(
+        1.0, ge=0, le=100, description="share lost (outage) or demand multiplier (surge)"
+    )
     duration_weeks: int | None = Field(None, ge=1, description="None: to the end of the run")
     products: list[Identifier] = Field(
         default_factory=list, description="products an export control covers"
