@@ -1,0 +1,108 @@
+"""One evaluation of a parameter set: run the scenario with it for each seed and score
+the runs against the chosen facts. Pure of side effects, so it runs the same in this
+process or on a Dask worker."""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market_sim.experiment.calibration.objective import fact_end, objective, score_runs
+
+
+@dataclass
+class Evaluation:
+    """What one parameter set scored: the objective (mean over seeds of the weighted mean
+    band distance), each fact's mean simulated value and distance, and timings."""
+
+    params: dict[str, float]
+    objective: float
+    simulated: dict[str, float] = field(default_factory=dict)  # fact id -> mean over seeds
+    distance: dict[str, float] = field(default_factory=dict)  # fact id -> mean over seeds
+    inside: int = 0  # facts inside their band (mean over seeds, rounded down)
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+def weeks_needed(scenario_start: pd.Timestamp, facts: pd.DataFrame, horizon: int) -> int:
+    """Weeks a run must last to cover every fact's window (at most the horizon)."""
+    if facts.empty:
+        return horizon
+    last = max(fact_end(d, w) for d, w in zip(facts["date"], facts["window"], strict=False))
+    weeks = int((last - scenario_start).days // 7) + 2
+    return max(1, min(horizon, weeks))
+
+
+def override_lines(params: Mapping[str, float], integer: Mapping[str, bool]) -> list[str]:
+    """``--set`` lines for a parameter set (integers rounded where the path takes one)."""
+    out = []
+    for path, value in params.items():
+        v = round(value) if integer.get(path) else float(value)
+        out.append(f"{path}={v!r}" if not isinstance(v, int) else f"{path}={v}")
+    return out
+
+
+def evaluate(
+    scenario: Mapping[str, Any],
+    params: Mapping[str, float],
+    seeds: Sequence[int],
+    facts: pd.DataFrame,
+    weights: np.ndarray,
+    fixed: Sequence[str] = (),
+    integer: Mapping[str, bool] | None = None,
+    weeks: int | None = None,
+) -> Evaluation:
+    """Run ``scenario`` (resolved data) with ``fixed`` overrides and ``params`` for each
+    seed, over ``weeks`` weeks (default: the scenario's horizon), and score the facts.
+
+    A run that fails (bad values, non-finite outcomes) gives an evaluation with
+    ``error`` set and an infinite objective; it never raises.
+    """
+    from market_sim.model import GPUMarketModel
+
+    t0 = time.perf_counter()
+    lines = list(fixed) + override_lines(params, integer or {})
+    if weeks is not None:
+        lines.append(f"simulation.weeks={int(weeks)}")
+    frames = []
+    try:
+        for seed in seeds:
+            model = GPUMarketModel(scenario, seed=int(seed), overrides=lines)
+            frames.append(model.run())
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
+            del model
+        gc.collect()
+        scored = score_runs(frames, facts)
+    except Exception as err:  # a failed evaluation is a result, not a crash
+        message = " ".join(str(err).split())[:300]
+        return Evaluation(
+            dict(params),
+            math.inf,
+            error=f"{type(err).__name__}: {message}",
+            elapsed_s=time.perf_counter() - t0,
+        )
+    per_seed = [
+        objective(part["distance"].to_numpy(), weights)
+        for _, part in scored.groupby("seed_index", sort=True)
+    ]
+    mean = scored.groupby("fact_id", sort=False).agg(
+        simulated=("simulated", "mean"), distance=("distance", "mean")
+    )
+    inside = int(np.floor((scored["distance"] == 0).sum() / max(1, len(frames))))
+    return Evaluation(
+        params=dict(params),
+        objective=float(np.mean(per_seed)),
+        simulated={str(k): float(v) for k, v in mean["simulated"].items()},
+        distance={str(k): float(v) for k, v in mean["distance"].items()},
+        inside=inside,
+        elapsed_s=time.perf_counter() - t0,
+    )
