@@ -85,7 +85,6 @@ def run_pyabc(client, budget: int, population: int) -> dict:
             for p, (lo, hi, log) in PARAMS.items()
         }
     )
-    history: list = []
 
     def model(par):
         params = {k.replace("__", "."): float(v) for k, v in par.items()}
@@ -104,7 +103,7 @@ def run_pyabc(client, budget: int, population: int) -> dict:
     wall = time.perf_counter() - t0
     pops = h.get_all_populations()
     evals = int(h.total_nr_simulations)
-    frame, w = h.get_distribution()
+    frame, _weights = h.get_distribution()
     # the final population's objectives (pyabc stores the distance of each particle)
     dists = h.get_weighted_distances()
     best = float(dists["distance"].min())
@@ -114,7 +113,7 @@ def run_pyabc(client, budget: int, population: int) -> dict:
         "generations": int(len(pops) - 1),
         "best_objective": best,
         "ensemble_median_objective": float(dists["distance"].median()),
-        "ensemble_size": int(len(frame)),
+        "ensemble_size": len(frame),
         "wall_s": wall,
         "evals_per_s": evals / wall,
     }

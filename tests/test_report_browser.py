@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from market_sim.report.browser import chromium_path, open_page
+from market_sim.report.browser import chart_states, chromium_path, open_page
 from market_sim.report.page import write_html
 from market_sim.report.run_report import render_run_report
 from market_sim.runs.folder import execute
@@ -49,13 +49,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list
 
 def test_no_console_errors_and_every_chart_drew(loaded: tuple[Any, list[str]]) -> None:
     page, errors = loaded
-    info = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
-               const svg = d.querySelector('svg.main-svg');
-               return {id: d.id, drawn: !!svg && svg.clientWidth > 0,
-                       traces: d.querySelectorAll('.trace').length};
-           })"""
-    )
+    info = chart_states(page)
     assert errors == []
     assert len(info) >= 15
     assert [c["id"] for c in info if not c["drawn"]] == []

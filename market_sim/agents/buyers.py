@@ -22,13 +22,19 @@ import numpy as np
 
 
 def target_path(spec, scenario, weeks: int) -> np.ndarray:
-    """Desired installed H100e for weeks 0..weeks: linear between targets, flat after."""
+    """Desired installed H100e for weeks 0..weeks through the buyer's fleet targets, flat
+    after the last: linear between targets, or geometric (constant growth rate between
+    two targets) under ``ordering.target_path = "geometric"``."""
     start = scenario.simulation.start_date
     xs = [0.0] + [(p.date - start).days / 7.0 for p in spec.fleet_targets]
     ys = [spec.initial_fleet_h100e] + [p.h100e for p in spec.fleet_targets]
     keep = [0] + [i for i in range(1, len(xs)) if xs[i] > 0]  # targets before the start
     xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
-    return np.interp(np.arange(weeks + 1, dtype=float), xs, ys)
+    grid = np.arange(weeks + 1, dtype=float)
+    rule = getattr(spec, "ordering", None) or scenario.policy.ordering
+    if rule.target_path == "geometric" and min(ys) > 0:
+        return np.exp(np.interp(grid, xs, np.log(ys)))
+    return np.interp(grid, xs, ys)
 
 
 class Holder(mesa.Agent):
@@ -159,51 +165,79 @@ class FleetBuyer(Holder):
     def __init__(self, model: mesa.Model, spec, index: int, klass: int):
         super().__init__(model, spec, index, klass)
         self.desired = model.desired_path[index]  # H100e by week, demand events included
+        self.given_up_h100e = 0.0  # shortfall given up so far (ordering.give_up_weeks)
+
+    def wanted(self, week: int) -> float:
+        """Installed H100e the buyer wants this week: its desired path less the shortfall
+        it has given up (0 without ``give_up_weeks``)."""
+        return self.desired[week] - self.given_up_h100e
 
     def decide(self, week: int) -> list[tuple]:
         """This week's orders (and cancellations, applied to the book directly)."""
-        m = self.model
         rule = self.ordering
-        self.learn_lead_time(self.expected_quote())
+        quote = self.expected_quote()
+        shortening = quote < self.expected_lead  # quotes below what the buyer expected
+        self.learn_lead_time(quote)
         need = max(0.0, self.desired[week + 1] - self.desired[week])
-        gap = self.desired[week] - self.installed_h100e
+        gap = self.wanted(week) - self.installed_h100e
+        if rule.give_up_weeks is not None and gap > 0:
+            self.given_up_h100e += gap / rule.give_up_weeks  # from next week on
         supply_line = self.open_orders_h100e()
+        if rule.phantom_cancel > 0 and shortening:
+            # orders beyond what the shorter quote needs in the pipe were placed to hold a
+            # place in a long queue (double orders): cancel a share of them, order nothing
+            phantom = supply_line - need * quote - max(gap, 0.0)
+            if phantom > 0:
+                self._cancel(rule.phantom_cancel * phantom, supply_line)
+                return []
         desired_line = need * self.expected_lead
+        if rule.padding > 0:  # double ordering while waits are long
+            normal = rule.normal_lead_weeks
+            excess = min(1.0, max(0.0, (self.expected_lead - normal) / normal))
+            desired_line *= 1.0 + rule.padding * excess
         indicated = (
             need
             + gap / rule.stock_adjust_weeks
             + rule.supply_line_weight * (desired_line - supply_line) / rule.stock_adjust_weeks
         )
         if indicated < 0:
-            idx = m.book.open_by(self.holder)
-            cap = rule.max_cancel_fraction * supply_line
-            weight = m.world.products.h100e[m.book.product[idx]]
-            cancelled = m.book.cancel(idx, min(-indicated, cap), weight)
-            m.holdings.cancelled_h100e[self.holder] += cancelled
+            self._cancel(-indicated, supply_line)
             return []
         if not self.can_order():
             return []
         return self.orders_for(self.cap_by_budget(week, indicated))
 
+    def _cancel(self, h100e: float, supply_line: float) -> None:
+        """Cancel up to ``h100e`` of open orders (youngest first), at most
+        ``max_cancel_fraction`` of the supply line this week."""
+        m = self.model
+        idx = m.book.open_by(self.holder)
+        cap = self.ordering.max_cancel_fraction * supply_line
+        weight = m.world.products.h100e[m.book.product[idx]]
+        cancelled = m.book.cancel(idx, min(h100e, cap), weight)
+        m.holdings.cancelled_h100e[self.holder] += cancelled
+
     def gray_bid(self, week: int) -> tuple[float, float]:
         """(price USD/H100e, H100e) wanted now on the gray market; (0, 0) if none.
 
-        A unit now is worth the list price plus renting one until an order would
-        arrive (rental price x hours x expected lead), up to the buyer's ceiling.
+        A unit now is worth the list price plus ``economics.gray_wait_value_share`` of
+        renting one until an order would arrive (rental price x hours x expected lead),
+        up to the buyer's ceiling.
         """
         m = self.model
-        gap = self.desired[week] - self.installed_h100e
+        gap = self.wanted(week) - self.installed_h100e
         if gap <= 0:
             return 0.0, 0.0
-        hours = m.world.scenario.economics.hours_per_week
-        value = m.reference_price_per_h100e() + m.rental_price * hours * self.expected_lead
+        econ = m.world.scenario.economics
+        wait = m.rental_price * econ.hours_per_week * self.expected_lead
+        value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
 
     def gray_ask(self, week: int) -> tuple[float, float]:
         """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
         m = self.model
-        surplus = self.installed_h100e - self.desired[week]
+        surplus = self.installed_h100e - self.wanted(week)
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
         haircut = m.world.scenario.economics.resale_haircut

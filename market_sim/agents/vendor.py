@@ -99,8 +99,10 @@ class VendorAgent(mesa.Agent):
             if starts <= 0.0:
                 continue
             y = self.ramp_yield(p, week)
-            for name, per_unit, nodes in pr.stages[p]:
+            for (name, per_unit, nodes), scale in zip(pr.stages[p], pr.stage_scale[p], strict=True):
                 need = starts * per_unit / (y if name != "hbm" else 1.0)
+                if scale is not None:  # yield learning
+                    need *= scale[week]
                 split = [reach[j] for j in nodes]
                 whole = sum(split)
                 for node, part in zip(nodes, split, strict=True):
@@ -131,8 +133,11 @@ class VendorAgent(mesa.Agent):
             got = {n: granted[n] * q / asked[n] if asked[n] > 0 else 0.0 for n, q in req.items()}
             y = self.ramp_yield(p, week)
             stages = [
-                (per_unit / (y if name != "hbm" else 1.0), nodes)
-                for name, per_unit, nodes in pr.stages[p]
+                (
+                    per_unit / (y if name != "hbm" else 1.0) * (1.0 if sc is None else sc[week]),
+                    nodes,
+                )
+                for (name, per_unit, nodes), sc in zip(pr.stages[p], pr.stage_scale[p], strict=True)
             ]
             units = min(sum(got.get(n, 0.0) for n in nodes) / eff for eff, nodes in stages)
             units = max(0.0, units) if math.isfinite(units) else 0.0

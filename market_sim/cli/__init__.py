@@ -45,6 +45,29 @@ SetOption = Annotated[
     ),
 ]
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
+EnsembleOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ensemble",
+        metavar="FILE",
+        help="Run every member of a calibrated ensemble (*.ensemble.toml, written by "
+        "`market-sim calibrate`) with each seed: parameter uncertainty on top of noise.",
+        show_default=False,
+    ),
+]
+
+
+def ensemble_members(path: Path | None) -> list[list[str]] | None:
+    """Each member's ``--set`` lines of the ensemble file ``path`` (None without one).
+
+    Raises :class:`market_sim.experiment.calibration.outputs.EnsembleError` (one line).
+    """
+    if path is None:
+        return None
+    from market_sim.experiment.calibration.outputs import load_ensemble
+
+    ens = load_ensemble(path)
+    return [ens.overrides(k) for k in range(len(ens.members))]
 
 
 class UserError(Exception):

@@ -67,6 +67,14 @@ def calibrate(
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish the calibration in --out.")
     ] = False,
+    cold: Annotated[
+        bool,
+        typer.Option(
+            "--cold",
+            help="Do not start the search from the scenario's own values (a backtest: "
+            "values fitted to the facts it scores out of sample must not seed it).",
+        ),
+    ] = False,
     report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
     set_: SetOption = None,
 ) -> None:
@@ -109,6 +117,7 @@ def calibrate(
         budget=budget,
         seeds=seeds_from(base.simulation.seed, seeds),
         overrides=list(set_ or ()),
+        cold=cold,
     )
     best = [math.inf]
     with Progress(

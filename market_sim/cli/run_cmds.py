@@ -15,7 +15,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from market_sim.cli import SetOption, UserError, app, console, err_console, load, user_errors
+from market_sim.cli import (
+    EnsembleOption,
+    SetOption,
+    UserError,
+    app,
+    console,
+    ensemble_members,
+    err_console,
+    load,
+    user_errors,
+)
 from market_sim.problems import os_problem, shorten
 from market_sim.scenario.bounds import MAX_SEED
 
@@ -74,9 +84,13 @@ def run(
     out: OutOption = None,
     force: ForceOption = False,
     facts: FactsOption = None,
+    ensemble: EnsembleOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html."""
+    """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html.
+
+    With --ensemble, run every member (same seed) and write an ensemble folder instead:
+    each member's weekly outcomes and a report of the headlines' mean and 5-95% range."""
     from market_sim.outcomes.headline import HEADLINES
     from market_sim.report.run_report import render_run_report
     from market_sim.runs.compare import slug
@@ -99,6 +113,10 @@ def run(
         seed = int(data["seed"]) if seed is None else seed
     else:
         s = load(scenario, set_)
+    if ensemble is not None:
+        seed = s.simulation.seed if seed is None else seed
+        _run_ensemble(scenario, s, seed, ensemble, out, force)
+        return
     out = out if out is not None else Path("reports") / slug(s.simulation.name)
     check_out(out, force)
     with staged_folder(out, force) as tmp:
@@ -126,6 +144,50 @@ def run(
     console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
+def _run_ensemble(
+    source: Path, s: Any, seed: int, ensemble: Path, out: Path | None, force: bool
+) -> None:
+    """``run --ensemble``: every member with ``seed``, written as a one-scenario
+    comparison folder (compare.json, runs/*.parquet, report.html)."""
+    from market_sim.outcomes.headline import HEADLINES, format_value
+    from market_sim.report.compare_report import render_compare_report
+    from market_sim.report.page import write_html
+    from market_sim.runs.compare import Source, deltas, gather, slug, spread, write_comparison
+    from market_sim.runs.folder import check_out, staged_folder
+
+    members = ensemble_members(ensemble)
+    out = out if out is not None else Path("reports") / (slug(s.simulation.name) + "-ensemble")
+    check_out(out, force)
+    t0 = time.perf_counter()
+    with staged_folder(out, force) as tmp:
+        arms = gather(
+            [Source(source, s, seed, False)],
+            1,
+            progress=True,
+            on_run=lambda _, r: console.print(
+                f"  member {r.member}: {r.timings_s['simulate']:.1f} s"
+            ),
+            members=members,
+        )
+        write_comparison(tmp, arms, deltas(arms), {"runs": time.perf_counter() - t0})
+        write_html(tmp / "report.html", render_compare_report(arms, deltas(arms)))
+    table = Table(
+        title=f"{s.simulation.name}, seed {seed}, {len(members)} ensemble members",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for col in ("headline", "mean", "5%", "95%"):
+        table.add_column(col, justify="left" if col == "headline" else "right")
+    rows = spread(arms[0]).set_index("outcome")
+    for o in HEADLINES:
+        r = rows.loc[o.key]
+        table.add_row(o.label, *(format_value(v, o.unit) for v in (r["mean"], r["p05"], r["p95"])))
+    console.print(table)
+    console.print("5-95%: over the ensemble's parameter sets (one seed); not a forecast interval.")
+    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
+
+
 # --------------------------------------------------------------------------- compare
 
 
@@ -146,10 +208,13 @@ def compare(
             min=1, max=1000, help="Seeds per scenario: its seed + 0..N-1, paired by offset."
         ),
     ] = 5,
+    ensemble: EnsembleOption = None,
     out: OutOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals."""
+    """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals.
+
+    With --ensemble every scenario runs each member's parameters x each seed, paired."""
     from market_sim.outcomes.headline import HEADLINES, format_value
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
@@ -164,31 +229,34 @@ def compare(
             raise UserError(
                 str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
             )
+    members = ensemble_members(ensemble)
     names = [slug(src.scenario.simulation.name) for src in sources]
     out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
     check_out(out, force)
 
     def done(label: str, r: Any) -> None:
         how = "read" if "simulate" not in r.timings_s else f"{r.timings_s['simulate']:.1f} s"
-        console.print(f"  {label}, seed {r.seed}: {how}")
+        member = "" if r.member is None else f"member {r.member}, "
+        console.print(f"  {label}, {member}seed {r.seed}: {how}")
 
     t0 = time.perf_counter()
     with staged_folder(out, force) as tmp:
-        arms = gather(sources, seeds, progress=True, on_run=done)
+        arms = gather(sources, seeds, progress=True, on_run=done, members=members)
         t1 = time.perf_counter()
         table = deltas(arms)
         write_comparison(tmp, arms, table, {"runs": t1 - t0})
         write_html(tmp / "report.html", render_compare_report(arms, table))
 
     a = arms[0].label
+    pairs = f"{seeds} paired seed{'s' if seeds > 1 else ''}"
+    if members:
+        pairs = f"{len(members)} ensemble members x {pairs}"
     for b in [x.label for x in arms[1:]]:
-        t = Table(
-            title=f"{b} minus {a} ({seeds} paired seed{'s' if seeds > 1 else ''})",
-            title_justify="left",
-            box=None,
-            pad_edge=False,
+        t = Table(title=f"{b} minus {a} ({pairs})", title_justify="left", box=None, pad_edge=False)
+        cols = ["headline", "A", "B", "B − A", "95% interval"] + (
+            ["5-95% of pairs"] * bool(members)
         )
-        for col in ("headline", "A", "B", "B − A", "95% interval"):
+        for col in cols:
             t.add_column(col, justify="left" if col == "headline" else "right")
         sub = table[table["b"] == b].set_index("outcome")
         for o in HEADLINES:
@@ -199,13 +267,19 @@ def compare(
                 if r.delta_low == r.delta_low
                 else "n/a"
             )
-            t.add_row(
+            cells = [
                 o.label,
                 format_value(r.a_mean, o.unit),
                 format_value(r.b_mean, o.unit),
                 format_value(r.delta_mean, o.unit, True),
                 interval,
-            )
+            ]
+            if members:
+                cells.append(
+                    f"{format_value(r.delta_p05, o.unit, True)} to "
+                    f"{format_value(r.delta_p95, o.unit, True)}"
+                )
+            t.add_row(*cells)
         console.print(t)
     console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 

@@ -13,11 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from market_sim.cli import (
+    EnsembleOption,
     ScenarioArg,
     SetOption,
     UserError,
     app,
     console,
+    ensemble_members,
     load,
     user_errors,
 )
@@ -165,6 +167,7 @@ def facts(
     seeds: Annotated[
         int, typer.Option(min=1, max=1000, help="Seeds to average: the scenario's seed + 0..N-1.")
     ] = 1,
+    ensemble: EnsembleOption = None,
     set_: SetOption = None,
 ) -> None:
     """Run a scenario and score it against observed facts (inside their band or not)."""
@@ -190,17 +193,57 @@ def facts(
     if role is not None and role not in set(table["role"]):
         known = ", ".join(sorted(set(table["role"])))
         raise UserError(str(facts_file), "--role", f"no fact has role '{role}'; use one of {known}")
-    frames = []
+    from market_sim.outcomes.plausibility import breaches
+
+    members = ensemble_members(ensemble) or [[]]
+    frames, by_member, found = [], [], []
     base = s.simulation.seed
     with Progress(transient=True, console=console) as bar:
         name = escape(s.simulation.name)  # the default progress columns read markup
-        task = bar.add_task(f"Running {name}", total=seeds * s.simulation.weeks)
-        for k in range(seeds):
-            model = GPUMarketModel(s, seed=base + k)
-            while model.running:
-                model.step()
-                bar.advance(task)
-            frames.append(model.timeseries())
+        runs = len(members) * seeds
+        task = bar.add_task(f"Running {name} ({runs} runs)", total=runs * s.simulation.weeks)
+        for lines in members:
+            member_frames = []
+            for k in range(seeds):
+                model = GPUMarketModel(s, seed=base + k, overrides=lines)
+                while model.running:
+                    model.step()
+                    bar.advance(task)
+                member_frames.append(model.timeseries())
+                found += breaches(member_frames[-1], model.scenario)
+            frames += member_frames
+            by_member.append(member_frames)
     scored = score_facts(frames, table, role=role)
     console.print(format_table(scored))
     console.print(facts_summary(scored), markup=False, highlight=False)
+    if ensemble is not None:
+        covered, total = _coverage(by_member, table, role)
+        console.print(
+            f"{covered}/{total} facts' observed value inside the 5-95% range of the "
+            f"{len(members)} members x {seeds} seed(s) (parameter uncertainty and model noise)",
+            markup=False,
+            highlight=False,
+        )
+    if found:
+        kinds = sorted({str(b) for b in found})
+        console.print(
+            f"implausible behaviour ({len(found)}): " + "; ".join(kinds[:5]), markup=False
+        )
+
+
+def _coverage(by_member: list, table, role: str | None) -> tuple[int, int]:
+    """Facts whose observed value lies inside the 5-95% range of the simulated values of
+    every run (members x seeds)."""
+    import numpy as np
+
+    from market_sim.facts import score_facts
+
+    values = [score_facts(frame, table, role=role) for frames in by_member for frame in frames]
+    sims = np.array([v["simulated"].to_numpy(dtype=float) for v in values])
+    observed = values[0]["observed"].to_numpy(dtype=float)
+    covered = 0
+    for j, obs in enumerate(observed):
+        column = sims[:, j][~np.isnan(sims[:, j])]
+        if column.size and np.percentile(column, 5) <= obs <= np.percentile(column, 95):
+            covered += 1
+    return covered, len(observed)

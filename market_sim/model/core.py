@@ -203,14 +203,28 @@ class GPUMarketModel(mesa.Model):
 
     def _desired_path(self) -> np.ndarray:
         """Desired installed H100e of each fleet-target buyer, weeks 0..weeks, with the
-        demand events applied to the targets' growth (zeros for other holders)."""
+        demand events applied to the targets' growth (zeros for other holders). A buyer
+        with ``follow_share`` grows by that share of the named fleet buyers' growth (those
+        with their own targets, aggregates excluded), its own demand events applied."""
         w, s = self.world, self.scenario
         path = np.zeros((len(w.holder_ids), w.weeks + 1))
+        named_growth = np.zeros(w.weeks)
+        followers = []
         for h, spec in enumerate(w.holder_specs):
-            if hasattr(spec, "fleet_targets"):
-                base = target_path(spec, s, w.weeks)
-                growth = np.diff(base) * self.events.holder_demand[:, h]
-                path[h] = base[0] + np.concatenate([[0.0], np.cumsum(growth)])
+            if not hasattr(spec, "fleet_targets"):
+                continue
+            if spec.follow_share is not None:
+                followers.append(h)
+                continue
+            base = target_path(spec, s, w.weeks)
+            growth = np.diff(base) * self.events.holder_demand[:, h]
+            path[h] = base[0] + np.concatenate([[0.0], np.cumsum(growth)])
+            if not spec.aggregate:
+                named_growth += growth
+        for h in followers:
+            spec = w.holder_specs[h]
+            growth = spec.follow_share * named_growth * self.events.holder_demand[:, h]
+            path[h] = spec.initial_fleet_h100e + np.concatenate([[0.0], np.cumsum(growth)])
         return path
 
     # ------------------------------------------------------------------ views of the state

@@ -45,6 +45,9 @@ class Products:
     demand_weight: np.ndarray
     owner_holder: np.ndarray  # int: holder index of an in-house program's owner, or -1
     stages: list[list[tuple[str, float, list[int]]]]  # (input, per unit, node indices)
+    stage_scale: list[list[np.ndarray | None]] = field(default_factory=list)
+    """Per product and stage: input per unit this week over the starting one ([weeks]
+    array, the starting yield over the week's yield), or None (no yield learning)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,6 +111,22 @@ def allowed_matrix(graph, world: World) -> np.ndarray:
     return out
 
 
+def _stage_scales(product, scenario: Scenario, weeks: int) -> list[np.ndarray | None]:
+    """Input per unit relative to the starting yield, week by week, for each stage."""
+    yields = product.bom.yields()
+    out: list[np.ndarray | None] = []
+    for name, _, _ in product.bom.stages():
+        start, points = yields.get(name, (1.0, []))
+        if not points:
+            out.append(None)
+            continue
+        xs = [0.0] + [float(scenario.week_of(pt.date)) for pt in points]
+        ys = [start] + [pt.yield_ for pt in points]
+        path = np.interp(np.arange(weeks + 1, dtype=float), xs, ys)
+        out.append(start / path)
+    return out
+
+
 def build_world(scenario: Scenario) -> World:
     """Compile a validated scenario into a :class:`World`."""
     weeks = scenario.simulation.weeks
@@ -155,6 +174,7 @@ def build_world(scenario: Scenario) -> World:
             ]
             for p in ps
         ],
+        stage_scale=[_stage_scales(p, scenario, weeks) for p in ps],
     )
     holder_class = np.array([CLASS_OF_ROLE[h.role] for h in holder_specs], dtype=np.int64)
     weights = np.tile(products.demand_weight, (len(holder_specs), 1))

@@ -70,6 +70,19 @@ def open_page(html_file: Path, timeout_ms: int = 60_000) -> Iterator[tuple[Any, 
             browser.close()
 
 
+CHART_STATES_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
+    const svg = d.querySelector('svg.main-svg');
+    return {id: d.id, drawn: !!svg && svg.clientWidth > 0,
+            traces: d.querySelectorAll('.trace').length};
+})"""
+
+
+def chart_states(page: Any) -> list[dict[str, Any]]:
+    """Every plotly chart of a loaded page: its id, whether an SVG was drawn with a width,
+    and how many traces it shows."""
+    return list(page.evaluate(CHART_STATES_JS))
+
+
 @dataclass
 class BrowserCheck:
     """What the browser saw: console errors, the charts found and those drawn."""

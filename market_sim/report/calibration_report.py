@@ -246,16 +246,16 @@ def render_report(out: Path) -> str:
             "Facts before and after",
             join(
                 paragraph(explain),
-                figure_html(shares_figure(s), "fig-shares"),
+                figure_html(shares_figure(s), "cal-shares"),
                 table_html(table, sortable=True, float_format="{:,.4g}", row_classes=classes),
             ),
         ),
-        Section("search", "The search", figure_html(objective_figure(trials), "fig-objective")),
+        Section("search", "The search", figure_html(objective_figure(trials), "cal-objective")),
         Section(
             "parameters",
             "Parameters",
             join(
-                figure_html(parameter_figure(params, members, info["start"]), "fig-parameters"),
+                figure_html(parameter_figure(params, members, info["start"]), "cal-parameters"),
                 table_html(ptable, float_format="{:,.4g}"),
             ),
         ),

@@ -26,7 +26,7 @@ from market_sim.report.page import (
     table_html,
 )
 from market_sim.report.sections import SECTIONS, Names
-from market_sim.runs.compare import Arm, slug
+from market_sim.runs.compare import Arm, run_file, spread
 
 
 def _band(x: list[str], lo: np.ndarray, hi: np.ndarray, colour: str) -> go.Scatter:
@@ -116,8 +116,9 @@ def overlay_figure(
 # --------------------------------------------------------------------------- tables
 
 
-def delta_table(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The deltas as display text, and a row class per row (interval excludes 0: ``ok``)."""
+def delta_table(table: pd.DataFrame, spread: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """The deltas as display text, and a row class per row (interval excludes 0: ``ok``);
+    ``spread`` adds the 5-95% range of the paired differences (an ensemble's)."""
     rows, classes = [], []
     for r in table.itertuples(index=False):
         if math.isfinite(r.delta_low):
@@ -138,8 +139,29 @@ def delta_table(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                 "change": f"{r.delta_pct:+.1f}%" if math.isfinite(r.delta_pct) else "n/a",
             }
         )
+        if spread:
+            rows[-1]["5-95% of pairs"] = (
+                f"{format_value(r.delta_p05, r.unit, True)} to "
+                f"{format_value(r.delta_p95, r.unit, True)}"
+            )
         classes.append("ok" if excludes_zero else "muted")
     return pd.DataFrame(rows), classes
+
+
+def spread_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`market_sim.runs.compare.spread` as display text."""
+    return pd.DataFrame(
+        [
+            {
+                "outcome": r.label,
+                "mean": format_value(r.mean, r.unit),
+                "5%": format_value(r.p05, r.unit),
+                "95%": format_value(r.p95, r.unit),
+                "runs": r.n_runs,
+            }
+            for r in table.itertuples(index=False)
+        ]
+    )
 
 
 def delta_cards(table: pd.DataFrame) -> list[Card]:
@@ -194,12 +216,28 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
     a = arms[0]
     n = len(a.runs)
     names = " vs ".join(x.label for x in arms)
-    shown, classes = delta_table(table)
-    explain = (
-        f"B minus A, per seed offset, then averaged over {n} paired seed"
-        f"{'s' if n != 1 else ''} (seeds {', '.join(str(s) for s in a.seeds)} for "
-        f"{a.label}). The 95% interval is a Student-t interval of the mean paired "
-        "difference; highlighted rows have an interval that excludes zero. Percentages "
+    members = sorted({r.member for r in a.runs if r.member is not None})
+    shown, classes = delta_table(table, spread=bool(members))
+    seeds = sorted(set(a.seeds))
+    if members:
+        explain = (
+            f"B minus A for each of {n} pairs ({len(members)} ensemble members x "
+            f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}: both arms run each "
+            "member's parameters with the same seed), then averaged. The 95% interval is a "
+            "Student-t interval of the mean paired difference (over the ensemble's "
+            "parameter sets and the seeds); '5-95% of pairs' is the range of the paired "
+            "differences themselves: how much the parameter sets that fit the record "
+            "disagree. Charts show the mean and the lowest-to-highest run. "
+        )
+    else:
+        explain = (
+            f"B minus A, per seed offset, then averaged over {n} paired seed"
+            f"{'s' if n != 1 else ''} (seeds {', '.join(str(s) for s in a.seeds)} for "
+            f"{a.label}). The 95% interval is a Student-t interval of the mean paired "
+            "difference: seed noise only. "
+        )
+    explain += (
+        "Highlighted rows have an interval that excludes zero. Percentages "
         "change in points (pp); 'change' is relative to A's mean."
     )
     if n < 2:
@@ -211,29 +249,43 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
                 "scenario": x.label,
                 "source": x.source,
                 "description": x.scenario.simulation.description,
-                "seeds": ", ".join(map(str, x.seeds)),
+                "seeds": ", ".join(map(str, sorted(set(x.seeds)))),
             }
             for i, x in enumerate(arms)
         ]
     )
-    head = Section(
-        "deltas",
-        "Headline deltas (B − A)",
-        join(
-            paragraph(explain),
-            table_html(inputs),
-            table_html(shown, sortable=True, row_classes=classes),
-        ),
-    )
+    if len(arms) == 1:  # one scenario over an ensemble: its spread, no deltas
+        head = Section(
+            "spread",
+            "Headlines across the ensemble",
+            join(
+                paragraph(
+                    f"{a.label} run with each of {len(members)} ensemble members' parameters "
+                    f"x {len(seeds)} seed{'s' if len(seeds) != 1 else ''} ({n} runs). The "
+                    "5-95% range covers the parameter sets that fit the record and the "
+                    "seeds; it is not a forecast interval for the world (the model's "
+                    "structure and its fixed inputs are taken as given). Charts show the "
+                    "mean and the lowest-to-highest run."
+                ),
+                table_html(inputs),
+                table_html(spread_display(spread(a)), sortable=True),
+            ),
+        )
+    else:
+        head = Section(
+            "deltas",
+            "Headline deltas (B − A)",
+            join(
+                paragraph(explain),
+                table_html(inputs),
+                table_html(shown, sortable=True, row_classes=classes),
+            ),
+        )
     files = [
-        ("deltas.csv", "deltas.csv (the table above, unformatted)"),
+        ("deltas.csv", "deltas.csv (the deltas, unformatted; empty for one scenario)"),
         ("compare.json", "compare.json (inputs, seeds, resolved scenarios, deltas)"),
     ]
-    files += [
-        (f"runs/{slug(x.label)}-seed{r.seed}.parquet", f"runs/{slug(x.label)}-seed{r.seed}.parquet")
-        for x in arms
-        for r in x.runs
-    ]
+    files += [(run_file(x, r), run_file(x, r)) for x in arms for r in x.runs]
     appendix = Section(
         "appendix",
         "Appendix: data",
@@ -246,11 +298,15 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
         ),
     )
     sections = [head, *_chart_sections(arms, union_marks(arms)), appendix]
+    kind = "ensemble run" if len(arms) == 1 else "comparison"
     return render_page(
-        title=f"market_sim comparison: {names}",
-        subtitle=f"A = {a.label}; B = {', '.join(x.label for x in arms[1:])}. "
-        f"{len(OUTCOMES)} outcomes, {n} seed{'s' if n != 1 else ''} each.",
+        title=f"market_sim {kind}: {names}",
+        subtitle=(
+            (f"A = {a.label}; B = {', '.join(x.label for x in arms[1:])}. " if arms[1:] else "")
+            + f"{len(OUTCOMES)} outcomes, {n} run{'s' if n != 1 else ''} each"
+            + (f" ({len(members)} ensemble members)." if members else ".")
+        ),
         cards=delta_cards(table),
         sections=sections,
-        generated_by=f"market_sim {__version__} (comparison report)",
+        generated_by=f"market_sim {__version__} ({kind} report)",
     )

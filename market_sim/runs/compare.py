@@ -7,6 +7,11 @@ scenario and seed). Runs are paired by seed offset: the difference of arm B and 
 for an outcome is averaged over the N pairs, with a 95% Student-t interval
 (``mean ± t(0.975, N-1) · sd / √N``; none for N = 1). docs/reports.md explains it.
 
+With an ensemble (a calibration's parameter sets, :mod:`market_sim.experiment.calibration`)
+every arm runs every member x every seed offset, each pair sharing the member's parameters
+and the seed; the deltas then also give the 5-95% range of the paired differences
+(``delta_p05``, ``delta_p95``): how far the parameter sets that fit disagree.
+
 A comparison folder holds ``report.html``, ``compare.json`` (inputs, seeds, resolved
 scenarios, events, the deltas), ``deltas.csv`` and ``runs/<arm>-seed<seed>.parquet``
 (each run's weekly frame with ``scenario`` and ``seed`` columns), which
@@ -111,24 +116,39 @@ def gather(
     n_seeds: int,
     progress: bool = False,
     on_run: Callable[[str, Run], None] | None = None,
+    members: Sequence[Sequence[str]] | None = None,
 ) -> list[Arm]:
-    """Run (or read) every arm over seed offsets 0..n_seeds-1."""
+    """Run (or read) every arm over seed offsets 0..n_seeds-1; with ``members`` (each an
+    ensemble member's ``--set`` lines) every member x every seed offset, member-major."""
     labels = unique_labels([s.scenario.simulation.name for s in sources])
     arms = []
+    plan = [(None, ())] if members is None else list(enumerate(members))
     for label, src in zip(labels, sources, strict=True):
         arm = Arm(label, str(src.path), src.scenario)
-        for i in range(n_seeds):
-            if i == 0 and src.folder:
-                run = read_run(src.path)
-            else:
-                run = execute(
-                    src.scenario, seed=src.base_seed + i, progress=progress, source=str(src.path)
-                )
-            arm.runs.append(run)
-            if on_run is not None:
-                on_run(label, run)
+        for member, lines in plan:
+            for i in range(n_seeds):
+                if i == 0 and src.folder and member is None:
+                    run = read_run(src.path)
+                else:
+                    run = execute(
+                        src.scenario,
+                        seed=src.base_seed + i,
+                        overrides=list(lines),
+                        progress=progress,
+                        source=str(src.path),
+                    )
+                    run.member = member
+                arm.runs.append(run)
+                if on_run is not None:
+                    on_run(label, run)
         arms.append(arm)
     return arms
+
+
+def run_file(arm: Arm, run: Run) -> str:
+    """A run's file in a comparison folder, relative to it."""
+    member = "" if run.member is None else f"-m{run.member:03d}"
+    return f"runs/{slug(arm.label)}{member}-seed{run.seed}.parquet"
 
 
 # --------------------------------------------------------------------------- statistics
@@ -151,7 +171,8 @@ def t_interval(x: Sequence[float], level: float = CONFIDENCE) -> tuple[float, fl
 
 def deltas(arms: Sequence[Arm], outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
     """One row per (other arm, outcome): means of the base arm A (the first) and of B,
-    the mean paired difference B - A over seed offsets and its 95% t-interval."""
+    the mean paired difference B - A over the pairs, its 95% t-interval (for the mean)
+    and the 5-95% range of the paired differences themselves."""
     base = arms[0]
     values = {
         a.label: [{o.key: o.value(r.timeseries) for o in outcomes} for r in a.runs] for a in arms
@@ -162,7 +183,10 @@ def deltas(arms: Sequence[Arm], outcomes: Sequence[Outcome] = OUTCOMES) -> pd.Da
         for o in outcomes:
             a_vals = np.array([v[o.key] for v in values[base.label][:n]])
             b_vals = np.array([v[o.key] for v in values[arm.label][:n]])
-            m, lo, hi = t_interval(b_vals - a_vals)
+            diff = b_vals - a_vals
+            m, lo, hi = t_interval(diff)
+            finite = diff[np.isfinite(diff)]
+            p05, p95 = np.percentile(finite, [5, 95]) if finite.size else (math.nan, math.nan)
             a_mean = float(np.nanmean(a_vals)) if np.isfinite(a_vals).any() else math.nan
             rows.append(
                 {
@@ -176,12 +200,36 @@ def deltas(arms: Sequence[Arm], outcomes: Sequence[Outcome] = OUTCOMES) -> pd.Da
                     "delta_mean": m,
                     "delta_low": lo,
                     "delta_high": hi,
+                    "delta_p05": float(p05),
+                    "delta_p95": float(p95),
                     "n_pairs": int(n),
                     "delta_pct": 100.0 * m / abs(a_mean)
                     if a_mean and math.isfinite(a_mean)
                     else math.nan,
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def spread(arm: Arm, outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+    """One row per outcome of a single arm's runs (an ensemble's members x seeds): the
+    mean, and the 5% and 95% percentiles over the runs."""
+    rows = []
+    for o in outcomes:
+        v = np.array([o.value(r.timeseries) for r in arm.runs], dtype=float)
+        v = v[np.isfinite(v)]
+        lo, hi = np.percentile(v, [5, 95]) if v.size else (math.nan, math.nan)
+        rows.append(
+            {
+                "outcome": o.key,
+                "label": o.label,
+                "unit": o.unit,
+                "mean": float(v.mean()) if v.size else math.nan,
+                "p05": float(lo),
+                "p95": float(hi),
+                "n_runs": int(v.size),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -192,6 +240,8 @@ def run_frame(arm: Arm, run: Run) -> pd.DataFrame:
     """A run's weekly frame with the arm label and seed as leading columns."""
     frame = run.timeseries.copy()
     frame.insert(0, "seed", np.int64(run.seed))
+    if run.member is not None:
+        frame.insert(0, "member", np.int64(run.member))
     frame.insert(0, "scenario", arm.label)
     return frame
 
@@ -206,8 +256,7 @@ def write_comparison(
     (folder / "runs").mkdir()
     for arm in arms:
         for run in arm.runs:
-            name = f"{slug(arm.label)}-seed{run.seed}.parquet"
-            run_frame(arm, run).to_parquet(folder / "runs" / name, index=False)
+            run_frame(arm, run).to_parquet(folder / run_file(arm, run), index=False)
     table.to_csv(folder / "deltas.csv", index=False)
     write_json(
         folder / "compare.json",
@@ -222,7 +271,8 @@ def write_comparison(
                     "label": a.label,
                     "source": a.source,
                     "seeds": a.seeds,
-                    "files": [f"runs/{slug(a.label)}-seed{s}.parquet" for s in a.seeds],
+                    "members": [r.member for r in a.runs],
+                    "files": [run_file(a, r) for r in a.runs],
                     "events": [{"week": w, "label": lab} for w, lab in a.marks],
                     "scenario": a.scenario.model_dump(mode="json", by_alias=True),
                 }
@@ -256,12 +306,15 @@ def read_comparison(folder: Path) -> list[Arm]:
         s = resolve_scenario(spec["scenario"])
         arm = Arm(spec["label"], spec["source"], s)
         marks = [(int(e["week"]), str(e["label"])) for e in spec.get("events", [])]
-        for seed, file in zip(spec["seeds"], spec["files"], strict=True):
+        members = spec.get("members") or [None] * len(spec["seeds"])
+        for seed, file, member in zip(spec["seeds"], spec["files"], members, strict=True):
             try:
-                ts = pd.read_parquet(folder / file).drop(columns=["scenario", "seed"])
+                ts = pd.read_parquet(folder / file)
             except (OSError, ValueError) as err:
                 raise RunsError(f"{folder / file}: cannot read: {err}") from None
-            arm.runs.append(Run(s, int(seed), ts, pd.DataFrame(), marks, folder=folder))
+            ts = ts.drop(columns=[c for c in ("scenario", "member", "seed") if c in ts.columns])
+            run = Run(s, int(seed), ts, pd.DataFrame(), marks, folder=folder, member=member)
+            arm.runs.append(run)
         arms.append(arm)
     return arms
 

@@ -89,6 +89,8 @@ class Run:
     folder: Path | None = None
     supply: dict[str, Any] | None = None
     """The supply graph at the start (``supply.json``; None in folders without it)."""
+    member: int | None = None
+    """The ensemble member whose parameters the run used (None outside an ensemble)."""
 
     @property
     def name(self) -> str:

@@ -87,12 +87,22 @@ class Simulation(Strict):
 # --------------------------------------------------------------------------- products
 
 
+class YieldPoint(Strict):
+    """A yield reached at a date (yield learning); linear from the previous point."""
+
+    date: dt.date = Field(description="date the yield is reached")
+    yield_: PositiveFraction = Field(alias="yield", description="share of good dies or packages")
+
+
 class LogicInput(Strict):
     """Logic die from a foundry node: wafers per unit = 1 / (dies_per_wafer * yield)."""
 
     node: Identifier = Field(description="foundry node that makes the logic die")
     dies_per_wafer: float = Field(gt=0, description="candidate dies per 300 mm wafer")
     yield_: PositiveFraction = Field(1.0, alias="yield", description="share of good dies")
+    yield_schedule: list[YieldPoint] = Field(
+        default_factory=list, description="later yields by date (learning), linear between"
+    )
     dies_per_unit: float = Field(1.0, gt=0, description="logic dies in one accelerator")
 
     @property
@@ -107,6 +117,9 @@ class PackagingInput(Strict):
     node: Identifier = Field(description="packaging node")
     packages_per_wafer: float = Field(gt=0, description="packages per interposer wafer")
     yield_: PositiveFraction = Field(1.0, alias="yield", description="packaging yield")
+    yield_schedule: list[YieldPoint] = Field(
+        default_factory=list, description="later yields by date (learning), linear between"
+    )
 
     @property
     def per_unit(self) -> float:
@@ -132,6 +145,15 @@ class BillOfMaterials(Strict):
     logic: LogicInput | None = None
     packaging: PackagingInput | None = None
     hbm: MemoryInput | None = None
+
+    def yields(self) -> dict[str, tuple[float, list[YieldPoint]]]:
+        """Each input's starting yield and its later yields (HBM: none)."""
+        out: dict[str, tuple[float, list[YieldPoint]]] = {}
+        for name in ("logic", "packaging"):
+            part = getattr(self, name)
+            if part is not None:
+                out[name] = (part.yield_, list(part.yield_schedule))
+        return out
 
     def stages(self) -> list[tuple[str, float, list[str]]]:
         """Inputs as ``(input name, input units per unit, supplier node ids)``."""
@@ -325,8 +347,11 @@ class OrderingRule(Strict):
 
     order = expected need + (desired fleet - fleet) / stock_adjust_weeks
             + supply_line_weight * (desired supply line - open orders) / stock_adjust_weeks
-    where desired supply line = expected need x expected lead time. A weight below 1
-    under-counts open orders: the source of phantom orders in a shortage.
+    where desired supply line = expected need x expected lead time L, padded by the factor
+    1 + padding x clip((L - normal) / normal, 0, 1), normal = normal_lead_weeks (full
+    padding from twice the normal lead time). A weight below 1 under-counts
+    open orders; padding orders more the longer the wait (double ordering): both are
+    sources of phantom orders in a shortage, cancelled as lead times fall.
     """
 
     stock_adjust_weeks: float = Field(13.0, gt=0, description="weeks to close a fleet gap")
@@ -335,6 +360,36 @@ class OrderingRule(Strict):
         8.0, ge=1, description="lead-time expectation (>= 1: one weekly step at least)"
     )
     max_cancel_fraction: Fraction = Field(0.1, description="open orders cancelled per week")
+    padding: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="double ordering: the desired supply line is multiplied by 1 + padding "
+        "x clip((L - normal_lead_weeks) / normal_lead_weeks, 0, 1), L the expected lead time",
+        json_schema_extra={"unit": "factor"},
+    )
+    normal_lead_weeks: float = Field(
+        12.0, gt=0, le=520, description="lead time up to which a buyer pads no orders"
+    )
+    phantom_cancel: Fraction = Field(
+        0.0,
+        description="while quotes fall below the buyer's expectation, this share a week of "
+        "its open orders beyond what the quote needs in the pipe (need x quote + fleet "
+        "gap) is cancelled as double orders, and nothing new is ordered; 0: never",
+        json_schema_extra={"unit": "fraction 0-1 a week"},
+    )
+    target_path: Literal["linear", "geometric"] = Field(
+        "linear",
+        description="a buyer's desired fleet between two fleet targets: linear, or "
+        "geometric (a constant growth rate: fleets that grow in proportion to their size)",
+    )
+    give_up_weeks: float | None = Field(
+        None,
+        gt=0,
+        le=2600,
+        description="a fleet shortfall is given up (the work goes to rented or other "
+        "compute) at 1/this of it a week; None: never",
+    )
 
 
 class InHouseTrigger(Strict):
@@ -398,6 +453,20 @@ class _FleetBuyer(_Buyer):
     gray_ask_min_h100e: float = Field(
         1.0, ge=0, description="a surplus over plan at or below this is not offered, H100e"
     )
+    follow_share: float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        description="desired fleet growth as this share of the named fleet buyers' (those "
+        "that do not follow, aggregates excluded), instead of own fleet_targets",
+        json_schema_extra={"unit": "factor"},
+    )
+
+    @model_validator(mode="after")
+    def _targets_or_follow(self) -> Self:
+        if self.follow_share is not None and self.fleet_targets:
+            raise ValueError("give fleet_targets or follow_share, not both")
+        return self
 
 
 class HyperscalerSpec(_FleetBuyer):
@@ -583,6 +652,11 @@ class Economics(Strict):
         json_schema_extra={"unit": "hours"},
     )
     resale_haircut: Fraction = Field(0.1, description="share lost when reselling a unit")
+    gray_wait_value_share: Fraction = Field(
+        1.0,
+        description="share of the rent a wait would cost that a buyer adds to the list "
+        "price it bids for a unit now on the gray market",
+    )
     initial_rental_usd_per_gpu_hour: float = Field(
         2.5, gt=0, description="rental price before the first trade, USD per H100e-hour"
     )

@@ -55,6 +55,7 @@ class Settings:
     seeds: list[int]
     overrides: list[str]
     search_seed: int = 0
+    cold: bool = False  # True: the search does not start from the scenario's own values
 
     def fingerprint(self, scenario: dict, params: Params, facts: pd.DataFrame) -> str:
         blob = json.dumps(
@@ -68,6 +69,7 @@ class Settings:
                 "seeds": self.seeds,
                 "overrides": self.overrides,
                 "search_seed": self.search_seed,
+                "cold": self.cold,
             },
             sort_keys=True,
             default=str,
@@ -132,6 +134,7 @@ def calibrate(
         fixed=[],
     )
     start = _start(data, params)
+    first = None if settings.cold else start
     study = open_study(out, settings.search_seed, resume)
     with connect(workers=workers, scheduler=scheduler) as client:
         phase("warming up the workers (numba's kernel cache)")
@@ -141,7 +144,7 @@ def calibrate(
             f"searching: {settings.budget} evaluations ({done} done), {len(in_sample)} facts, "
             f"{len(settings.seeds)} seed(s), {weeks} weeks each"
         )
-        search(client, study, params, inputs, settings.budget, start, on_result)
+        search(client, study, params, inputs, settings.budget, first, on_result)
         trials = trials_frame(study, params)
         ensemble = select_ensemble(trials, params.ensemble_size, params.tolerance)
         if ensemble.empty:

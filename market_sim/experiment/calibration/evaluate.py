@@ -16,6 +16,9 @@ import pandas as pd
 
 from market_sim.experiment.calibration.objective import fact_end, objective, score_runs
 
+BREACH_WEIGHT = 1.0
+"""Objective added per 52 weeks of implausible behaviour (see :func:`evaluate`)."""
+
 
 @dataclass
 class Evaluation:
@@ -27,6 +30,7 @@ class Evaluation:
     simulated: dict[str, float] = field(default_factory=dict)  # fact id -> mean over seeds
     distance: dict[str, float] = field(default_factory=dict)  # fact id -> mean over seeds
     inside: int = 0  # facts inside their band (mean over seeds, rounded down)
+    breach_weeks: float = 0.0  # weeks of implausible behaviour (mean over seeds)
     error: str | None = None
     elapsed_s: float = 0.0
 
@@ -62,20 +66,25 @@ def evaluate(
     """Run ``scenario`` (resolved data) with ``fixed`` overrides and ``params`` for each
     seed, over ``weeks`` weeks (default: the scenario's horizon), and score the facts.
 
+    The objective adds :data:`BREACH_WEIGHT` per 52 weeks of implausible behaviour
+    (:mod:`market_sim.outcomes.plausibility`: a collapse, a negative margin, a price pinned
+    at a bound), so that a fit cannot buy facts with behaviour no market showed.
     A run that fails (bad values, non-finite outcomes) gives an evaluation with
     ``error`` set and an infinite objective; it never raises.
     """
     from market_sim.model import GPUMarketModel
+    from market_sim.outcomes.plausibility import breaches
 
     t0 = time.perf_counter()
     lines = list(fixed) + override_lines(params, integer or {})
     if weeks is not None:
         lines.append(f"simulation.weeks={int(weeks)}")
-    frames = []
+    frames, breach_weeks = [], []
     try:
         for seed in seeds:
             model = GPUMarketModel(scenario, seed=int(seed), overrides=lines)
             frames.append(model.run())
+            breach_weeks.append(sum(b.weeks for b in breaches(frames[-1], model.scenario)))
             close = getattr(model, "close", None)
             if close is not None:
                 close()
@@ -91,8 +100,10 @@ def evaluate(
             elapsed_s=time.perf_counter() - t0,
         )
     per_seed = [
-        objective(part["distance"].to_numpy(), weights)
-        for _, part in scored.groupby("seed_index", sort=True)
+        objective(part["distance"].to_numpy(), weights) + BREACH_WEIGHT * weeks / 52.0
+        for (_, part), weeks in zip(
+            scored.groupby("seed_index", sort=True), breach_weeks, strict=True
+        )
     ]
     mean = scored.groupby("fact_id", sort=False).agg(
         simulated=("simulated", "mean"), distance=("distance", "mean")
@@ -104,5 +115,6 @@ def evaluate(
         simulated={str(k): float(v) for k, v in mean["simulated"].items()},
         distance={str(k): float(v) for k, v in mean["distance"].items()},
         inside=inside,
+        breach_weeks=float(np.mean(breach_weeks)),
         elapsed_s=time.perf_counter() - t0,
     )

@@ -150,9 +150,9 @@ def load_params(path: str | Path, scenario: ScenarioRef) -> Params:
             problems.append(Problem(file, f"{where}.scale", "whole-number field: use linear"))
             continue
         for bound in ("low", "high"):
-            message, _ = check_path(scenario, key, getattr(p, bound))
+            message = _outside(scenario, key, getattr(p, bound), integer)
             if message:
-                problems.append(Problem(file, f"{where}.{bound}", f"{message}; narrow it"))
+                problems.append(Problem(file, f"{where}.{bound}", f"{message}; narrow the bounds"))
         prior = p.prior
         out.append(
             Parameter(
@@ -175,6 +175,19 @@ def load_params(path: str | Path, scenario: ScenarioRef) -> Params:
         spec.ensemble.tolerance,
         spec.prior_weight,
     )
+
+
+def _outside(scenario: ScenarioRef, path: str, value: float, integer: bool) -> str | None:
+    """Why the scenario refuses ``path = value`` (None: it takes it)."""
+    from market_sim.model.inputs import resolve_scenario
+
+    v = round(value) if integer else value
+    try:
+        resolve_scenario(scenario.data, [f"{path}={v}"])
+    except ScenarioError as err:
+        first = err.problems[0]
+        return f"{value:g} is refused by the scenario ({first.message})"
+    return None
 
 
 def current_value(scenario_data: dict[str, Any], path: str) -> float | None:

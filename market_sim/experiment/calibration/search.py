@@ -162,6 +162,7 @@ def record(trial: Any, ev: Evaluation) -> None:
     """Keep an evaluation's detail with its trial (for the report and the ensemble)."""
     trial.set_user_attr("objective_raw", ev.objective if math.isfinite(ev.objective) else None)
     trial.set_user_attr("inside", ev.inside)
+    trial.set_user_attr("breach_weeks", ev.breach_weeks)
     trial.set_user_attr("simulated", ev.simulated)
     trial.set_user_attr("distance", ev.distance)
     trial.set_user_attr("elapsed_s", ev.elapsed_s)
@@ -182,6 +183,7 @@ def trials_frame(study: Any, params: Params) -> pd.DataFrame:
             "objective": t.value if t.value is not None else math.nan,
             "objective_raw": t.user_attrs.get("objective_raw"),
             "inside": t.user_attrs.get("inside"),
+            "breach_weeks": t.user_attrs.get("breach_weeks"),
             "error": t.user_attrs.get("error"),
             "elapsed_s": t.user_attrs.get("elapsed_s"),
         }
@@ -197,8 +199,9 @@ def trials_frame(study: Any, params: Params) -> pd.DataFrame:
 
 def select_ensemble(trials: pd.DataFrame, size: int, tolerance: float) -> pd.DataFrame:
     """The ensemble: completed trials within ``best + tolerance x (best + 0.01)`` of the
-    best objective, at least ``size`` of them (the best ``size`` if fewer are within),
-    ranked by objective. ``within_tolerance`` says which meet the bar."""
+    best objective, at least ``size`` of them (the best ``size`` if fewer are within) and
+    at most ``3 x size`` (the best of them), ranked by objective. ``within_tolerance``
+    says which meet the bar."""
     done = trials[trials["state"] == "complete"].sort_values(["objective", "number"])
     if done.empty:
         return done
@@ -206,7 +209,7 @@ def select_ensemble(trials: pd.DataFrame, size: int, tolerance: float) -> pd.Dat
     bar = best + tolerance * (best + 0.01)
     within = done[done["objective"] <= bar]
     chosen = within if len(within) >= size else done.head(size)
-    chosen = chosen.head(max(size, len(within))).copy()
+    chosen = chosen.head(min(3 * size, max(size, len(within)))).copy()
     chosen["within_tolerance"] = chosen["objective"] <= bar
     chosen.insert(0, "member", range(len(chosen)))
     return chosen.reset_index(drop=True)
