@@ -213,6 +213,21 @@ def compare(
 # --------------------------------------------------------------------------- report
 
 
+FiguresOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--figures",
+        metavar="DIR",
+        help="Also write every chart of the report to DIR, one image file per chart, "
+        "named <section>--<chart>.<format> (drawn with the system's Chromium).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="png|svg", help="Image format of --figures.")
+]
+
+
 @app.command()
 @user_errors
 def report(
@@ -220,44 +235,66 @@ def report(
         Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
     ],
     facts: FactsOption = None,
+    figures: FiguresOption = None,
+    fmt: FormatOption = "png",
 ) -> None:
-    """Render a folder's report.html again from its stored data (no rerun)."""
+    """Render a folder's report.html again from its stored data (no rerun); with
+    --figures, also write each chart as an image file."""
     from market_sim.report.compare_report import render_compare_report
-    from market_sim.report.page import write_html
+    from market_sim.report.export import check_format, render_with_figures, write_figures
     from market_sim.report.run_report import render_run_report
     from market_sim.runs.compare import deltas, is_compare_folder, read_comparison
     from market_sim.runs.folder import read_run, read_run_json
     from market_sim.runs.run_json import verify_run_folder
 
+    fmt = check_format(fmt)
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
     if is_compare_folder(run_dir):
         arms = read_comparison(run_dir)
-        html = render_compare_report(arms, deltas(arms))
+        html, charts = render_with_figures(lambda: render_compare_report(arms, deltas(arms)))
+        _write_report(run_dir / "report.html", html)
     elif (run_dir / "manifest.json").is_file() and not (run_dir / "run.json").exists():
-        _sweep_report(run_dir)
-        return
+        html, charts = render_with_figures(lambda: _sweep_report(run_dir))
     else:
         data = read_run_json(run_dir)
         for line in verify_run_folder(run_dir, data):
             _warn(line)
         stored = read_run(run_dir)
-        html = render_run_report(stored, facts_path=_facts(facts))
+        facts_path = _facts(facts)
+        html, charts = render_with_figures(lambda: render_run_report(stored, facts_path))
+        _write_report(run_dir / "report.html", html)
+    if figures is not None:
+        with console.status(f"Drawing {len(charts)} charts") if console.is_terminal else _quiet():
+            paths = write_figures(charts, figures, fmt)
+        console.print(f"Figures: {len(paths)} {fmt} files in {figures}", soft_wrap=True)
+
+
+def _write_report(path: Path, html: str) -> None:
+    from market_sim.report.page import write_html
+
     try:
-        write_html(run_dir / "report.html", html)
+        write_html(path, html)
     except OSError as err:
-        raise os_problem(err, run_dir / "report.html") from None
-    console.print(f"Report: {run_dir / 'report.html'}", soft_wrap=True)
+        raise os_problem(err, path) from None
+    console.print(f"Report: {path}", soft_wrap=True)
+
+
+def _quiet() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _warn(line: str) -> None:
     err_console.print(f"Warning: {shorten(line)}")
 
 
-def _sweep_report(folder: Path) -> None:
-    """A sweep folder's report (market_sim.report.sweep_report); damaged run files are
-    named and left out."""
+def _sweep_report(folder: Path) -> str:
+    """Write a sweep folder's report (market_sim.report.sweep_report; damaged run files
+    are named and left out); return its HTML."""
     from market_sim.report.sweep_report import write_report
 
     path = write_report(folder, warn=_warn)
     console.print(f"Report: {path}", soft_wrap=True)
+    return path.read_text(encoding="utf-8")
