@@ -101,6 +101,7 @@ def run(
         s = load(scenario, set_)
     out = out if out is not None else Path("reports") / slug(s.simulation.name)
     check_out(out, force)
+    _compile_notice()
     with staged_folder(out, force) as tmp:
         result = execute(s, seed=seed, progress=True, source=str(scenario))
         # "build" also counts reading the scenario (the time before execute started)
@@ -173,6 +174,7 @@ def compare(
         console.print(f"  {label}, seed {r.seed}: {how}")
 
     t0 = time.perf_counter()
+    _compile_notice()
     with staged_folder(out, force) as tmp:
         arms = gather(sources, seeds, progress=True, on_run=done)
         t1 = time.perf_counter()
@@ -284,6 +286,15 @@ def _quiet() -> Any:
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def _compile_notice() -> None:
+    """Say so before a run that will compile the numba kernels (first run only)."""
+    from market_sim.runs.jit_cache import compile_notice
+
+    notice = compile_notice()
+    if notice:
+        console.print(notice)
 
 
 def _warn(line: str) -> None:
