@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -49,4 +51,13 @@ def explore(
     def ready(url: str) -> None:
         console.print(f"Explorer: {url} (Ctrl-C to stop)", soft_wrap=True)
 
-    serve(source, list(set_ or ()), host=host, port=port, on_ready=ready)
+    try:
+        serve(source, list(set_ or ()), host=host, port=port, on_ready=ready)
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then re-raised the Ctrl-C
+        pass
+    console.print("Explorer stopped.")
+    # Leave at once: Solara's worker threads, torn down with the interpreter, print
+    # "Exception ignored in thread" noise about their lost widget context.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -70,7 +70,7 @@ def _meta_targets(s: Scenario) -> Control | None:
     if not targets:
         return None
     points = [(f"agents.{META}.fleet_targets[{i}].h100e", t.h100e) for i, t in enumerate(targets)]
-    label = f"{meta.name or META}'s fleet targets (x the scenario's)"
+    label = f"{meta.name or META} fleet targets, x"
     return Control("meta_targets", _slider(label, 1.0, 0.25, 3.0, 0.05), _scale(points, True))
 
 
@@ -88,7 +88,7 @@ def _cowos(s: Scenario) -> Control | None:
         for field in ("capacity_per_month", "capacity_per_week"):
             if getattr(p, field, None) is not None:
                 points.append((f"{base}.schedule[{k}].{field}", getattr(p, field)))
-    label = f"{node.id} capacity path (x the scenario's)"
+    label = f"{node.id} capacity, x"
     return Control("cowos_capacity", _slider(label, 1.0, 0.25, 2.0, 0.05), _scale(points))
 
 
@@ -101,7 +101,7 @@ def controls_for(s: Scenario) -> list[Control]:
             "allocation",
             {
                 "type": "Select",
-                "label": "Allocation policy (policy.allocation)",
+                "label": "Allocation policy",
                 "value": s.policy.allocation,
                 "values": list(policy_names()),
             },
@@ -110,18 +110,18 @@ def controls_for(s: Scenario) -> list[Control]:
         _cowos(s),
         Control(
             "startup_funding_musd",
-            _slider("Startups' smallest round (USD m)", st.funding_min_usd / 1e6, 0.5, 20.0, 0.5),
+            _slider("Startup min round, USD m", st.funding_min_usd / 1e6, 0.5, 20.0, 0.5),
             _set("startups.funding_min_usd", scale=1e6),
         ),
         Control(
             "startup_entry",
-            _slider("Startups entering per week", float(st.entry_per_week), 0.0, 200.0, 5.0),
+            _slider("Startups entering/week", float(st.entry_per_week), 0.0, 200.0, 5.0),
             _set("startups.entry_per_week"),
         ),
         Control(
             "supply_line_weight",
             _slider(
-                "Weight on open orders (1 = full; low = phantom orders)",
+                "Open-order weight",
                 ordering.supply_line_weight,
                 0.0,
                 1.0,
@@ -131,7 +131,7 @@ def controls_for(s: Scenario) -> list[Control]:
         ),
         Control(
             "stock_adjust_weeks",
-            _slider("Weeks to close the fleet gap", ordering.stock_adjust_weeks, 1.0, 52.0, 1.0),
+            _slider("Fleet-gap weeks", ordering.stock_adjust_weeks, 1.0, 52.0, 1.0),
             _set("policy.ordering.stock_adjust_weeks"),
         ),
     ]

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from market_sim.problems import ENVIRONMENT, INPUT, LineError
 
@@ -74,7 +76,22 @@ def _environment(source: str | Path | None, fixed: Sequence[str]) -> None:
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_ASSETS_PROXY", "True")
     os.environ.setdefault("SOLARA_CHECK_HOOKS", "off")
+    # one event loop for every page: Solara's per-kernel threads sometimes never answer
+    # a new page's first request (the page stays on "Loading app")
+    os.environ.setdefault("SOLARA_KERNEL_THREADED", "False")
     warnings.filterwarnings("ignore", module=r"solara(\..*)?")
+
+
+def _quiet_solara_threads(info: Any) -> None:
+    """Drop Solara's "no widget context" error of a worker thread ending as the server
+    stops (a LookupError in solara.server.kernel_context); report anything else."""
+    tb = info.exc_traceback
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    if isinstance(info.exc_value, LookupError) and "solara" in where:
+        return
+    sys.__unraisablehook__(info)
 
 
 def serve(
@@ -101,6 +118,7 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+    sys.unraisablehook = _quiet_solara_threads
     server = uvicorn.Server(config)
     if callable(on_ready):
         on_ready(f"http://{host}:{port}/")
