@@ -21,7 +21,20 @@ from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", help="Folder to write (default: reports/<name>/).", show_default=False),
+    typer.Option(
+        "--out",
+        help="Folder to write (default: reports/<name>/, with the seed and --set values "
+        "in the name when given: reports/<name>--seed-2--policy.allocation-auction/).",
+        show_default=False,
+    ),
+]
+CompareOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Folder to write (default: reports/compare-<A>-vs-<B>/, from the arms' labels).",
+        show_default=False,
+    ),
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Replace an existing output folder (after success).")
@@ -79,7 +92,7 @@ def run(
     """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html."""
     from market_sim.outcomes.headline import HEADLINES
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs.compare import slug
+    from market_sim.runs.compare import default_run_folder
     from market_sim.runs.folder import (
         check_out,
         execute,
@@ -99,7 +112,7 @@ def run(
         seed = int(data["seed"]) if seed is None else seed
     else:
         s = load(scenario, set_)
-    out = out if out is not None else Path("reports") / slug(s.simulation.name)
+    out = out if out is not None else default_run_folder(s.simulation.name, seed, set_ or ())
     check_out(out, force)
     _compile_notice()
     with staged_folder(out, force) as tmp:
@@ -147,14 +160,21 @@ def compare(
             min=1, max=1000, help="Seeds per scenario: its seed + 0..N-1, paired by offset."
         ),
     ] = 5,
-    out: OutOption = None,
+    out: CompareOutOption = None,
     force: ForceOption = False,
 ) -> None:
     """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals."""
     from market_sim.outcomes.headline import HEADLINES, format_value
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
-    from market_sim.runs.compare import check_inputs, deltas, gather, slug, write_comparison
+    from market_sim.runs.compare import (
+        arm_labels,
+        check_inputs,
+        deltas,
+        gather,
+        slug,
+        write_comparison,
+    )
     from market_sim.runs.folder import check_out, staged_folder
 
     if len(inputs) < 2:
@@ -165,7 +185,7 @@ def compare(
             raise UserError(
                 str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
             )
-    names = [slug(src.scenario.simulation.name) for src in sources]
+    names = [slug(label) for label in arm_labels(sources)]
     out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
     check_out(out, force)
 

@@ -211,6 +211,7 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
                 "scenario": x.label,
                 "source": x.source,
                 "description": x.scenario.simulation.description,
+                "overrides (--set)": "; ".join(x.runs[0].overrides if x.runs else []) or "none",
                 "seeds": ", ".join(map(str, x.seeds)),
             }
             for i, x in enumerate(arms)
