@@ -5,6 +5,11 @@ unmeasured run times in the docs, the Dask dashboard port, the compile notice.""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -113,3 +118,108 @@ def test_unknown_key_and_semantic_errors_come_in_one_pass(tmp_path: Path) -> Non
     lines = [str(p) for p in info.value.problems]
     assert any("unknown key 'wekks'" in line for line in lines), lines
     assert any("events[0]" in line for line in lines), lines
+
+
+# --------------------------------------------------------------------------- docs and files
+
+DURATION = re.compile(
+    r"\b(\d[\d.]*|a few|two|three|several|ten)(\s+to\s+\w+)?\s+"
+    r"(ms|secs?|seconds?|mins?|minutes?)\b|\b\d[\d,.]*\s?s\b(?![-/\w])",
+    re.IGNORECASE,
+)
+
+
+def _user_texts() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+            *sorted((ROOT / "scenarios").rglob("*.toml"))]  # fmt: skip
+
+
+def test_docs_state_no_run_times() -> None:
+    """Run times quoted in the docs went stale (docs/sweeps.md was 3-5x pessimistic):
+    user docs and scenario files quote none; scripts/bench_*.py measure them."""
+    found = []
+    for path in _user_texts():
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if path.suffix == ".toml" and "#" not in line:
+                continue
+            text = line.split("#", 1)[1] if path.suffix == ".toml" else line
+            for m in DURATION.finditer(text):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {m.group(0)!r}")
+    assert found == []
+
+
+def _value_at(data: object, path: str) -> object:
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            data = data[int(part[1:-1])]
+        elif isinstance(data, list):
+            data = next(x for x in data if isinstance(x, dict) and x.get("id") == part)
+        else:
+            data = data[part]
+    return data
+
+
+def test_sweep_file_comments_state_the_baseline_values() -> None:
+    """A comment above a sweep parameter that quotes the baseline's value ('baseline 5')
+    quotes the value the base scenario has at that path."""
+    wrong = []
+    for sweep in sorted((ROOT / "scenarios" / "sweeps").glob("*.toml")):
+        text = sweep.read_text(encoding="utf-8")
+        base = load_scenario(sweep.parent / tomllib.loads(text)["base"])
+        data = base.model_dump(mode="json", by_alias=True)
+        comments: list[str] = []
+        for line in text.splitlines():
+            if line.startswith("#"):
+                comments.append(line)
+                continue
+            m = re.match(r'"([^"]+)"\s*=', line)
+            if m:
+                for c in comments:
+                    for said in re.findall(r"baseline\s+([\d.]+)\b", c):
+                        actual = _value_at(data, m.group(1))
+                        if float(said) != float(actual):
+                            wrong.append(f"{sweep.name}: {m.group(1)}: says {said}, is {actual}")
+            comments = []
+    assert wrong == []
+
+
+# --------------------------------------------------------------------------- environment
+
+DASHBOARD = """
+import socket
+if __name__ == "__main__":
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 8787)); s.listen()
+    except OSError:
+        pass  # taken already: the case under test
+    from market_sim.experiment.execute import connect
+    with connect(workers=1) as client:
+        client.submit(sum, [1, 2]).result()
+"""
+
+
+def test_local_cluster_says_nothing_when_8787_is_taken(tmp_path: Path) -> None:
+    script = tmp_path / "dash.py"
+    script.write_text(DASHBOARD)
+    out = subprocess.run([sys.executable, "-W", "default", str(script)], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "8787" not in out.stderr and "already in use" not in out.stderr, out.stderr
+
+
+def test_first_run_says_it_is_compiling_once(tmp_path: Path) -> None:
+    """README's main command, in a fresh numba cache: the first run says it compiles
+    (with output piped, not a terminal), the second does not."""
+    from market_sim.runs.jit_cache import NOTICE
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    cmd = [sys.executable, "-m", "market_sim.cli", "run", str(ROOT / "scenarios" / "baseline.toml"),
+           "--set", "simulation.weeks=3"]  # fmt: skip
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert " ".join(first.stdout.split()).count(" ".join(NOTICE.split())) == 1, first.stdout
+    again = subprocess.run([*cmd, "--force"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           timeout=600)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "Compiling" not in again.stdout
