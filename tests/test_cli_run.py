@@ -203,19 +203,21 @@ def test_compare_scenario_and_run_folder(run_dir: Path, tmp_path: Path) -> None:
         app, ["compare", str(run_dir), str(other), "--seeds", "2", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "more minus tiny (2 paired seeds)" in result.stdout
+    # the run folder's arm is labelled with the --set it was run with
+    assert "more minus tiny (simulation.weeks=20) (2 paired seeds)" in result.stdout
     assert {"report.html", "compare.json", "deltas.csv", "runs"} <= {p.name for p in out.iterdir()}
     assert sorted(p.name for p in (out / "runs").iterdir()) == [
         "more-seed7.parquet",
         "more-seed8.parquet",
-        "tiny-seed7.parquet",
-        "tiny-seed8.parquet",
+        "tiny_simulation.weeks_20-seed7.parquet",
+        "tiny_simulation.weeks_20-seed8.parquet",
     ]
     table = pd.read_csv(out / "deltas.csv")
     assert set(table["b"]) == {"more"} and table["n_pairs"].eq(2).all()
     # the run folder's stored run is seed offset 0: re-reading it must match
     stored = pd.read_parquet(run_dir / "timeseries.parquet")
-    kept = pd.read_parquet(out / "runs" / "tiny-seed7.parquet").drop(columns=["scenario", "seed"])
+    kept = pd.read_parquet(out / "runs" / "tiny_simulation.weeks_20-seed7.parquet")
+    kept = kept.drop(columns=["scenario", "seed"])
     pd.testing.assert_frame_equal(stored, kept)
     q = runner.invoke(
         app,
@@ -226,7 +228,7 @@ def test_compare_scenario_and_run_folder(run_dir: Path, tmp_path: Path) -> None:
             "SELECT scenario, count(*) AS n FROM runs GROUP BY 1 ORDER BY 1",
         ],
     )
-    assert q.stdout.splitlines() == ["scenario,n", "more,40", "tiny,40"]
+    assert q.stdout.splitlines() == ["scenario,n", "more,40", "tiny (simulation.weeks=20),40"]
     again = runner.invoke(app, ["report", str(out)])
     assert again.exit_code == 0, again.output
     _no_leftovers(tmp_path)

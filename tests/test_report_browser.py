@@ -73,3 +73,41 @@ def test_table_of_contents_links_to_sections(loaded: tuple[Any, list[str]]) -> N
     hrefs = page.eval_on_selector_all("nav.toc a", "els => els.map(a => a.hash.slice(1))")
     ids = page.eval_on_selector_all("section", "els => els.map(s => s.id)")
     assert hrefs == ids and len(ids) == 9
+
+
+def test_tables_fit_the_page(loaded: tuple[Any, list[str]]) -> None:
+    """Wide tables (the facts table) wrap their cells instead of scrolling sideways."""
+    page, _ = loaded
+    widths = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.table-wrap'))
+            .map(w => [w.closest('section').id, w.scrollWidth, w.clientWidth])"""
+    )
+    assert widths and [w for w in widths if w[1] > w[2] + 1] == []
+
+
+def test_no_chart_axis_is_flat(loaded: tuple[Any, list[str]]) -> None:
+    """Where the data on a y axis move, they fill at least 5% of that axis (a Gini moving
+    between 0.97 and 0.98 on a 0-1 axis looked like a flat line)."""
+    page, _ = loaded
+    axes = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.plotly-graph-div')).flatMap(gd => {
+            const spans = {};
+            for (const t of gd._fullData) {
+                if (!t.visible || t.type !== 'scatter' || !t.y) continue;
+                const ys = Array.from(t.y).filter(v => typeof v === 'number' && isFinite(v));
+                if (!ys.length) continue;
+                const ax = 'yaxis' + (t.yaxis === 'y' ? '' : t.yaxis.slice(1));
+                const s = spans[ax] || (spans[ax] = [Infinity, -Infinity]);
+                s[0] = Math.min(s[0], ...ys); s[1] = Math.max(s[1], ...ys);
+            }
+            return Object.entries(spans).map(([ax, [lo, hi]]) => ({
+                chart: gd.id, axis: ax, lo: lo, hi: hi, range: gd._fullLayout[ax].range}));
+        })"""
+    )
+    flat = []
+    for a in axes:
+        moves = a["hi"] - a["lo"] > 0.001 * max(abs(a["hi"]), abs(a["lo"]), 1e-12)
+        shown = (a["hi"] - a["lo"]) / abs(a["range"][1] - a["range"][0])
+        if moves and shown < 0.05:
+            flat.append(f"{a['chart']} {a['axis']}: {shown:.1%} of the axis")
+    assert len(axes) > 20 and flat == []

@@ -35,7 +35,7 @@ CASES = {
     "syntax_error.toml": ("line 2", "invalid TOML"),
     "missing_required.toml": ("products.G3.h100e", "required key is missing"),
     "unknown_vendor.toml": ("products.G1.vendor", "did you mean 'acme'"),
-    "shares_over_one.toml": ("supply.nodes.pack", "add up to 1.2 > 1 in week 0"),
+    "shares_over_one.toml": ("agents.rival.capacity_share.pack", "node pack: reserved and vendors"),
     "bad_policy.toml": ("policy.allocation", "'lottery' is not allowed"),
     "no_path_to_vendor.toml": ("products.G1.bom.hbm.nodes", "no supply edge path from 'mem2'"),
     "id_with_dot.toml": ("agents[3].id", "should match pattern"),

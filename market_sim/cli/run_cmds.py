@@ -31,7 +31,20 @@ from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", help="Folder to write (default: reports/<name>/).", show_default=False),
+    typer.Option(
+        "--out",
+        help="Folder to write (default: reports/<name>/, with the seed and --set values "
+        "in the name when given: reports/<name>--seed-2--policy.allocation-auction/).",
+        show_default=False,
+    ),
+]
+CompareOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Folder to write (default: reports/compare-<A>-vs-<B>/, from the arms' labels).",
+        show_default=False,
+    ),
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Replace an existing output folder (after success).")
@@ -93,7 +106,7 @@ def run(
     each member's weekly outcomes and a report of the headlines' mean and 5-95% range."""
     from market_sim.outcomes.headline import HEADLINES
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs.compare import slug
+    from market_sim.runs.compare import default_run_folder
     from market_sim.runs.folder import (
         check_out,
         execute,
@@ -117,8 +130,9 @@ def run(
         seed = s.simulation.seed if seed is None else seed
         _run_ensemble(scenario, s, seed, ensemble, out, force)
         return
-    out = out if out is not None else Path("reports") / slug(s.simulation.name)
+    out = out if out is not None else default_run_folder(s.simulation.name, seed, set_ or ())
     check_out(out, force)
+    _compile_notice()
     with staged_folder(out, force) as tmp:
         result = execute(s, seed=seed, progress=True, source=str(scenario))
         # "build" also counts reading the scenario (the time before execute started)
@@ -159,6 +173,7 @@ def _run_ensemble(
     out = out if out is not None else Path("reports") / (slug(s.simulation.name) + "-ensemble")
     check_out(out, force)
     t0 = time.perf_counter()
+    _compile_notice()
     with staged_folder(out, force) as tmp:
         arms = gather(
             [Source(source, s, seed, False)],
@@ -209,7 +224,7 @@ def compare(
         ),
     ] = 5,
     ensemble: EnsembleOption = None,
-    out: OutOption = None,
+    out: CompareOutOption = None,
     force: ForceOption = False,
 ) -> None:
     """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals.
@@ -218,7 +233,14 @@ def compare(
     from market_sim.outcomes.headline import HEADLINES, format_value
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.page import write_html
-    from market_sim.runs.compare import check_inputs, deltas, gather, slug, write_comparison
+    from market_sim.runs.compare import (
+        arm_labels,
+        check_inputs,
+        deltas,
+        gather,
+        slug,
+        write_comparison,
+    )
     from market_sim.runs.folder import check_out, staged_folder
 
     if len(inputs) < 2:
@@ -230,7 +252,7 @@ def compare(
                 str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
             )
     members = ensemble_members(ensemble)
-    names = [slug(src.scenario.simulation.name) for src in sources]
+    names = [slug(label) for label in arm_labels(sources)]
     out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
     check_out(out, force)
 
@@ -240,6 +262,7 @@ def compare(
         console.print(f"  {label}, {member}seed {r.seed}: {how}")
 
     t0 = time.perf_counter()
+    _compile_notice()
     with staged_folder(out, force) as tmp:
         arms = gather(sources, seeds, progress=True, on_run=done, members=members)
         t1 = time.perf_counter()
@@ -287,6 +310,21 @@ def compare(
 # --------------------------------------------------------------------------- report
 
 
+FiguresOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--figures",
+        metavar="DIR",
+        help="Also write every chart of the report to DIR, one image file per chart, "
+        "named <section>--<chart>.<format> (drawn with the system's Chromium).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="png|svg", help="Image format of --figures.")
+]
+
+
 @app.command()
 @user_errors
 def report(
@@ -294,44 +332,75 @@ def report(
         Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
     ],
     facts: FactsOption = None,
+    figures: FiguresOption = None,
+    fmt: FormatOption = "png",
 ) -> None:
-    """Render a folder's report.html again from its stored data (no rerun)."""
+    """Render a folder's report.html again from its stored data (no rerun); with
+    --figures, also write each chart as an image file."""
     from market_sim.report.compare_report import render_compare_report
-    from market_sim.report.page import write_html
+    from market_sim.report.export import check_format, render_with_figures, write_figures
     from market_sim.report.run_report import render_run_report
     from market_sim.runs.compare import deltas, is_compare_folder, read_comparison
     from market_sim.runs.folder import read_run, read_run_json
     from market_sim.runs.run_json import verify_run_folder
 
+    fmt = check_format(fmt)
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
     if is_compare_folder(run_dir):
         arms = read_comparison(run_dir)
-        html = render_compare_report(arms, deltas(arms))
+        html, charts = render_with_figures(lambda: render_compare_report(arms, deltas(arms)))
+        _write_report(run_dir / "report.html", html)
     elif (run_dir / "manifest.json").is_file() and not (run_dir / "run.json").exists():
-        _sweep_report(run_dir)
-        return
+        html, charts = render_with_figures(lambda: _sweep_report(run_dir))
     else:
         data = read_run_json(run_dir)
         for line in verify_run_folder(run_dir, data):
             _warn(line)
         stored = read_run(run_dir)
-        html = render_run_report(stored, facts_path=_facts(facts))
+        facts_path = _facts(facts)
+        html, charts = render_with_figures(lambda: render_run_report(stored, facts_path))
+        _write_report(run_dir / "report.html", html)
+    if figures is not None:
+        with console.status(f"Drawing {len(charts)} charts") if console.is_terminal else _quiet():
+            paths = write_figures(charts, figures, fmt)
+        console.print(f"Figures: {len(paths)} {fmt} files in {figures}", soft_wrap=True)
+
+
+def _write_report(path: Path, html: str) -> None:
+    from market_sim.report.page import write_html
+
     try:
-        write_html(run_dir / "report.html", html)
+        write_html(path, html)
     except OSError as err:
-        raise os_problem(err, run_dir / "report.html") from None
-    console.print(f"Report: {run_dir / 'report.html'}", soft_wrap=True)
+        raise os_problem(err, path) from None
+    console.print(f"Report: {path}", soft_wrap=True)
+
+
+def _quiet() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _compile_notice() -> None:
+    """Say so before a run that will compile the numba kernels (first run only)."""
+    from market_sim.runs.jit_cache import compile_notice
+
+    notice = compile_notice()
+    if notice:
+        console.print(notice)
 
 
 def _warn(line: str) -> None:
     err_console.print(f"Warning: {shorten(line)}")
 
 
-def _sweep_report(folder: Path) -> None:
-    """A sweep folder's report (market_sim.report.sweep_report); damaged run files are
-    named and left out."""
+def _sweep_report(folder: Path) -> str:
+    """Write a sweep folder's report (market_sim.report.sweep_report; damaged run files
+    are named and left out); return its HTML."""
     from market_sim.report.sweep_report import write_report
 
     path = write_report(folder, warn=_warn)
     console.print(f"Report: {path}", soft_wrap=True)
+    return path.read_text(encoding="utf-8")

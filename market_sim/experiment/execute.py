@@ -185,7 +185,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: no warning when 8787 is taken
         silence_logs=logging.CRITICAL,
     )
     try:

@@ -148,6 +148,15 @@ def delta_table(table: pd.DataFrame, spread: bool = False) -> tuple[pd.DataFrame
     return pd.DataFrame(rows), classes
 
 
+def _overrides_text(arm: Arm) -> str:
+    """The ``--set`` lines an arm's runs used ("none"); an ensemble's are its members'."""
+    if not arm.runs:
+        return "none"
+    if arm.runs[0].member is not None:
+        return "each ensemble member's parameters"
+    return "; ".join(arm.runs[0].overrides) or "none"
+
+
 def spread_display(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`market_sim.runs.compare.spread` as display text."""
     return pd.DataFrame(
@@ -249,6 +258,7 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
                 "scenario": x.label,
                 "source": x.source,
                 "description": x.scenario.simulation.description,
+                "overrides (--set)": _overrides_text(x),
                 "seeds": ", ".join(map(str, sorted(set(x.seeds)))),
             }
             for i, x in enumerate(arms)

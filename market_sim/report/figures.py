@@ -181,8 +181,13 @@ def dual_axis_figure(
     y_left: str,
     y_right: str,
     marks: Sequence[Mark],
+    zoom_right: bool = False,
 ) -> go.Figure:
-    """Lines on a left and a right y axis (e.g. HHI and Gini, USD and USD/hour)."""
+    """Lines on a left and a right y axis (e.g. HHI and Gini, USD and USD/hour).
+
+    ``zoom_right`` fits the right axis to its data instead of starting it at zero, for a
+    measure that moves little near a high level (a Gini close to 1).
+    """
     x = dates_of(ts)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for (col, name), secondary in [(s, False) for s in left] + [(s, True) for s in right]:
@@ -198,7 +203,23 @@ def dual_axis_figure(
         showgrid=False,
         tickmode="auto",
     )
+    if zoom_right:
+        span = zoomed_range([ts[c] for c, _ in right if c in ts.columns])
+        if span is not None:
+            fig.update_yaxes(secondary_y=True, rangemode="normal", range=list(span))
     return add_marks(fig, marks)
+
+
+def zoomed_range(columns: Sequence[pd.Series]) -> tuple[float, float] | None:
+    """An axis range around the data with a margin of a tenth of its spread on each side
+    (at least 0.1% of its level); None without finite data."""
+    values = np.concatenate([c.to_numpy(dtype=float) for c in columns]) if columns else []
+    values = np.asarray(values)[np.isfinite(values)] if len(values) else np.array([])
+    if values.size == 0:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    pad = max(0.1 * (hi - lo), 0.001 * max(abs(lo), abs(hi)), 1e-9)
+    return lo - pad, hi + pad
 
 
 def class_quantiles_figure(
@@ -250,12 +271,14 @@ def quarterly_revenue_figure(
     styled(fig, title)
     fig.update_yaxes(title_text="USD bn per quarter", secondary_y=False)
     fig.update_yaxes(
-        title_text="gross margin %",
+        title_text="gross margin % (axis fitted to its range)",
         secondary_y=True,
-        rangemode="tozero",
         showgrid=False,
         tickmode="auto",
     )
+    span = zoomed_range([ts[margin]]) if margin in ts.columns else None
+    if span is not None:  # a margin moving a few points near 75% must not look flat
+        fig.update_yaxes(secondary_y=True, range=list(span))
     return add_marks(fig, marks)
 
 

@@ -14,10 +14,13 @@ text, never interpreted as HTML.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import contextvars
 import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +32,13 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 
 from market_sim.fileio import write_text
+from market_sim.report.figure_data import figure_frame
 
 __all__ = [
     "Card",
+    "PageFigure",
     "Section",
+    "collect_figures",
     "details",
     "figure_html",
     "join",
@@ -81,9 +87,37 @@ def _slug(text: str) -> str:
     return slug or "x"
 
 
-def figure_html(fig: go.Figure, div_id: str) -> Markup:
-    """A plotly figure as a ``<div>`` and its drawing ``<script>``; no plotly.js in it.
+@dataclass(frozen=True)
+class PageFigure:
+    """A chart as drawn on a page: its div id (``fig-...``) and its figure."""
 
+    div_id: str
+    figure: go.Figure
+
+
+_COLLECTED: contextvars.ContextVar[list[PageFigure] | None] = contextvars.ContextVar(
+    "market_sim_report_figures", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_figures() -> Iterator[list[PageFigure]]:
+    """Collect every figure :func:`figure_html` draws inside the ``with`` block, in page
+    order (figure export: :mod:`market_sim.report.export`)."""
+    found: list[PageFigure] = []
+    token = _COLLECTED.set(found)
+    try:
+        yield found
+    finally:
+        _COLLECTED.reset(token)
+
+
+def figure_html(fig: go.Figure, div_id: str, data: pd.DataFrame | None = None) -> Markup:
+    """A plotly figure as a ``<div>``, its drawing ``<script>`` and a "download data"
+    link (the CSV behind the chart, embedded in the page); no plotly.js in it.
+
+    ``data`` is that CSV's table (default: the figure's own series,
+    :func:`market_sim.report.figure_data.figure_frame`).
     Text inside the figure (titles, trace names, annotations) is drawn by plotly.js,
     which reads a small HTML subset: escape user strings with :func:`plot_text` first.
     The div's id is ``fig-<div_id>``, so it cannot clash with a section's anchor.
@@ -91,17 +125,33 @@ def figure_html(fig: go.Figure, div_id: str) -> Markup:
     a date on an axis that has no dates) and that panel's axes hidden.
     """
     fig = _without_marks_on_empty_axes(fig)
+    full_id = f"fig-{_slug(div_id)}"  # never the same as a section's id
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.append(PageFigure(full_id, fig))
     html = pio.to_html(
         fig,
         include_plotlyjs=False,
         full_html=False,
-        div_id=f"fig-{_slug(div_id)}",  # never the same as a section's id
+        div_id=full_id,
         config=PLOTLY_CONFIG,
         default_height=f"{FIGURE_HEIGHT_PX}px",
         default_width="100%",
     )
     # plotly's JSON escapes '<', '>' and '/' as \u003c etc., so it cannot end the script.
-    return Markup('<div class="chart">') + Markup(html) + Markup("</div>")
+    return Markup('<div class="chart">') + Markup(html) + _data_link(fig, full_id, data)
+
+
+def _data_link(fig: go.Figure, full_id: str, data: pd.DataFrame | None) -> Markup:
+    """The chart's CSV as a ``data:`` link (the page stays one self-contained file)."""
+    frame = figure_frame(fig) if data is None else data
+    if frame.empty:
+        return Markup("</div>")
+    payload = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return Markup(
+        '<a class="chart-data" download="{}.csv" href="data:text/csv;base64,{}">'
+        "download data (CSV)</a></div>"
+    ).format(full_id.removeprefix("fig-"), payload)
 
 
 def _without_marks_on_empty_axes(fig: go.Figure) -> go.Figure:

@@ -52,10 +52,27 @@ def graph_section(run: Run) -> Section:
             "minimum cut: more of their capacity would raise that product's maximum "
             f"output. Binding nodes: {binding}."
         ),
-        figure_html(supply_graph_figure(summary), "fig-supply-graph"),
+        figure_html(supply_graph_figure(summary), "fig-supply-graph", data=_nodes_frame(summary)),
         table_html(pd.DataFrame(rows), sortable=True, float_format="{:,.0f}"),
     )
     return Section("supply-graph", title, body)
+
+
+def _nodes_frame(summary: dict) -> pd.DataFrame:
+    """The supply graph's nodes as the chart's data: kind, capacity, binding products."""
+    binding = binding_nodes(summary)
+    return pd.DataFrame(
+        [
+            {
+                "node": n["id"],
+                "kind": n.get("kind", ""),
+                "capacity_per_week": n.get("capacity_per_week"),
+                "unit": n.get("unit", ""),
+                "binding_for": " ".join(binding.get(n["id"], [])),
+            }
+            for n in summary["nodes"]
+        ]
+    )
 
 
 def facts_section(ts: pd.DataFrame, facts_path: Path | None) -> Section:

@@ -81,6 +81,9 @@ class Chart:
     """A reference line drawn over a ``class_quantiles`` chart: (column, legend name)."""
     compare: bool = True
     class_colours: bool = False
+    zoom_right: bool = False
+    """Fit a ``dual`` chart's right axis to its data (for a measure that moves little near
+    a high level) instead of starting it at zero."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ SECTIONS: tuple[ChartSection, ...] = (
         "Firms are ranked by units received over the run (deliveries) or by installed H100e "
         "in the last week (installed); the rest are summed. Startups are one band. HHI and "
         "top-4 share measure ownership; Gini measures access (firms' compute and each "
-        "active startup's compute in use).",
+        "active startup's compute in use). With thousands of small startups the Gini stays "
+        "close to 1, so its axis is fitted to its range: read its changes, not its level.",
         (
             Chart(
                 "deliveries-firm",
@@ -243,7 +247,8 @@ SECTIONS: tuple[ChartSection, ...] = (
                 "dual",
                 lambda n: [("hhi_compute", "HHI of installed compute")],
                 right=lambda n: [("gini_compute", "Gini of compute in use (right axis)")],
-                right_title="Gini (0-1)",
+                right_title="Gini (axis fitted to its range)",
+                zoom_right=True,
             ),
         ),
     ),

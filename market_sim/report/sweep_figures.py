@@ -127,21 +127,29 @@ def heatmap_figure(corr: pd.DataFrame, outputs: Sequence[str], params: Sequence[
     return fig
 
 
+BAR_PX = 22
+"""Height of one bar of a sensitivity chart, pixels (a group of two per parameter)."""
+
+
 def sensitivity_figure(indices: pd.DataFrame, output: str, method: str):
-    """Bars of Sobol S1/ST or Morris mu*/sigma of one output, with 95% CI where known."""
+    """Horizontal bars of Sobol S1/ST or Morris mu*/sigma of one output, one group per
+    parameter (labels in full on the left, the chart as tall as its bars need), with 95%
+    CI where known."""
     sub = indices[indices["output"] == output]
     measures = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    params = list(dict.fromkeys(sub["parameter"]))
     fig = go.Figure()
     for j, m in enumerate(measures):
         rows = sub[sub["measure"] == m]
         err = rows["conf"].to_numpy(dtype=float)
         fig.add_trace(
             go.Bar(
-                x=[plot_text(p) for p in rows["parameter"]],
-                y=rows["value"].to_numpy(dtype=float),
+                y=[plot_text(p) for p in rows["parameter"]],
+                x=rows["value"].to_numpy(dtype=float),
+                orientation="h",
                 name=m,
                 marker_color=_colour(j),
-                error_y={
+                error_x={
                     "type": "data",
                     "array": np.nan_to_num(err),
                     "visible": bool(np.isfinite(err).any()),
@@ -149,8 +157,11 @@ def sensitivity_figure(indices: pd.DataFrame, output: str, method: str):
             )
         )
     label = "share of variance" if method == "sobol" else "output units per step"
-    fig = styled(fig, f"{output}: {' and '.join(measures)}", label, height=320)
-    fig.update_layout(barmode="group", hovermode="closest")
+    height = 140 + len(params) * len(measures) * BAR_PX
+    fig = styled(fig, f"{output}: {' and '.join(measures)}", height=max(260, height))
+    fig.update_layout(barmode="group", hovermode="closest", legend={"traceorder": "normal"})
+    fig.update_xaxes(title_text=label, rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", automargin=True, rangemode="normal")
     return fig
 
 

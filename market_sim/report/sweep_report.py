@@ -318,7 +318,7 @@ def _series_section(store: SweepStore, manifest: dict) -> Section | None:
 
 def _runs_section(frame: pd.DataFrame, manifest: dict) -> Section:
     table = frame.copy()
-    table["error"] = table["error"].fillna("")
+    table["error"] = table.pop("error").fillna("")  # last: the long text wraps there
     classes = [
         "bad" if s == "failed" else "muted" if s == "missing" else "" for s in table["status"]
     ]

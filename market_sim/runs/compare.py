@@ -67,12 +67,46 @@ class Arm:
 
 @dataclass(frozen=True)
 class Source:
-    """A checked input: a scenario file or a run folder (then ``stored`` is its run.json)."""
+    """A checked input: a scenario file or a run folder (with the ``--set`` overrides
+    its run.json records)."""
 
     path: Path
     scenario: Scenario
     base_seed: int
     folder: bool
+    overrides: tuple[str, ...] = ()
+
+
+MAX_LABEL = 80
+"""Characters of an arm's label at most (longer override lists are cut)."""
+
+
+def default_run_folder(name: str, seed: int | None, overrides: Sequence[str]) -> Path:
+    """``reports/<name>/`` for a plain run; a run with ``--seed`` or ``--set`` gets them in
+    its folder name (``reports/baseline--seed-2--policy.allocation-auction``), so it does
+    not replace the plain run's folder."""
+    parts = [name] + ([f"seed-{seed}"] if seed is not None else [])
+    parts += [o.replace("=", "-") for o in overrides]
+    text = slug("--".join(parts))
+    if len(text) >= 80:  # slug cuts at 80: keep the names apart with a digest
+        import hashlib
+
+        text = text[:66] + "-" + hashlib.sha1("--".join(parts).encode()).hexdigest()[:10]
+    return Path("reports") / text
+
+
+def arm_labels(sources: Sequence[Source]) -> list[str]:
+    """Each arm's label: the scenario name, with the run folder's ``--set`` overrides when
+    it has any (two folders of one scenario are told apart by what changed), made unique."""
+    labels = []
+    for src in sources:
+        label = src.scenario.simulation.name
+        if src.overrides:
+            label = f"{label} ({', '.join(src.overrides)})"
+        if len(label) > MAX_LABEL:
+            label = label[: MAX_LABEL - 2] + "…)"
+        labels.append(label)
+    return unique_labels(labels)
 
 
 def check_inputs(paths: Sequence[Path]) -> list[Source]:
@@ -94,7 +128,8 @@ def check_inputs(paths: Sequence[Path]) -> list[Source]:
                 )
             data = read_run_json(p)
             s = stored_scenario(data)
-            sources.append(Source(p, s, int(data["seed"]), True))
+            overrides = tuple(str(o) for o in data.get("overrides", []))
+            sources.append(Source(p, s, int(data["seed"]), True, overrides))
         else:
             s = load_scenario(p, ())
             sources.append(Source(p, s, s.simulation.seed, False))
@@ -120,7 +155,7 @@ def gather(
 ) -> list[Arm]:
     """Run (or read) every arm over seed offsets 0..n_seeds-1; with ``members`` (each an
     ensemble member's ``--set`` lines) every member x every seed offset, member-major."""
-    labels = unique_labels([s.scenario.simulation.name for s in sources])
+    labels = arm_labels(sources)
     arms = []
     plan = [(None, ())] if members is None else list(enumerate(members))
     for label, src in zip(labels, sources, strict=True):

@@ -7,7 +7,7 @@ stopping, so a user sees all of them at once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -43,22 +43,39 @@ _FLOW_FROM = {"logic_dies": "foundry", "hbm_stacks": "memory", "packaged_chips":
 
 
 class _Report:
-    def __init__(self, file_of_path: Callable[[str], str] | None):
+    def __init__(self, file_of_path: Callable[[str], str] | None, file_order: Sequence[str] = ()):
         self.file_of_path = file_of_path
+        self.file_order = list(file_order)
         self.problems: list[Problem] = []
+
+    def add_joint(self, paths: Sequence[str], message: str) -> None:
+        """A problem several values cause together: reported at the value set by the
+        latest file in the merge order (the one that last changed the sum)."""
+        if self.file_of_path is None or not paths:
+            self.add(paths[0] if paths else "", message)
+            return
+        rank = {f: i for i, f in enumerate(self.file_order)}
+        latest = max(paths, key=lambda p: rank.get(self.file_of_path(p), -1))
+        self.add(latest, message)
 
     def add(self, path: str, message: str) -> None:
         file = self.file_of_path(path) if self.file_of_path is not None else "<scenario>"
         self.problems.append(Problem(file, path, message))
 
 
-def check_scenario(s: Scenario, file_of_path: Callable[[str], str] | None = None) -> list[Problem]:
+def check_scenario(
+    s: Scenario,
+    file_of_path: Callable[[str], str] | None = None,
+    file_order: Sequence[str] = (),
+) -> list[Problem]:
     """Every semantic problem of a validated scenario (empty list: it is usable).
 
     ``file_of_path`` names the file a field path came from (``extends`` chains); each
-    problem is reported against it.
+    problem is reported against it. ``file_order`` lists the files from the first merged
+    to the last (``--set`` last): a problem that several values cause together (shares
+    adding up to more than 1) is blamed on the latest file that set one of them.
     """
-    r = _Report(file_of_path)
+    r = _Report(file_of_path, file_order)
     _check_ids(s, r)
     n_before = len(r.problems)
     _check_edges(s, r)
@@ -221,11 +238,27 @@ def _check_agents(s: Scenario, r: _Report) -> None:
     for j, node_id in enumerate(nodes):
         worst = int(np.argmax(total[:, j]))
         if total[worst, j] > 1.0 + 1e-9:
-            r.add(
-                f"supply.nodes.{node_id}",
-                f"reserved and vendors' contracted shares add up to {total[worst, j]:.4g} > 1 "
-                f"in week {worst} ({s.date_of(worst)}); lower the shares",
+            r.add_joint(
+                _share_paths(s, node_id),
+                f"node {node_id}: reserved and vendors' contracted shares add up to "
+                f"{total[worst, j]:.4g} > 1 in week {worst} ({s.date_of(worst)}); lower the "
+                "shares",
             )
+
+
+def _share_paths(s: Scenario, node_id: str) -> list[str]:
+    """Paths of every value in a node's share sum: its reserved share and schedule, each
+    vendor's contracted share and share schedule for it (the node's own path first)."""
+    paths = [f"supply.nodes.{node_id}", f"supply.nodes.{node_id}.reserved_share"]
+    node = next(n for n in s.supply.nodes if n.id == node_id)
+    paths += [f"supply.nodes.{node_id}.schedule"] if node.schedule else []
+    for a in s.agents:
+        if isinstance(a, VendorSpec):
+            if node_id in a.capacity_share:
+                paths.append(f"agents.{a.id}.capacity_share.{node_id}")
+            if any(p.node == node_id for p in a.capacity_share_schedule):
+                paths.append(f"agents.{a.id}.capacity_share_schedule")
+    return paths
 
 
 def _check_events(s: Scenario, r: _Report) -> None:

@@ -53,6 +53,9 @@ class RawScenario:
     data: dict[str, Any]
     main_file: str
     provenance: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    """Files in the order they were merged (a parent before the file extending it),
+    ``--set`` last: later ones override earlier ones."""
 
     def file_of(self, loc: Sequence[str | int]) -> str:
         """The file that wrote the value at ``loc`` (or its closest written parent)."""
@@ -102,13 +105,41 @@ def validate(raw: RawScenario) -> Scenario:
     try:
         scenario = Scenario.model_validate(raw.data)
     except ValidationError as err:
-        raise ScenarioError(
-            problems_from_validation(err, Scenario, raw.data, raw.file_of)
-        ) from None
-    problems = check_scenario(scenario, raw.file_of_path)
+        problems = problems_from_validation(err, Scenario, raw.data, raw.file_of)
+        # Unknown keys alone: report the semantic problems of the rest in the same pass
+        # (the file is checked as if those keys were not there).
+        errors = err.errors(include_url=False)
+        if all(e["type"] == "extra_forbidden" for e in errors):
+            trimmed = copy.deepcopy(raw.data)
+            for e in errors:
+                _drop(trimmed, tuple(e["loc"]))
+            try:
+                rest = Scenario.model_validate(trimmed)
+            except ValidationError:
+                rest = None
+            if rest is not None:
+                problems += check_scenario(rest, raw.file_of_path, raw.files)
+        raise ScenarioError(problems) from None
+    problems = check_scenario(scenario, raw.file_of_path, raw.files)
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _drop(data: Any, loc: Sequence[str | int]) -> None:
+    """Delete the key at a pydantic location from raw data (union tags skipped)."""
+    cur = data
+    for part in loc[:-1]:
+        if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            cur = cur[part]
+        elif isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, dict) and part in {cur.get("role"), cur.get("kind")}:
+            continue  # a discriminator tag, not a key
+        else:
+            return
+    if isinstance(cur, dict):
+        cur.pop(loc[-1], None)
 
 
 # --------------------------------------------------------------------------- files
@@ -154,6 +185,7 @@ def _load_into(raw: RawScenario, path: Path, chain: tuple[Path, ...]) -> None:
             )
         _load_into(raw, parent_path, (*chain, resolved))
     merge(raw.data, data, str(path), raw.provenance, "")
+    raw.files.append(str(path))
 
 
 def merge(
@@ -294,6 +326,8 @@ def _apply_one(raw: RawScenario, item: str) -> None:
         else:
             cur = cur.setdefault(part, {})
     raw.provenance[path] = SET_LABEL
+    if SET_LABEL not in raw.files:
+        raw.files.append(SET_LABEL)
 
 
 def _typed(raw: RawScenario, loc: Sequence[str | int], text: str) -> Any:

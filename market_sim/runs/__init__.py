@@ -1,0 +1,1 @@
+"""Run folders (Parquet, run.json, report) and comparisons of runs."""

@@ -1,0 +1,62 @@
+"""Is numba's on-disk cache of the model's kernels warm?
+
+The first run in a fresh environment compiles every ``@njit(cache=True)`` kernel (about
+half a minute); later runs load them from numba's cache (``__pycache__/*.nbi`` and
+``*.nbc`` beside each module, or under ``NUMBA_CACHE_DIR``). :func:`compile_notice`
+tells the user before that wait, whether or not the output is a terminal, and only when
+some kernel has no usable cache entry (none yet, or one for an older version of its
+source file). The check reads numba's cache index of each kernel without compiling
+anything; if numba's internals change so that it cannot, it says nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+_JIT = re.compile(r"^\s*@(numba\.)?n?jit\b", re.MULTILINE)
+
+NOTICE = (
+    "Compiling the model's numba kernels (first run in this environment, about half a "
+    "minute; later runs load them from the cache)..."
+)
+
+
+def _kernel_modules() -> Iterator[str]:
+    """Modules of market_sim whose source uses numba's jit."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if _JIT.search(text):
+            rel = path.relative_to(PACKAGE.parent).with_suffix("")
+            yield ".".join(rel.parts)
+
+
+def cold_kernels() -> list[str]:
+    """Names of the cached kernels numba would compile (not load) on their first call."""
+    from numba.core.registry import CPUDispatcher
+
+    cold: list[str] = []
+    for name in _kernel_modules():
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if not isinstance(value, CPUDispatcher) or value.__module__ != name:
+                continue
+            cache = getattr(value, "_cache", None)
+            if cache is None or type(cache).__name__ == "NullCache":
+                continue  # not cached: compiled every time, nothing to warn about
+            if not cache._cache_file._load_index():  # missing, or stale for this source
+                cold.append(f"{name}.{attr}")
+    return cold
+
+
+def compile_notice() -> str | None:
+    """The line to print before a run that will compile kernels, or None."""
+    try:
+        cold = cold_kernels()
+    except Exception:  # numba's cache internals moved: say nothing rather than fail
+        return None
+    return NOTICE if cold else None
