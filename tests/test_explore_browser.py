@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from market_sim.report.browser import CHROMIUM_ARGS, chromium_path
+from market_sim.scenario import load_scenario
 
 pytest.importorskip("playwright", reason="playwright is a test dependency: pip install -e .[test]")
 pytest.importorskip("solara", reason="the explorer needs the viz extra: pip install -e .[viz]")
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
 WEEKS = 30
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
 IMAGE_HASHES = """async () => {
@@ -104,8 +106,13 @@ def test_slider_steps_and_charts_offline(server) -> None:
             page.keyboard.press("ArrowRight")
             page.keyboard.press("ArrowRight")
             page.get_by_role("button", name="Reset").click()
-            page.get_by_text(re.compile(r"overrides: policy\.ordering\.supply_line_weight=0\.3"))\
-                .wait_for(timeout=60_000)  # fmt: skip
+            status = page.get_by_text(
+                re.compile(r"overrides: policy\.ordering\.supply_line_weight=[0-9.]+")
+            )
+            status.wait_for(timeout=60_000)
+            moved = re.search(r"supply_line_weight=([0-9.]+)", status.inner_text())
+            default = load_scenario(BASELINE).policy.ordering.supply_line_weight
+            assert moved and float(moved.group(1)) > default  # two steps to the right
 
             step = page.get_by_role("button", name="Step")
             step.click()
