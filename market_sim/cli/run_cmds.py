@@ -17,7 +17,6 @@ from rich.table import Table
 
 from market_sim.cli import SetOption, UserError, app, console, err_console, load, user_errors
 from market_sim.problems import os_problem, shorten
-from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
@@ -74,9 +73,13 @@ def run(
     out: OutOption = None,
     force: ForceOption = False,
     facts: FactsOption = None,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Also write CSV copies of the tables (spreadsheets).")
+    ] = False,
     set_: SetOption = None,
 ) -> None:
-    """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html."""
+    """Run a scenario and write a run folder: data (Parquet; CSV with --csv), run.json,
+    report.html."""
     from market_sim.outcomes.headline import HEADLINES
     from market_sim.report.run_report import render_run_report
     from market_sim.runs.compare import slug
@@ -88,6 +91,7 @@ def run(
         stored_scenario,
         write_run_into,
     )
+    from market_sim.scenario.bounds import MAX_SEED
 
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise UserError("--seed", "", f"{seed:.6g} is not a whole number from 0 to 2^63-1")
@@ -106,7 +110,8 @@ def run(
         # "build" also counts reading the scenario (the time before execute started)
         result.timings_s["build"] += time.perf_counter() - t0 - sum(result.timings_s.values())
         result.overrides = list(set_ or ())
-        write_run_into(result, tmp, functools.partial(render_run_report, facts_path=facts_path))
+        render = functools.partial(render_run_report, facts_path=facts_path)
+        write_run_into(result, tmp, render, csv=csv)
     result.folder = out
 
     table = Table(
@@ -155,6 +160,7 @@ def compare(
     from market_sim.report.page import write_html
     from market_sim.runs.compare import check_inputs, deltas, gather, slug, write_comparison
     from market_sim.runs.folder import check_out, staged_folder
+    from market_sim.scenario.bounds import MAX_SEED
 
     if len(inputs) < 2:
         raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -21,7 +21,9 @@ from market_sim.cli import (
     load,
     user_errors,
 )
-from market_sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from market_sim.scenario import Scenario
 
 # --------------------------------------------------------------------------- validate
 
