@@ -25,6 +25,7 @@ from market_sim.experiment import (
     storage,
     worker,
 )
+from market_sim.experiment.execute import MAX_RUNS_PER_TASK, runs_per_task
 from market_sim.experiment.verify import verify_store
 from market_sim.experiment.worker import run_context, run_one
 from market_sim.integrity import file_record
@@ -232,6 +233,24 @@ def test_the_command_writes_for_workers_without_the_folder(
     assert _tables(out) == _tables(local)
     check = verify_store(SweepStore(out), None, None)
     assert len(check.good) == RUNS and not check.damaged
+
+
+def test_runs_shared_by_tasks_give_the_same_files(sweep_file: Path, tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    _run(sweep_file, one, warm=False, per_task=1)
+    out = tmp_path / "two"
+    progress, seen = _run(sweep_file, out, warm=False, per_task=2)  # tasks of 2 and 1 runs
+    assert progress.done == RUNS and len(seen) == RUNS
+    assert _tables(out) == _tables(one)
+    assert len(verify_store(SweepStore(out), None, None).good) == RUNS
+
+
+def test_runs_per_task_grows_with_the_sweep() -> None:
+    assert runs_per_task(40, 2) == 2
+    assert runs_per_task(12, 2) == 1
+    assert runs_per_task(10_000, 2) == MAX_RUNS_PER_TASK
+    assert runs_per_task(10_000, 100) == 12  # still 8 tasks a worker
+    assert runs_per_task(5, 0) == 1
 
 
 def test_the_cli_shows_the_warm_up_as_its_own_phase(sweep_file: Path, tmp_path: Path) -> None:

@@ -198,11 +198,11 @@ def facts(
         name = escape(s.simulation.name)  # the default progress columns read markup
         task = bar.add_task(f"Running {name}", total=seeds * s.simulation.weeks)
         for k in range(seeds):
-            model = GPUMarketModel(s, seed=base + k)
-            while model.running:
-                model.step()
-                bar.advance(task)
-            frames.append(model.timeseries())
+            with GPUMarketModel(s, seed=base + k) as model:
+                while model.running:
+                    model.step()
+                    bar.advance(task)
+                frames.append(model.timeseries())
     scored = score_facts(frames, table, role=role)
     console.print(format_table(scored))
     console.print(facts_summary(scored), markup=False, highlight=False)

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from market_sim.experiment.plan import RunSpec
-from market_sim.experiment.worker import RunResult, one_line_error, run_context, run_one
+from market_sim.experiment.worker import (
+    RunResult,
+    one_line_error,
+    run_context,
+    run_many,
+    run_one,
+)
 from market_sim.problems import ENVIRONMENT, LineError
 
 __all__ = [
@@ -41,8 +47,15 @@ __all__ = [
     "execute",
     "one_line_error",
     "run_context",
+    "run_many",
     "run_one",
+    "runs_per_task",
 ]
+
+MAX_RUNS_PER_TASK = 16
+TASKS_PER_WORKER = 8
+"""Runs are sent in tasks of up to MAX_RUNS_PER_TASK runs, at least TASKS_PER_WORKER
+tasks per worker (see :func:`runs_per_task`)."""
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -132,6 +145,14 @@ def _context(context: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def runs_per_task(runs: int, workers: int) -> int:
+    """Runs per task: 1 for small sweeps, growing to MAX_RUNS_PER_TASK so that each
+    worker still gets at least TASKS_PER_WORKER tasks. Dask's cost per task (~1 ms of
+    the scheduler's and of the command's time) is then shared by the runs of a task,
+    while the load stays balanced and a lost worker costs at most a task's runs."""
+    return max(1, min(MAX_RUNS_PER_TASK, runs // (max(1, workers) * TASKS_PER_WORKER)))
+
+
 def execute(
     client: Any,
     runs: Sequence[RunSpec],
@@ -139,40 +160,49 @@ def execute(
     on_result: Callable[[RunResult], None],
     on_lost: Callable[[RunSpec, BaseException], None] | None = None,
     reduce: Callable[..., Any] | None = None,
+    per_task: int | None = None,
 ) -> Progress:
     """Submit every run, hand each result to ``on_result`` as it finishes.
 
-    ``reduce`` replaces the model in :func:`run_one` (a benchmark's stub). Results are
-    gathered in batches: every run finished since the last batch, in one request.
+    Runs go in tasks of ``per_task`` runs (default: :func:`runs_per_task` for the
+    cluster's current workers); results are gathered in batches (every task finished
+    since the last batch, in one request). ``reduce`` replaces the model in
+    :func:`run_one` (a benchmark's stub).
     """
     from distributed import as_completed
 
     progress = Progress()
     if not runs:
         return progress
+    if per_task is None:
+        per_task = runs_per_task(len(runs), len(client.scheduler_info()["workers"]))
     token = uuid.uuid4().hex[:8]
     # The context is a task's result, not scattered data: if the workers holding it die,
     # the scheduler computes it again from the task (scattered data would be lost, and
     # every run waiting for it with it).
     ctx = client.submit(_context, dict(context), key=f"market-sim-{token}-context", pure=False)
     extra = {} if reduce is None else {"reduce": reduce}
-    keys = [f"market-sim-{token}-{spec.run_id}" for spec in runs]
-    submitted = client.map(run_one, runs, context=ctx, key=keys, pure=False, **extra)
-    futures = dict(zip(submitted, runs, strict=True))
+    chunks = [list(runs[i : i + per_task]) for i in range(0, len(runs), per_task)]
+    keys = [f"market-sim-{token}-{chunk[0].run_id}-{len(chunk)}" for chunk in chunks]
+    submitted = client.map(run_many, chunks, context=ctx, key=keys, pure=False, **extra)
+    futures = dict(zip(submitted, chunks, strict=True))
     try:
         for batch in as_completed(submitted).batches():
             results = _gather(client, [f for f in batch if f.status == "finished"])
             for fut in batch:
-                spec = futures.pop(fut)
-                result = results.get(fut.key)
-                if result is not None:
-                    progress.done += 1
-                    progress.failed += result.status == "failed"
-                    on_result(result)
+                chunk = futures.pop(fut)
+                done = results.get(fut.key)
+                if done is not None:
+                    for result in done:
+                        progress.done += 1
+                        progress.failed += result.status == "failed"
+                        on_result(result)
                 else:
-                    progress.lost += 1
-                    if on_lost is not None:
-                        on_lost(spec, _lost_error(fut))
+                    err = _lost_error(fut)
+                    for spec in chunk:
+                        progress.lost += 1
+                        if on_lost is not None:
+                            on_lost(spec, err)
                 fut.release()
     finally:
         if futures:
@@ -181,7 +211,7 @@ def execute(
     return progress
 
 
-def _gather(client: Any, finished: list[Any]) -> dict[str, RunResult]:
+def _gather(client: Any, finished: list[Any]) -> dict[str, list[RunResult]]:
     """The results of finished futures by key, in one request; one by one if that
     fails (a result lost with its worker and recomputed, or lost for good)."""
     if not finished:

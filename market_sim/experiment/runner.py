@@ -11,7 +11,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from market_sim.experiment.execute import Progress, RunResult, connect, execute, run_context
+from market_sim.experiment.execute import (
+    Progress,
+    RunResult,
+    connect,
+    execute,
+    run_context,
+    runs_per_task,
+)
 from market_sim.experiment.plan import Plan, RunSpec, make_plan
 from market_sim.experiment.storage import FORMAT_VERSION, StoreError, SweepStore
 from market_sim.experiment.sweep import Sweep
@@ -165,6 +172,7 @@ def run_prepared(
     on_connected: Callable[[Any], None] | None = None,
     on_phase: Callable[[str, dict[str, Any]], None] | None = None,
     warm: bool = True,
+    per_task: int | None = None,
 ) -> Progress:
     """Execute the pending runs; each finished run's file is written as it arrives.
 
@@ -177,7 +185,8 @@ def run_prepared(
     ``on_phase(name, info)``: the warm-up's phases as they end (``warm``: the kernels,
     :mod:`market_sim.experiment.warm`): ``"kernels"`` (the on-disk cache, local cluster
     only; ``info`` has ``seconds``, ``compiled``, ``loaded`` or ``error``) and
-    ``"workers"`` (``seconds``), then ``"runs"`` as the runs start.
+    ``"workers"`` (``seconds``), then ``"runs"`` as the runs start. ``per_task``: runs
+    per Dask task (default :func:`market_sim.experiment.execute.runs_per_task`).
     """
     if not prepared.pending:
         return Progress()
@@ -194,7 +203,7 @@ def run_prepared(
 
     def handle(result: RunResult) -> None:
         try:
-            written = _keep(store, result)
+            written = keep_result(store, result)
         except OSError as err:
             if not err.filename:  # e.g. a full disk: name the file being written
                 err.filename = str(store.run_path(result.run_id))
@@ -220,7 +229,10 @@ def run_prepared(
 
                 phase("workers", {"seconds": warm_workers(client)})
             phase("runs", {})
-            return execute(client, prepared.pending, context, handle, on_lost)
+            if per_task is None:
+                n_workers = n or len(client.scheduler_info()["workers"])
+                per_task = runs_per_task(len(prepared.pending), n_workers)
+            return execute(client, prepared.pending, context, handle, on_lost, per_task=per_task)
     finally:
         if cache is not None:
             cache.stop()
@@ -230,7 +242,7 @@ def run_prepared(
             store.close_for_workers(token)
 
 
-def _keep(store: SweepStore, result: RunResult) -> bool:
+def keep_result(store: SweepStore, result: RunResult) -> bool:
     """Write (if the worker sent it back) and record a run's file; False if a file
     was there already."""
     if result.data is not None:

@@ -187,6 +187,16 @@ def run_one(
     return result
 
 
+def run_many(
+    specs: Sequence[RunSpec],
+    context: Mapping[str, Any],
+    reduce: Callable[[RunSpec, Mapping[str, Any]], tuple[str, str | None, pa.Table]] = reduce_run,
+) -> list[RunResult]:
+    """One task of several runs (:func:`run_one` each, in order): the scheduler's and
+    the command's cost per task is shared by the runs."""
+    return [run_one(spec, context, reduce) for spec in specs]
+
+
 def _existing_record(runs_dir: Path, run_id: str, context: Mapping[str, Any]) -> dict | None:
     """The record of a run file already there, if it is whole and this sweep's run (a
     task rerun after its first worker wrote the file and died); else None (the file is
