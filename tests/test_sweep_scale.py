@@ -202,6 +202,7 @@ def test_workers_write_and_the_command_records(sweep_file: Path, tmp_path: Path)
                         "market-sim-warm-up" in dask_worker.plugins,
                         sys.modules["market_sim.experiment.warm"]._warm is not None,
                         __import__("gc").get_freeze_count() > 0,
+                        "profile" not in dask_worker.periodic_callbacks,  # no profiler
                     )
                 )
             )
@@ -251,6 +252,32 @@ def test_runs_per_task_grows_with_the_sweep() -> None:
     assert runs_per_task(10_000, 2) == MAX_RUNS_PER_TASK
     assert runs_per_task(10_000, 100) == 12  # still 8 tasks a worker
     assert runs_per_task(5, 0) == 1
+
+
+def test_the_warm_up_stops_the_profiler_of_a_joining_worker() -> None:
+    """On another cluster's worker (profiler on) the plugin removes the profiler's
+    callbacks before the worker starts them, and drops its history."""
+    from market_sim.experiment.warm import quiet_profiler
+
+    class Callback:
+        def __init__(self) -> None:
+            self.stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    class Worker:
+        def __init__(self) -> None:
+            self.periodic_callbacks = {"profile": Callback(), "profile-cycle": Callback(), "x": 1}
+            self.profile_history = [1, 2]
+            self.profile_keys_history = [3]
+
+    worker = Worker()
+    kept = dict(worker.periodic_callbacks)
+    quiet_profiler(worker)
+    assert worker.periodic_callbacks == {"x": 1}
+    assert kept["profile"].stopped and kept["profile-cycle"].stopped
+    assert worker.profile_history == [] and worker.profile_keys_history == []
 
 
 def test_the_cli_shows_the_warm_up_as_its_own_phase(sweep_file: Path, tmp_path: Path) -> None:

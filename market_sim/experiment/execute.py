@@ -111,16 +111,21 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         finally:
             client.close()
         return
+    import dask
+
+    from market_sim.experiment.warm import NO_PROFILER
+
     n = max(1, workers or os.cpu_count() or 1)
     # the command reports lost runs itself; the scheduler's own error lines about a dead
     # worker would only repeat it
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    )
+    with dask.config.set(NO_PROFILER):  # the workers' profiler grows their memory
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
     try:
         client = Client(cluster)
         try:
