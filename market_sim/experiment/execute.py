@@ -124,6 +124,9 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP server (health, metrics) on a free port: on the default
+            # 8787, a second sweep on the machine would print a warning
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,
         )
     try:
