@@ -51,7 +51,7 @@ from market_sim.market import (
 )
 from market_sim.market.kernels_allocate import allocate_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
-from market_sim.market.kernels_common import POLICIES
+from market_sim.market.policies import get_policy
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_N = 100_000
@@ -102,13 +102,13 @@ def bench_case(name: str, n: int, rng, budget: float, ref_limit: int) -> dict:
         supply, qty, limit, pr, wk = primary_book(n, rng)
         args = (supply, qty, limit, pr, wk, LIST_PRICE, policy)
         out = np.empty(n)
-        code = POLICIES[policy]
+        spec = get_policy(policy).row  # the kernel takes the policy's row, not its code
 
         def numba_call():
             return allocate(*args)
 
         def kernel():
-            return allocate_core(supply, qty, limit, pr, wk, LIST_PRICE, code, out)
+            return allocate_core(supply, qty, limit, pr, wk, LIST_PRICE, spec, out)
 
         def numpy_call():
             return numpy_impl.allocate(*args)

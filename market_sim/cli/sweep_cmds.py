@@ -176,7 +176,7 @@ def _kernels_line(info: dict) -> str:
             "each worker compiles what it needs"
         )
     how = (
-        f"compiled {info.get('compiled', 0)} kernels once"
+        f"compiled once, {info.get('compiled', 0)} kernel signatures"
         if info.get("compiled")
         else "loaded from the cache"
     )
