@@ -57,6 +57,19 @@ def test_run_writes_the_folder_and_prints_headlines(run_dir: Path) -> None:
     _no_leftovers(run_dir.parent)
 
 
+def test_csv_copies_on_request(run_dir: Path, tmp_path: Path) -> None:
+    assert not list(run_dir.glob("*.csv"))  # Parquet only by default
+    out = tmp_path / "csv"
+    args = ["run", str(TINY), "--out", str(out), "--seed", "7", "--csv", *SHORT]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ts = pd.read_csv(out / "timeseries.csv")
+    back = pd.read_parquet(run_dir / "timeseries.parquet")
+    assert list(ts.columns) == list(back.columns) and len(ts) == len(back) == 20
+    data = json.loads((out / "run.json").read_text())
+    assert {"timeseries.csv", "agents.csv"} <= set(data["checksums"])
+
+
 def test_run_output(first_run) -> None:
     out, result = first_run
     for label in (

@@ -45,7 +45,8 @@ def _leftovers(parent: Path) -> list[str]:
 
 def test_run_json_records_checksums(run_dir: Path) -> None:
     data = read_run_json(run_dir)
-    assert set(data["checksums"]) == set(DATA_FILES)
+    assert set(data["checksums"]) == set(data["files"]) <= set(DATA_FILES)
+    assert {"timeseries.parquet", "agents.parquet", "supply.json"} <= set(data["checksums"])
     for name, record in data["checksums"].items():
         assert record["bytes"] == (run_dir / name).stat().st_size
         assert len(record["sha256"]) == 64

@@ -38,8 +38,18 @@ def _leftovers(parent: Path) -> list[str]:
 # --------------------------------------------------------------------------- folders
 
 
+def test_csv_copies_only_on_request(tiny_run: Run, tmp_path: Path) -> None:
+    out = write_run(tiny_run, tmp_path / "r")
+    names = {p.name for p in out.iterdir()}
+    assert {"timeseries.parquet", "agents.parquet", "run.json"} <= names
+    assert not {"timeseries.csv", "agents.csv"} & names
+    data = json.loads((out / "run.json").read_text())
+    assert set(data["files"]) == set(data["checksums"]) <= names
+    assert not [f for f in data["files"] if f.endswith(".csv")]
+
+
 def test_write_and_read_round_trip(tiny_run: Run, tmp_path: Path) -> None:
-    out = write_run(tiny_run, tmp_path / "r", render=lambda run: "<html>x</html>")
+    out = write_run(tiny_run, tmp_path / "r", render=lambda run: "<html>x</html>", csv=True)
     names = {p.name for p in out.iterdir()}
     assert {
         "timeseries.parquet",
@@ -50,6 +60,7 @@ def test_write_and_read_round_trip(tiny_run: Run, tmp_path: Path) -> None:
         "agents.csv",
     } <= names
     data = json.loads((out / "run.json").read_text())
+    assert {"timeseries.csv", "agents.csv"} <= set(data["files"]) <= names
     assert data["seed"] == 7 and data["name"] == "tiny" and data["weeks"] == 20
     assert set(data["timings_s"]) == set(PHASES)
     assert data["scenario"]["simulation"]["weeks"] == 20

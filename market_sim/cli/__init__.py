@@ -17,13 +17,15 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from market_sim.problems import LineError, os_problem, shorten
-from market_sim.scenario import Scenario, ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from market_sim.scenario import Scenario
 
 app = typer.Typer(
     name="market-sim",
@@ -95,10 +97,6 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ScenarioError as err:
-            for problem in err.problems:
-                err_console.print(shorten(str(problem)), markup=False, highlight=False)
-            raise typer.Exit(2) from None
         except UserError as err:
             raise fail(str(err), 2) from None
         except LineError as err:
@@ -112,12 +110,27 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
         except RecursionError:
             raise fail("market-sim: input nested too deeply; simplify it", 2) from None
+        except Exception as err:
+            if not _is_scenario_error(err):
+                raise
+            for problem in err.problems:  # type: ignore[attr-defined]
+                err_console.print(shorten(str(problem)), markup=False, highlight=False)
+            raise typer.Exit(2) from None
 
     return wrapper
 
 
+def _is_scenario_error(err: BaseException) -> bool:
+    """Whether ``err`` is a ScenarioError (the scenario package is imported only by
+    commands that read scenarios, so ``--help`` stays quick)."""
+    errors = sys.modules.get("market_sim.scenario.errors")
+    return errors is not None and isinstance(err, errors.ScenarioError)
+
+
 def load(path: Path, overrides: list[str] | None) -> Scenario:
     """Load a scenario with overrides (raises ScenarioError on bad input)."""
+    from market_sim.scenario import load_scenario
+
     return load_scenario(path, overrides or ())
 
 

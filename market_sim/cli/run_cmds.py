@@ -27,7 +27,6 @@ from market_sim.cli import (
     user_errors,
 )
 from market_sim.problems import os_problem, shorten
-from market_sim.scenario.bounds import MAX_SEED
 
 OutOption = Annotated[
     Path | None,
@@ -97,10 +96,14 @@ def run(
     out: OutOption = None,
     force: ForceOption = False,
     facts: FactsOption = None,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Also write CSV copies of the tables (spreadsheets).")
+    ] = False,
     ensemble: EnsembleOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Run a scenario and write a run folder: data (Parquet, CSV), run.json, report.html.
+    """Run a scenario and write a run folder: data (Parquet; CSV with --csv), run.json,
+    report.html.
 
     With --ensemble, run every member (same seed) and write an ensemble folder instead:
     each member's weekly outcomes and a report of the headlines' mean and 5-95% range."""
@@ -115,6 +118,7 @@ def run(
         stored_scenario,
         write_run_into,
     )
+    from market_sim.scenario.bounds import MAX_SEED
 
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise UserError("--seed", "", f"{seed:.6g} is not a whole number from 0 to 2^63-1")
@@ -138,7 +142,8 @@ def run(
         # "build" also counts reading the scenario (the time before execute started)
         result.timings_s["build"] += time.perf_counter() - t0 - sum(result.timings_s.values())
         result.overrides = list(set_ or ())
-        write_run_into(result, tmp, functools.partial(render_run_report, facts_path=facts_path))
+        render = functools.partial(render_run_report, facts_path=facts_path)
+        write_run_into(result, tmp, render, csv=csv)
     result.folder = out
 
     table = Table(
@@ -242,6 +247,7 @@ def compare(
         write_comparison,
     )
     from market_sim.runs.folder import check_out, staged_folder
+    from market_sim.scenario.bounds import MAX_SEED
 
     if len(inputs) < 2:
         raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")

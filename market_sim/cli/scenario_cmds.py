@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -23,7 +23,9 @@ from market_sim.cli import (
     load,
     user_errors,
 )
-from market_sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from market_sim.scenario import Scenario
 
 # --------------------------------------------------------------------------- validate
 
@@ -205,12 +207,12 @@ def facts(
         for lines in members:
             member_frames = []
             for k in range(seeds):
-                model = GPUMarketModel(s, seed=base + k, overrides=lines)
-                while model.running:
-                    model.step()
-                    bar.advance(task)
-                member_frames.append(model.timeseries())
-                found += breaches(member_frames[-1], model.scenario)
+                with GPUMarketModel(s, seed=base + k, overrides=lines) as model:
+                    while model.running:
+                        model.step()
+                        bar.advance(task)
+                    member_frames.append(model.timeseries())
+                    found += breaches(member_frames[-1], model.scenario)
             frames += member_frames
             by_member.append(member_frames)
     scored = score_facts(frames, table, role=role)

@@ -98,10 +98,22 @@ def sweep(
         with Progress(
             *columns, console=console, transient=False, disable=not prepared.pending
         ) as bar:
-            task = bar.add_task(f"Starting {where}", total=len(prepared.pending), failed=0)
+            first = "Warming the kernel cache, starting" if not scheduler else "Connecting to"
+            task = bar.add_task(f"{first} {where}", total=len(prepared.pending), failed=0)
 
             def connected(client: object) -> None:
-                bar.update(task, description="Runs")
+                if scheduler:
+                    bar.update(task, description="Warming the workers")
+
+            def phase(name: str, info: dict) -> None:
+                if name == "kernels":
+                    bar.console.print(_kernels_line(info), soft_wrap=True)
+                    bar.update(task, description="Warming the workers")
+                elif name == "workers":
+                    bar.console.print(f"Warm-up, workers: {info['seconds']:.1f} s")
+                    bar.update(task, description="Runs")
+                else:
+                    bar.update(task, description="Runs")
 
             def done(result, written: bool) -> None:
                 if result.status == "failed":
@@ -112,7 +124,9 @@ def sweep(
                 lost.append(spec.run_id)
 
             try:
-                run_prepared(sw, prepared, workers, scheduler, done, gone, connected)
+                run_prepared(
+                    sw, prepared, workers, scheduler, done, gone, connected, on_phase=phase
+                )
             except OSError as err:
                 if not resume:
                     prepared.store.discard_if_empty()
@@ -152,6 +166,21 @@ def sweep(
         console.print(f"Report: {path}", soft_wrap=True)
     if lost:
         raise typer.Exit(1)
+
+
+def _kernels_line(info: dict) -> str:
+    """The kernel cache's warm-up as one line of the progress output."""
+    if "error" in info:
+        return (
+            f"Warm-up, kernel cache: failed ({shorten(str(info['error']), 200)}); "
+            "each worker compiles what it needs"
+        )
+    how = (
+        f"compiled once, {info.get('compiled', 0)} kernel signatures"
+        if info.get("compiled")
+        else "loaded from the cache"
+    )
+    return f"Warm-up, kernel cache: {info['seconds']:.1f} s ({how})"
 
 
 def _warn(line: str) -> None:

@@ -3,8 +3,9 @@ resume, sensitivity indices (SALib), claims and the sweep report. See docs/sweep
 
 from market_sim.experiment.load import load_sweep
 from market_sim.experiment.plan import Plan, RunSpec, make_plan, run_seed
+from market_sim.experiment.runfile import RUN_SCHEMA
 from market_sim.experiment.runner import Prepared, manifest_for, prepare, run_prepared
-from market_sim.experiment.storage import RUN_SCHEMA, StoreError, SweepStore
+from market_sim.experiment.storage import StoreError, SweepStore
 from market_sim.experiment.sweep import Claim, Output, Parameter, Sweep
 
 __all__ = [

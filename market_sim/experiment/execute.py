@@ -3,15 +3,19 @@
 Without a scheduler address a ``LocalCluster`` of N single-threaded worker processes is
 started inside the command (and shut down after it); with ``--scheduler tcp://host:port``
 the runs go to an existing cluster whose workers have market_sim installed. Either way
-each run is one task (:func:`run_one`) that gets the scenarios, outputs and series (one
-context task's result, fetched by each worker once and computed again if the workers
-holding it die) and returns its finished table; the driver writes the files, so
-workers need no shared disk. A run that raises is returned as a failed table, never as a
-task error: a task error means the infrastructure lost the run (e.g. a worker died
-repeatedly), and such a run is left unwritten for ``--resume``.
+each run is one task (:func:`market_sim.experiment.worker.run_one`) that gets the
+scenarios, outputs and series (one context task's result, fetched by each worker once
+and computed again if the workers holding it die), writes its run file where it can see
+the sweep's folder or sends it back, and returns a small result. A run that raises is
+returned as a failed run, never as a task error: a task error means the infrastructure
+lost the run (e.g. a worker died repeatedly), and such a run is left unwritten for
+``--resume``.
 
-Workers keep their process between runs, so numba's compiled kernels (loaded from the
-on-disk cache, compiled only where the cache is cold) are paid once per worker.
+The command keeps up with many workers: results are gathered in batches (all those
+finished since the last batch, in one request), and what it does per result is small
+(an index line appended in batches; the file itself only for a worker that could not
+write it). Workers keep their process between runs and warm up once
+(:mod:`market_sim.experiment.warm`).
 """
 
 from __future__ import annotations
@@ -19,110 +23,39 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
-import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from market_sim.experiment.plan import RunSpec
-from market_sim.experiment.storage import run_table
-from market_sim.experiment.sweep import Output
+from market_sim.experiment.worker import (
+    RunResult,
+    one_line_error,
+    run_context,
+    run_many,
+    run_one,
+)
 from market_sim.problems import ENVIRONMENT, LineError
 
+__all__ = [
+    "Progress",
+    "RunResult",
+    "SchedulerError",
+    "check_scheduler",
+    "connect",
+    "execute",
+    "one_line_error",
+    "run_context",
+    "run_many",
+    "run_one",
+    "runs_per_task",
+]
 
-@dataclass
-class RunResult:
-    """What a worker sends back for one run."""
-
-    run_id: str
-    status: str  # "ok" or "failed"
-    error: str | None
-    table: pa.Table
-    elapsed_s: float
-    """Wall time of the run in its worker: build, run and outputs (s)."""
-    worker: str
-    cpu_s: float = 0.0
-    """CPU time of the worker's process during the run (s); well below ``elapsed_s`` when
-    other processes compete for the cores."""
-
-
-def run_context(
-    scenarios: Mapping[str, Mapping[str, Any]], outputs: Sequence[Output], series: Sequence[str]
-) -> dict[str, Any]:
-    """What every run needs besides its own spec (sent to each worker once)."""
-    return {
-        "scenarios": {k: dict(v) for k, v in scenarios.items()},
-        "outputs": [o.to_dict() for o in outputs],
-        "series": list(series),
-    }
-
-
-def one_line_error(err: BaseException) -> str:
-    """An exception as one line: the scenario problems, or type, message and place."""
-    from market_sim.problems import LineError, shorten
-    from market_sim.scenario import ScenarioError
-
-    if isinstance(err, ScenarioError):
-        return shorten(" | ".join(str(p) for p in err.problems))
-    if isinstance(err, LineError):
-        return shorten(str(err))
-    msg = " ".join(str(err).split()) or "(no message)"
-    tb = traceback.extract_tb(err.__traceback__)
-    where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
-    return shorten(f"{type(err).__name__}: {msg}{where}")
-
-
-def run_one(spec: RunSpec, context: Mapping[str, Any]) -> RunResult:
-    """Run one planned run and reduce it to its table (never raises for a model error)."""
-    import numpy as np
-
-    from market_sim.experiment.outputs import compute_outputs, metric_columns
-    from market_sim.outcomes.finite import check_finite
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    outputs = [Output(**o) for o in context["outputs"]]
-    run = asdict(spec)
-    try:
-        from market_sim.model import GPUMarketModel
-
-        model = GPUMarketModel(
-            context["scenarios"][spec.scenario], seed=spec.seed, overrides=list(spec.overrides)
-        )
-        frame = model.run()
-        check_finite(frame, f"run {spec.run_id}")
-        values = compute_outputs(frame, outputs)
-        keep: list[str] = []
-        for o in outputs:
-            keep += metric_columns(o.metric, frame.columns)
-        keep += [k for k in context["series"] if k in frame.columns]
-        series = {k: frame[k].to_numpy(dtype=np.float64) for k in dict.fromkeys(keep)}
-        table = run_table(run, "ok", None, values, series, frame["date"])
-        status, error = "ok", None
-    except Exception as err:  # a failed run is a result, not a crash
-        error = one_line_error(err)
-        nan = {o.name: float("nan") for o in outputs}
-        table = run_table(run, "failed", error, nan)
-        status = "failed"
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return RunResult(spec.run_id, status, error, table, elapsed, worker, cpu)
-
-
-def _context(context: dict[str, Any]) -> dict[str, Any]:
-    """The runs' shared context as a task result (see :func:`execute`)."""
-    return context
-
-
-def warm_worker() -> str:
-    """Import the model and load numba's kernels in a worker; returns its pid."""
-    import market_sim.model  # noqa: F401
-
-    return str(os.getpid())
+MAX_RUNS_PER_TASK = 16
+TASKS_PER_WORKER = 8
+"""Runs are sent in tasks of up to MAX_RUNS_PER_TASK runs, at least TASKS_PER_WORKER
+tasks per worker (see :func:`runs_per_task`)."""
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -178,16 +111,24 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         finally:
             client.close()
         return
+    import dask
+
+    from market_sim.experiment.warm import NO_PROFILER
+
     n = max(1, workers or os.cpu_count() or 1)
     # the command reports lost runs itself; the scheduler's own error lines about a dead
     # worker would only repeat it
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # a free port: no warning when 8787 is taken
-        silence_logs=logging.CRITICAL,
-    )
+    with dask.config.set(NO_PROFILER):  # the workers' profiler grows their memory
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # the scheduler's HTTP server (health, metrics) on a free port: on the default
+            # 8787, a second sweep on the machine would print a warning
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+        )
     try:
         client = Client(cluster)
         try:
@@ -207,49 +148,103 @@ class Progress:
     lost: int = 0
 
 
+def _context(context: dict[str, Any]) -> dict[str, Any]:
+    """The runs' shared context as a task result (see :func:`execute`)."""
+    return context
+
+
+def runs_per_task(runs: int, workers: int) -> int:
+    """Runs per task: 1 for small sweeps, growing to MAX_RUNS_PER_TASK so that each
+    worker still gets at least TASKS_PER_WORKER tasks. Dask's cost per task (~1 ms of
+    the scheduler's and of the command's time) is then shared by the runs of a task,
+    while the load stays balanced and a lost worker costs at most a task's runs."""
+    return max(1, min(MAX_RUNS_PER_TASK, runs // (max(1, workers) * TASKS_PER_WORKER)))
+
+
 def execute(
     client: Any,
     runs: Sequence[RunSpec],
     context: Mapping[str, Any],
     on_result: Callable[[RunResult], None],
     on_lost: Callable[[RunSpec, BaseException], None] | None = None,
+    reduce: Callable[..., Any] | None = None,
+    per_task: int | None = None,
 ) -> Progress:
-    """Submit every run, hand each result to ``on_result`` as it finishes."""
+    """Submit every run, hand each result to ``on_result`` as it finishes.
+
+    Runs go in tasks of ``per_task`` runs (default: :func:`runs_per_task` for the
+    cluster's current workers); results are gathered in batches (every task finished
+    since the last batch, in one request). ``reduce`` replaces the model in
+    :func:`run_one` (a benchmark's stub).
+    """
     from distributed import as_completed
 
     progress = Progress()
     if not runs:
         return progress
+    if per_task is None:
+        per_task = runs_per_task(len(runs), len(client.scheduler_info()["workers"]))
     token = uuid.uuid4().hex[:8]
     # The context is a task's result, not scattered data: if the workers holding it die,
     # the scheduler computes it again from the task (scattered data would be lost, and
     # every run waiting for it with it).
     ctx = client.submit(_context, dict(context), key=f"market-sim-{token}-context", pure=False)
-    futures = {
-        client.submit(run_one, spec, ctx, key=f"market-sim-{token}-{spec.run_id}", pure=False): spec
-        for spec in runs
-    }
+    extra = {} if reduce is None else {"reduce": reduce}
+    chunks = [list(runs[i : i + per_task]) for i in range(0, len(runs), per_task)]
+    keys = [f"market-sim-{token}-{chunk[0].run_id}-{len(chunk)}" for chunk in chunks]
+    submitted = client.map(run_many, chunks, context=ctx, key=keys, pure=False, **extra)
+    futures = dict(zip(submitted, chunks, strict=True))
     try:
-        for fut in as_completed(list(futures)):
-            spec = futures.pop(fut)
-            if fut.status == "finished":
-                result = fut.result()
-                progress.done += 1
-                progress.failed += result.status == "failed"
-                on_result(result)
-            else:
-                progress.lost += 1
-                if on_lost is not None:
-                    try:
-                        err: BaseException = fut.exception()
-                    except (KeyboardInterrupt, SystemExit):
-                        raise
-                    except BaseException as exc:  # a cancelled future raises instead
-                        err = exc
-                    on_lost(spec, err)
-            fut.release()
+        for batch in as_completed(submitted).batches():
+            results = _gather(client, [f for f in batch if f.status == "finished"])
+            for fut in batch:
+                chunk = futures.pop(fut)
+                done = results.get(fut.key)
+                if done is not None:
+                    for result in done:
+                        progress.done += 1
+                        progress.failed += result.status == "failed"
+                        on_result(result)
+                else:
+                    err = _lost_error(fut)
+                    for spec in chunk:
+                        progress.lost += 1
+                        if on_lost is not None:
+                            on_lost(spec, err)
+                fut.release()
     finally:
-        for fut in futures:
-            fut.cancel()
+        if futures:
+            client.cancel(list(futures))
         ctx.release()
     return progress
+
+
+def _gather(client: Any, finished: list[Any]) -> dict[str, list[RunResult]]:
+    """The results of finished futures by key, in one request; one by one if that
+    fails (a result lost with its worker and recomputed, or lost for good)."""
+    if not finished:
+        return {}
+    try:
+        return dict(zip([f.key for f in finished], client.gather(finished), strict=True))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        out = {}
+        for fut in finished:
+            try:
+                out[fut.key] = fut.result()
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:
+                continue
+        return out
+
+
+def _lost_error(fut: Any) -> BaseException:
+    """Why the cluster lost a run's task."""
+    try:
+        return fut.exception()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a cancelled future raises instead
+        return exc

@@ -11,7 +11,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from market_sim.experiment.execute import Progress, RunResult, connect, execute, run_context
+from market_sim.experiment.execute import (
+    Progress,
+    RunResult,
+    connect,
+    execute,
+    run_context,
+    runs_per_task,
+)
 from market_sim.experiment.plan import Plan, RunSpec, make_plan
 from market_sim.experiment.storage import FORMAT_VERSION, StoreError, SweepStore
 from market_sim.experiment.sweep import Sweep
@@ -163,45 +170,83 @@ def run_prepared(
     on_result: Callable[[RunResult, bool], None] | None = None,
     on_lost: Callable[[RunSpec, BaseException], None] | None = None,
     on_connected: Callable[[Any], None] | None = None,
+    on_phase: Callable[[str, dict[str, Any]], None] | None = None,
+    warm: bool = True,
+    per_task: int | None = None,
 ) -> Progress:
-    """Execute the pending runs, writing each finished one as it arrives.
+    """Execute the pending runs; each finished run's file is written as it arrives.
+
+    Workers that see the sweep's folder write their run files themselves; the others'
+    files are written here (:mod:`market_sim.experiment.worker`). Every file's size and
+    checksum go to the index, in batches (all of them before this returns or raises).
 
     ``on_result(result, written)``: ``written`` is False when the run's file already
     existed (it is then left untouched: a finished run is never rewritten).
+    ``on_phase(name, info)``: the warm-up's phases as they end (``warm``: the kernels,
+    :mod:`market_sim.experiment.warm`): ``"kernels"`` (the on-disk cache, local cluster
+    only; ``info`` has ``seconds``, ``compiled``, ``loaded`` or ``error``) and
+    ``"workers"`` (``seconds``), then ``"runs"`` as the runs start. ``per_task``: runs
+    per Dask task (default :func:`market_sim.experiment.execute.runs_per_task`).
     """
     if not prepared.pending:
         return Progress()
     store = prepared.store
+    token = store.open_for_workers()
     context = run_context(
         {k: v.data for k, v in sweep.scenarios.items()},
         list(sweep.outputs.values()),
         sweep.series,
+        runs_dir=store.runs_dir,
+        token=token,
+        fingerprint=prepared.plan.fingerprint,
     )
 
-    def write(result: RunResult) -> None:
+    def handle(result: RunResult) -> None:
         try:
-            write_one(result)
+            written = keep_result(store, result)
         except OSError as err:
             if not err.filename:  # e.g. a full disk: name the file being written
                 err.filename = str(store.run_path(result.run_id))
             raise
-
-    def write_one(result: RunResult) -> None:
-        written = store.write_run(
-            result.run_id,
-            result.table,
-            {
-                "elapsed_s": result.elapsed_s,
-                "cpu_s": result.cpu_s,
-                "worker": result.worker,
-                "fingerprint": prepared.plan.fingerprint,
-            },
-        )
         if on_result is not None:
             on_result(result, written)
 
+    phase = on_phase or (lambda name, info: None)
     n = min(workers or os.cpu_count() or 1, len(prepared.pending)) if not scheduler else None
-    with connect(n, scheduler) as client:
-        if on_connected is not None:
-            on_connected(client)
-        return execute(client, prepared.pending, context, write, on_lost)
+    cache = None
+    try:
+        if warm and not scheduler:  # warms while the local cluster starts, see below
+            from market_sim.experiment.warm import start_cache_warm
+
+            cache = start_cache_warm()
+        with connect(n, scheduler) as client:
+            if on_connected is not None:
+                on_connected(client)
+            if cache is not None:  # before any local worker loads a kernel
+                phase("kernels", cache.wait())
+            if warm:
+                from market_sim.experiment.warm import warm_workers
+
+                phase("workers", {"seconds": warm_workers(client)})
+            phase("runs", {})
+            if per_task is None:
+                n_workers = n or len(client.scheduler_info()["workers"])
+                per_task = runs_per_task(len(prepared.pending), n_workers)
+            return execute(client, prepared.pending, context, handle, on_lost, per_task=per_task)
+    finally:
+        if cache is not None:
+            cache.stop()
+        try:
+            store.flush_records()
+        finally:
+            store.close_for_workers(token)
+
+
+def keep_result(store: SweepStore, result: RunResult) -> bool:
+    """Write (if the worker sent it back) and record a run's file; False if a file
+    was there already."""
+    if result.data is not None:
+        return store.write_run_data(result.run_id, result.data)
+    if result.record is not None:
+        store.add_record(result.run_id, result.record)
+    return not result.existed and result.record is not None

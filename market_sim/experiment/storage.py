@@ -29,22 +29,23 @@ DuckDB reads the files directly, e.g.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import math
 import os
+import secrets
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from market_sim.experiment.manifest import check_manifest
-from market_sim.fileio import atomic_write, remove_temporary, write_text
+from market_sim.experiment.runfile import RUN_SCHEMA as RUN_SCHEMA  # re-exported
+from market_sim.experiment.runfile import TOKEN_PREFIX, encode_run, write_run_file
+from market_sim.experiment.runfile import run_table as run_table  # re-exported
+from market_sim.fileio import remove_temporary, write_text
 from market_sim.problems import LineError
 
 MANIFEST = "manifest.json"
@@ -52,69 +53,13 @@ INDEX = "checksums.jsonl"
 RUNS = "runs"
 DAMAGED = "damaged"
 FORMAT_VERSION = 1
-
-RUN_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("scenario", pa.string()),
-        ("sample", pa.int32()),
-        ("replicate", pa.int32()),
-        ("seed", pa.int64()),
-        ("status", pa.string()),
-        ("error", pa.string()),
-        ("kind", pa.string()),
-        ("name", pa.string()),
-        ("week", pa.int32()),
-        ("date", pa.date32()),
-        ("value", pa.float64()),
-    ]
-)
+FLUSH_RECORDS = 256
+FLUSH_SECONDS = 0.5
+"""Index lines are appended in batches: at most this many lines or seconds apart."""
 
 
 class StoreError(LineError):
     """A sweep folder that cannot be used as asked (message says how to fix it)."""
-
-
-def run_table(
-    run: Mapping[str, Any],
-    status: str,
-    error: str | None,
-    outputs: Mapping[str, float],
-    series: Mapping[str, np.ndarray] | None = None,
-    dates: Iterable[Any] | None = None,
-) -> pa.Table:
-    """One run's rows in :data:`RUN_SCHEMA` order: outputs (in the given order), then
-    each series (weeks 0..n-1, with their start dates)."""
-    names = list(outputs)
-    vals = [float(outputs[n]) for n in names]
-    kinds = ["output"] * len(names)
-    weeks: list[int | None] = [None] * len(names)
-    day: list[Any] = [None] * len(names)
-    date_list = list(pd.to_datetime(list(dates)).date) if dates is not None else []
-    for key, arr in (series or {}).items():
-        arr = np.asarray(arr, dtype=float)
-        names += [key] * len(arr)
-        vals += arr.tolist()
-        kinds += ["series"] * len(arr)
-        weeks += list(range(len(arr)))
-        day += date_list[: len(arr)] if date_list else [None] * len(arr)
-    vals = [v if math.isfinite(v) else None for v in vals]  # no value: null, not NaN
-    n = len(names)
-    cols = {
-        "run_id": [run["run_id"]] * n,
-        "scenario": [run["scenario"]] * n,
-        "sample": [int(run["sample"])] * n,
-        "replicate": [int(run["replicate"])] * n,
-        "seed": [int(run["seed"])] * n,
-        "status": [status] * n,
-        "error": [error] * n,
-        "kind": kinds,
-        "name": names,
-        "week": weeks,
-        "date": day,
-        "value": vals,
-    }
-    return pa.table(cols, schema=RUN_SCHEMA)
 
 
 class SweepStore:
@@ -129,6 +74,8 @@ class SweepStore:
         """Run ids whose files passed verification (set by
         :func:`market_sim.experiment.verify.verify_store`); queries read only these.
         None: every file in runs/."""
+        self._pending: list[dict[str, Any]] = []  # index lines not yet appended
+        self._flushed_at = time.monotonic()
 
     # ---------------------------------------------------------------- manifest
     def exists(self) -> bool:
@@ -264,23 +211,41 @@ class SweepStore:
     def write_run(self, run_id: str, table: pa.Table, meta: Mapping[str, Any]) -> bool:
         """Write a run's file atomically and record its size and checksum in the index;
         False (nothing written) if the file already exists."""
-        final = self.run_path(run_id)
-        if final.exists():
+        return self.write_run_data(run_id, encode_run(table, meta), batch=False)
+
+    def write_run_data(self, run_id: str, data: bytes, batch: bool = True) -> bool:
+        """Write a run file's bytes (:func:`encode_run`) atomically and record them (with
+        ``batch``, in the next :meth:`flush_records`); False if the file exists."""
+        record = write_run_file(self.runs_dir, run_id, data)
+        if record is None:
             return False
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        table = table.replace_schema_metadata(
-            {f"market_sim.{k}": json.dumps(v, default=str) for k, v in meta.items()}
-        )
-        buf = io.BytesIO()
-        pq.write_table(table, buf)
-        data = buf.getvalue()
-        atomic_write(final, lambda fh: fh.write(data))
-        self.record(
-            [{"run_id": run_id, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
+        self.add_record(run_id, record, batch)
+        return True
+
+    def add_record(self, run_id: str, record: Mapping[str, Any], batch: bool = True) -> None:
+        """Record a run file written (by this process or a worker) in the index: now, or
+        with ``batch`` at the next :meth:`flush_records` (at most ``FLUSH_RECORDS`` lines
+        or ``FLUSH_SECONDS`` later)."""
+        self._pending.append(
+            {"run_id": run_id, "bytes": record["bytes"], "sha256": record["sha256"]}
         )
         if self.usable is not None:
             self.usable.append(run_id)
-        return True
+        if not batch or len(self._pending) >= FLUSH_RECORDS:
+            self.flush_records()
+        elif time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self.flush_records()
+
+    def flush_records(self) -> None:
+        """Append the records not yet in the index (one write and fsync)."""
+        pending, self._pending = self._pending, []
+        self._flushed_at = time.monotonic()
+        if pending:
+            try:
+                self.record(pending)
+            except BaseException:
+                self._pending = pending + self._pending
+                raise
 
     def remove_runs(self, run_ids: Iterable[str]) -> None:
         """Delete run files (``--retry-failed`` before running them again)."""
@@ -293,8 +258,32 @@ class SweepStore:
             self.usable = [r for r in self.usable if r not in gone]
 
     def clean_temporary(self) -> None:
-        """Remove temporary files left by a killed writer."""
+        """Remove temporary files left by a killed writer, and writer tokens of a
+        killed sweep (:meth:`open_for_workers`)."""
         remove_temporary(self.runs_dir)
+        if self.runs_dir.is_dir():
+            for p in self.runs_dir.glob(f"{TOKEN_PREFIX}*"):
+                p.unlink(missing_ok=True)
+
+    def open_for_workers(self) -> str | None:
+        """Put a writer token in runs/ (a hidden empty file with a random name) and return
+        it; None if it cannot be written. A worker writes run files itself only where it
+        finds the token (:func:`worker_can_write`): the same folder, seen locally or
+        on shared storage. :meth:`close_for_workers` removes it."""
+        token = secrets.token_hex(8)
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            (self.runs_dir / f"{TOKEN_PREFIX}{token}").touch(exist_ok=False)
+        except OSError:
+            return None
+        return token
+
+    def close_for_workers(self, token: str | None) -> None:
+        if token:
+            try:
+                (self.runs_dir / f"{TOKEN_PREFIX}{token}").unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def read_run(self, run_id: str) -> pa.Table:
         return pq.read_table(self.run_path(run_id))

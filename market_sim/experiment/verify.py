@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from market_sim.experiment.storage import DAMAGED, RUN_SCHEMA, SweepStore
+from market_sim.experiment.runfile import RUN_SCHEMA
+from market_sim.experiment.storage import DAMAGED, SweepStore
 from market_sim.integrity import check_file, file_record
 
 MAX_LISTED = 10

@@ -40,6 +40,10 @@ from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.supply import build_graph
 
 
+class ModelClosedError(RuntimeError):
+    """A closed model was asked to step, run or show its agents."""
+
+
 class GPUMarketModel(mesa.Model):
     """The AI-accelerator market, one step per week.
 
@@ -60,6 +64,10 @@ class GPUMarketModel(mesa.Model):
             stepped in Python: the oracle and benchmark baseline).
         **dotted: further overrides as keyword arguments, ``**{"policy.allocation":
             "auction"}``; this is how ``mesa.batch_run`` sweeps scenario values.
+
+    A process that builds many models closes each when done (:meth:`close`, or ``with
+    GPUMarketModel(...) as model:``): Mesa 3.3 keeps every model that made an agent
+    alive otherwise.
     """
 
     def __init__(
@@ -75,6 +83,8 @@ class GPUMarketModel(mesa.Model):
         if seed is None and rng is None:
             seed = default_seed(scenario)
         super().__init__(seed=seed, rng=rng)
+        self.closed = False
+        """True after :meth:`close`."""
         self.seed_used = seed
         self.scenario = scenario
         self.world: World = build_world(scenario)
@@ -295,9 +305,45 @@ class GPUMarketModel(mesa.Model):
         self.supply.start_program(vendor, week, dev_lag_weeks)
         self.market.program_outlays_usd += outlay_usd
 
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Release what Mesa holds for this model, so that it is freed once the caller
+        drops it (idempotent).
+
+        Mesa 3.3 keeps a class-level table of agent id counters keyed by model
+        (``mesa.Agent._ids``, Mesa issue 3179): without this every model that ever made
+        an agent stays alive with all its agents and arrays. The model and its agents
+        still reference one another, so the memory returns at Python's next cyclic
+        garbage collection (``gc.collect()``). A closed model keeps its records
+        (``timeseries()``, ``agents_frame()``, ``datacollector``) but cannot step, run or
+        make agents again: those raise :class:`ModelClosedError`.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self.running = False
+        ids = getattr(mesa.Agent, "_ids", None)  # gone in Mesa releases with the fix
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+
+    def __enter__(self) -> GPUMarketModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ModelClosedError(
+                f"scenario {self.scenario.simulation.name!r}: this model was closed "
+                "(model.close() or the end of its `with` block); its records stay "
+                "readable, build a new GPUMarketModel to run again"
+            )
+
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """Advance one week. The order below is the model's schedule (docs/ODD.md)."""
+        self._check_open()
         w, flows = self.week, self.flows
         self.supply.apply_events(w)  # 1. events: controls, launches, programs
         self.supply.open_week(w)  # 2. capacities, orderable products, books
@@ -317,6 +363,7 @@ class GPUMarketModel(mesa.Model):
         Raises :class:`market_sim.outcomes.finite.NonFiniteError` (naming the first column
         and week) if any outcome is NaN or infinite: never a silently wrong frame.
         """
+        self._check_open()
         remaining = self.world.weeks - self.week
         if progress:
             from rich.progress import Progress
@@ -365,6 +412,7 @@ class GPUMarketModel(mesa.Model):
     @property
     def startup_agents(self) -> list[StartupAgent]:
         """Every startup's Mesa agent, in population row order."""
+        self._make_startup_agents()
         return self.startups.agents
 
     # Mesa's views of the agents: the startups' agents are made on first look (see
@@ -393,6 +441,8 @@ class GPUMarketModel(mesa.Model):
         super().remove_all_agents()
 
     def _make_startup_agents(self) -> None:
+        if self.__dict__.get("closed"):
+            self._check_open()  # making agents would register the model with Mesa again
         population = self.__dict__.get("startups")
         if population is not None:
             population.agents  # noqa: B018 (the property makes them)

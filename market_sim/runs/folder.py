@@ -3,9 +3,10 @@
 A run folder (``market-sim run`` writes ``reports/<scenario name>/`` by default) holds
 
 - ``timeseries.parquet``: the weekly outcomes, ``week``, ``date`` and one column per
-  metric key (:meth:`GPUMarketModel.timeseries`); ``timeseries.csv`` is the same table;
+  metric key (:meth:`GPUMarketModel.timeseries`); on request (``csv``, ``market-sim run
+  --csv``) ``timeseries.csv`` is the same table;
 - ``agents.parquet``: the firms' weekly records, tidy (:meth:`GPUMarketModel.agents_frame`);
-  ``agents.csv`` is the same table;
+  on request ``agents.csv`` is the same table;
 - ``supply.json``: the supply graph at the start and each product's maximum output,
   binding input and minimum cut (:func:`market_sim.supply.summary.graph_summary`), so that
   reports draw it without rebuilding it;
@@ -43,12 +44,12 @@ from typing import Any
 import pandas as pd
 
 from market_sim.fileio import write_json, write_text
-from market_sim.outcomes.finite import check_finite
 from market_sim.integrity import file_record
+from market_sim.outcomes.finite import check_finite
 from market_sim.problems import ENVIRONMENT, LineError, os_problem
 from market_sim.runs.run_json import DATA_FILES, check_run_json
-from market_sim.scenario import Scenario
 from market_sim.runs.staging import clean_stale, prefix
+from market_sim.scenario import Scenario
 
 RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
@@ -107,7 +108,8 @@ def execute(
     progress: bool = False,
     source: str = "",
 ) -> Run:
-    """Build the model and run it to the horizon, timing both phases.
+    """Build the model and run it to the horizon, timing both phases; the model is
+    closed afterwards (a process that runs many keeps its memory flat).
 
     Raises :class:`market_sim.scenario.ScenarioError` for bad input.
     """
@@ -116,11 +118,11 @@ def execute(
     from market_sim.supply.summary import graph_summary
 
     t0 = time.perf_counter()
-    model = GPUMarketModel(scenario, seed=seed, overrides=list(overrides))
-    t1 = time.perf_counter()
-    ts = model.run(progress=progress)
-    check_finite(ts, model.scenario.simulation.name)
-    agents = model.agents_frame()
+    with GPUMarketModel(scenario, seed=seed, overrides=list(overrides)) as model:
+        t1 = time.perf_counter()
+        ts = model.run(progress=progress)
+        check_finite(ts, model.scenario.simulation.name)
+        agents = model.agents_frame()
     t2 = time.perf_counter()
     return Run(
         scenario=model.scenario,
@@ -243,13 +245,15 @@ def _replace(tmp: Path, out: Path, force: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_data(run: Run, folder: Path) -> None:
-    """Write the run's tables (Parquet and CSV) into ``folder``; times the ``write`` phase."""
+def write_data(run: Run, folder: Path, csv: bool = False) -> None:
+    """Write the run's tables (Parquet, and CSV copies with ``csv``) into ``folder``;
+    times the ``write`` phase."""
     t0 = time.perf_counter()
     run.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     run.agents.to_parquet(folder / "agents.parquet", index=False)
-    run.timeseries.to_csv(folder / "timeseries.csv", index=False, date_format="%Y-%m-%d")
-    run.agents.to_csv(folder / "agents.csv", index=False, date_format="%Y-%m-%d")
+    if csv:
+        run.timeseries.to_csv(folder / "timeseries.csv", index=False, date_format="%Y-%m-%d")
+        run.agents.to_csv(folder / "agents.csv", index=False, date_format="%Y-%m-%d")
     if run.supply is not None:
         write_json(folder / "supply.json", run.supply)
     run.timings_s["write"] = time.perf_counter() - t0
@@ -288,11 +292,14 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
-def write_run_into(run: Run, folder: Path, render: Callable[[Run], str] | None = None) -> None:
+def write_run_into(
+    run: Run, folder: Path, render: Callable[[Run], str] | None = None, csv: bool = False
+) -> None:
     """Write the run's files into ``folder`` (a staged one, see :func:`staged_folder`):
-    data, then ``report.html`` when ``render`` (run -> HTML) is given, then run.json."""
+    data (with CSV copies if ``csv``), then ``report.html`` when ``render`` (run -> HTML)
+    is given, then run.json."""
     run.folder = folder
-    write_data(run, folder)
+    write_data(run, folder, csv)
     if render is not None:
         t0 = time.perf_counter()
         write_text(folder / "report.html", render(run))
@@ -305,15 +312,17 @@ def write_run(
     out: Path,
     force: bool = False,
     render: Callable[[Run], str] | None = None,
+    csv: bool = False,
 ) -> Path:
     """Write a complete run folder at ``out`` atomically and return its path.
 
-    ``render`` turns the run into the report's HTML (``None``: no report.html). Raises
-    :class:`RunsError` (existing ``out`` without ``force``, unwritable place).
+    ``render`` turns the run into the report's HTML (``None``: no report.html); ``csv``
+    adds CSV copies of the tables. Raises :class:`RunsError` (existing ``out`` without
+    ``force``, unwritable place).
     """
     out = Path(out)
     with staged_folder(out, force) as tmp:
-        write_run_into(run, tmp, render)
+        write_run_into(run, tmp, render, csv)
     run.folder = out
     return out
 

@@ -125,3 +125,42 @@ def test_large_books_match_reference():
         scale = scale_of(bq, aq)
         assert_close(got[1], want[1], scale, name)
         assert_close(got[2], want[2], scale, name)
+
+
+@FAST
+@given(book=auction_books())
+def test_fills_into_reused_outputs_are_the_same(book):
+    """Caller-provided outputs (reused from call to call, holding anything) get exactly
+    the fills of a call that allocates its own, and are the arrays returned."""
+    bp, _, ap, _ = book
+    want_price, want_bids, want_asks = double_auction(*book)
+    bid_out = np.full(len(bp), 123.0)
+    ask_out = np.full(len(ap), -7.0)
+    for _ in range(2):
+        price, bids, asks = double_auction(*book, bid_out=bid_out, ask_out=ask_out)
+        assert bids is bid_out and asks is ask_out
+        assert same_price(price, want_price)
+        np.testing.assert_array_equal(bids, want_bids)
+        np.testing.assert_array_equal(asks, want_asks)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.empty(3, dtype=np.float32),
+        np.empty(4),
+        np.empty((3, 1)),
+        np.empty(6)[::2],
+        [0.0, 0.0, 0.0],
+    ],
+    ids=["float32", "length", "2d", "strided", "list"],
+)
+def test_bad_outputs_are_refused(bad):
+    p = np.array([3.0, 2.0, 1.0])
+    q = np.ones(3)
+    with pytest.raises(ValueError, match="bid_out must be a writable C-contiguous float64"):
+        double_auction(p, q, p, q, bid_out=bad)
+    frozen = np.empty(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="ask_out must be"):
+        double_auction(p, q, p, q, ask_out=frozen)

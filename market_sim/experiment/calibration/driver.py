@@ -136,9 +136,14 @@ def calibrate(
     start = _start(data, params)
     first = None if settings.cold else start
     study = open_study(out, settings.search_seed, resume)
+    from market_sim.experiment.warm import start_cache_warm, warm_workers
+
+    cache = None if scheduler else start_cache_warm()  # while the local cluster starts
     with connect(workers=workers, scheduler=scheduler) as client:
-        phase("warming up the workers (numba's kernel cache)")
-        client.run(_warm)
+        phase("warming up the workers (numba's kernel cache, once)")
+        if cache is not None:  # before any local worker loads a kernel
+            cache.wait()
+        warm_workers(client)
         done = counted(study)
         phase(
             f"searching: {settings.budget} evaluations ({done} done), {len(in_sample)} facts, "
@@ -203,12 +208,6 @@ def calibrate(
         },
     )
     return result
-
-
-def _warm() -> int:
-    import market_sim.model  # noqa: F401
-
-    return 0
 
 
 def _prepare(out: Path, resume: bool, key: str) -> None:

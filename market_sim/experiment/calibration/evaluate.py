@@ -4,7 +4,6 @@ process or on a Dask worker."""
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -72,6 +71,7 @@ def evaluate(
     A run that fails (bad values, non-finite outcomes) gives an evaluation with
     ``error`` set and an infinite objective; it never raises.
     """
+    from market_sim.experiment.worker import collect_now_and_then
     from market_sim.model import GPUMarketModel
     from market_sim.outcomes.plausibility import breaches
 
@@ -82,14 +82,13 @@ def evaluate(
     frames, breach_weeks = [], []
     try:
         for seed in seeds:
-            model = GPUMarketModel(scenario, seed=int(seed), overrides=lines)
-            frames.append(model.run())
-            breach_weeks.append(sum(b.weeks for b in breaches(frames[-1], model.scenario)))
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
-            del model
-        gc.collect()
+            try:
+                with GPUMarketModel(scenario, seed=int(seed), overrides=lines) as model:
+                    frames.append(model.run())
+                    found = breaches(frames[-1], model.scenario)
+                    breach_weeks.append(sum(b.weeks for b in found))
+            finally:
+                collect_now_and_then()  # flat memory over thousands of evaluations
         scored = score_runs(frames, facts)
     except Exception as err:  # a failed evaluation is a result, not a crash
         message = " ".join(str(err).split())[:300]

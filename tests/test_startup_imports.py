@@ -1,0 +1,107 @@
+"""A quick start: ``market-sim --help`` and ``validate`` import neither numba, pandas nor
+Mesa's experimental parts, the market package loads its kernels on first use, and
+``import mesa`` through market_sim leaves ``mesa.experimental`` (and scipy) unloaded
+until something uses it. Each check runs in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = (
+    "numba",
+    "pandas",
+    "mesa",
+    "mesa.experimental.continuous_space",
+    "scipy.spatial",  # numba imports scipy's top level (cheap), Mesa's experimental parts this
+    "pyarrow",
+    "duckdb",
+    "plotly",
+    "distributed",
+)
+
+
+def _loaded_after(code: str) -> list[str]:
+    """Top-level packages of HEAVY loaded after running ``code`` in a fresh Python."""
+    probe = (
+        "import sys, json\n"
+        f"{code}\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cli(*args: str) -> str:
+    return (
+        "from market_sim.cli import app\n"
+        f"sys.argv = ['market-sim', *{list(args)!r}]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("validate", "scenarios/baseline.toml"), ("sweep", "--help")],
+    ids=["help", "validate", "sweep-help"],
+)
+def test_quick_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
+    assert _loaded_after(_cli(*args)) == []
+
+
+def test_market_package_loads_kernels_on_first_use() -> None:
+    assert _loaded_after("import market_sim.market.policies, market_sim.market") == []
+    code = (
+        "from market_sim.market import allocate, POLICIES, double_auction\n"
+        "from market_sim import market\n"
+        "assert market.reference.double_auction and market.numpy_impl.allocate\n"
+        "assert 'allocate' in dir(market)\n"
+    )
+    assert _loaded_after(code) == ["numba"]
+
+
+def test_market_package_unknown_name_is_an_attribute_error() -> None:
+    import market_sim.market as market
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        market.nope  # noqa: B018
+
+
+def test_mesa_experimental_waits_until_used() -> None:
+    code = (
+        "import market_sim.model\n"
+        "import mesa\n"
+        "assert 'scipy.spatial' not in sys.modules\n"
+        "assert 'mesa.experimental.devs' not in sys.modules\n"
+        "from mesa.experimental import devs\n"
+        "from mesa.experimental.continuous_space import ContinuousSpace\n"
+        "assert mesa.experimental.devs is devs and ContinuousSpace.__name__\n"
+        "assert type(mesa.experimental).__name__ == 'module'\n"
+    )
+    loaded = _loaded_after(code)
+    assert {"scipy.spatial", "mesa.experimental.continuous_space"} <= set(loaded)
+
+
+def test_model_import_leaves_scipy_out() -> None:
+    loaded = _loaded_after("import market_sim.model")
+    assert {"mesa", "numba", "pandas"} <= set(loaded)
+    assert not {"scipy.spatial", "mesa.experimental.continuous_space"} & set(loaded)
+
+
+def test_version_is_read_on_first_use() -> None:
+    import market_sim
+
+    assert isinstance(market_sim.__version__, str) and market_sim.__version__
+    from market_sim import __version__
+
+    assert __version__ == market_sim.__version__
+    with pytest.raises(AttributeError):
+        market_sim.not_a_name  # noqa: B018
