@@ -196,6 +196,7 @@ if __name__ == "__main__":
     from market_sim.experiment.execute import connect
     with connect(workers=1) as client:
         client.submit(sum, [1, 2]).result()
+    s.close()  # the test's own socket (else a ResourceWarning names the port)
 """
 
 

@@ -23,6 +23,7 @@ HEAVY = (
     "duckdb",
     "plotly",
     "distributed",
+    "networkx",  # the scenario checks use the standard library's graphlib
 )
 
 
