@@ -191,11 +191,7 @@ def _check_products(s: Scenario, r: _Report, edges_ok: bool = True) -> None:
                         f"'{node_id}' is a {nodes[node_id].kind} node; {name} needs a "
                         f"{_KIND_OF_INPUT[name]} node",
                     )
-                elif (
-                    edges_ok
-                    and p.vendor in vendors
-                    and not _reaches(g, node_id, p.vendor)
-                ):
+                elif edges_ok and p.vendor in vendors and not _reaches(g, node_id, p.vendor):
                     r.add(
                         where,
                         f"no supply edge path from '{node_id}' to vendor '{p.vendor}'; "
