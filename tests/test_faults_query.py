@@ -97,3 +97,21 @@ def test_query_out_is_checked(run_dir: Path, tmp_path: Path) -> None:
 def test_query_markup_in_values_prints_as_written(run_dir: Path) -> None:
     result = ok(cli("query", run_dir, "SELECT '[/]' AS \"[bold]\", '[red]x' AS y"))
     assert "[/]" in result.stdout and "[bold]" in result.stdout and "[red]x" in result.stdout
+
+
+def test_a_link_out_of_the_folder_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    """DuckDB checks paths as written; a link inside the folder would lead the operating
+    system out of it, so a folder holding one is refused (and a link within it is fine)."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(run_dir, folder)
+    (tmp_path / "secret.parquet").write_bytes((folder / "timeseries.parquet").read_bytes())
+    inside = folder / "again.parquet"
+    inside.symlink_to(folder / "timeseries.parquet")
+    ok(cli("query", folder, "SELECT count(*) FROM read_parquet('" + str(inside) + "')"))
+    link = folder / "data" / "x.parquet"
+    link.parent.mkdir()
+    link.symlink_to(tmp_path / "secret.parquet")
+    line = one_line(cli("query", folder, f"SELECT * FROM read_parquet('{link}')"))
+    assert "symbolic link out of the folder" in line and str(link) in line

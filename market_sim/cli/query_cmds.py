@@ -93,6 +93,28 @@ def parquet_views(folder: Path, warn: Any = None) -> dict[str, str]:
     return views
 
 
+def check_no_links_out(folder: Path) -> None:
+    """Raise LineError if a symbolic link inside ``folder`` leads outside it: DuckDB's
+    ``allowed_directories`` checks paths as written, and the operating system would
+    follow such a link out of the folder."""
+    import os
+
+    root = folder.resolve()
+    for here, dirs, files in os.walk(root, followlinks=False):
+        for name in dirs + files:
+            path = Path(here) / name
+            if path.is_symlink():
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):
+                    target = None
+                if target is None or not target.is_relative_to(root):
+                    raise LineError(
+                        f"{path}: a symbolic link out of the folder; query reads only the "
+                        "folder's own files: remove the link or copy the file in"
+                    )
+
+
 def read_only_connection(folder: Path, views: dict[str, str]) -> Any:
     """An in-memory DuckDB connection with ``views``, then closed to everything outside
     ``folder`` (see the module docstring). Raises LineError if a view cannot be made."""
@@ -192,6 +214,7 @@ def query(
     check_read_only(sql)
     if out is not None:
         _check_out(out, folder)
+    check_no_links_out(folder)
     views = parquet_views(folder, warn=_warn)
     if not views:
         raise UserError(
