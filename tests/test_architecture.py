@@ -26,6 +26,7 @@ LAYERS = (
     ("model",),
     ("runs",),
     ("experiment",),
+    ("claims",),
     ("report",),
     ("explore",),
     ("cli",),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -47,7 +47,7 @@ def sweep(
     report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
 ) -> None:
     """Run a sweep: every sample point, replicate and scenario, one Parquet file per run."""
-    from market_sim.experiment import load_sweep, prepare, run_prepared
+    from market_sim.experiment import load_sweep
     from market_sim.experiment.execute import check_scheduler
 
     if scheduler and workers is not None:
@@ -63,6 +63,31 @@ def sweep(
         check_scheduler(scheduler)  # before anything is written
     sw = load_sweep(file)
     out = out if out is not None else Path("reports") / "sweeps" / sw.name
+    finish = f"market-sim sweep {shlex.quote(str(file))} --out {shlex.quote(str(out))} --resume"
+    lost = run_sweep(sw, out, resume, retry_failed, workers, scheduler, finish)
+    if report:
+        from market_sim.report.sweep_report import write_report
+
+        path = write_report(out, warn=_warn)
+        console.print(f"Report: {path}", soft_wrap=True)
+    if lost:
+        raise typer.Exit(1)
+
+
+def run_sweep(
+    sw: Any,
+    out: Path,
+    resume: bool,
+    retry_failed: bool,
+    workers: int | None,
+    scheduler: str | None,
+    finish: str,
+) -> list[str]:
+    """Plan (or resume) a loaded sweep in ``out`` and run it with a progress bar; the ids
+    of runs the cluster lost. ``finish``: the command that resumes it (shown when it is
+    interrupted). Used by ``sweep`` and ``claims``."""
+    from market_sim.experiment import prepare, run_prepared
+
     prepared = prepare(sw, out, resume, retry_failed)
     total = len(prepared.plan.runs)
     where = f"the cluster at {scheduler}" if scheduler else "a local cluster"
@@ -134,9 +159,7 @@ def sweep(
                 saved = len(prepared.store.finished())
                 if saved:
                     raise LineError(
-                        f"{line}; {saved} of {total} runs are saved: finish with "
-                        f"market-sim sweep {shlex.quote(str(file))} --out "
-                        f"{shlex.quote(str(out))} --resume",
+                        f"{line}; {saved} of {total} runs are saved: finish with {finish}",
                         line.exit_code,
                     ) from None
                 raise line from None
@@ -147,9 +170,7 @@ def sweep(
     except KeyboardInterrupt:
         n = len(prepared.store.finished())
         err_console.print(
-            f"Interrupted: {n} of {total} runs are saved in {out}. Finish with:\n"
-            f"  market-sim sweep {shlex.quote(str(file))} --out {shlex.quote(str(out))} "
-            "--resume"
+            f"Interrupted: {n} of {total} runs are saved in {out}. Finish with:\n  {finish}"
         )
         raise typer.Exit(130) from None
 
@@ -159,13 +180,7 @@ def sweep(
             f"{len(lost)} runs were lost by the cluster (e.g. a worker died); "
             f"run again with --resume to finish them"
         )
-    if report:
-        from market_sim.report.sweep_report import write_report
-
-        path = write_report(out, warn=_warn)
-        console.print(f"Report: {path}", soft_wrap=True)
-    if lost:
-        raise typer.Exit(1)
+    return lost
 
 
 def _kernels_line(info: dict) -> str:

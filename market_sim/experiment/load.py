@@ -29,6 +29,7 @@ from market_sim.experiment.spec import (
     ClaimSpec,
     OutputSpec,
     ParameterSpec,
+    Scalar,
     SweepFile,
 )
 from market_sim.experiment.sweep import Claim, Output, Parameter, ScenarioRef, Sweep
@@ -54,15 +55,30 @@ class _Problems(list):
         self.append(Problem(file, path, message))
 
 
-def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
+def load_sweep(
+    path: str | Path, check_metrics: bool = True, data: dict[str, Any] | None = None
+) -> Sweep:
     """Load and check a sweep file; raise ScenarioError listing every problem.
 
     ``check_metrics`` checks that outputs and series name weekly columns that a run of
-    the base scenario records (from the metric catalogue).
+    the base scenario records (from the metric catalogue). ``data``: the sweep's table
+    when it is built in code (``market-sim claims``); relative paths in it are read from
+    ``path``'s folder, and problems name ``path``.
     """
     path = Path(path)
     file = str(path)
-    data = read_toml(path)
+    data = read_toml(path) if data is None else copy.deepcopy(data)
+    if "claims" in data and "base" not in data and "sampler" not in data:
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    "",
+                    "this is a claims file, not a sweep: answer it with "
+                    f"`market-sim claims {file}`, or name it as a sweep's claims_file",
+                )
+            ]
+        )
     if isinstance(data.get("parameters"), dict):
         data["parameters"] = _flatten(data["parameters"])
     spec = _validated(SweepFile, data, file)
@@ -153,8 +169,11 @@ def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
             )
 
     _check_sampler(spec, file, problems)
-    params = _parameters(spec, refs, base, file, problems)
-    _check_size(spec, len(refs), file, problems)
+    specs, members = dict(spec.parameters), None
+    if spec.sampler == "ensemble" and spec.ensemble is not None:
+        specs, members = _ensemble_parameters(spec, path, file, problems)
+    params = _parameters(spec, specs, refs, base, file, problems, ensemble=members is not None)
+    _check_size(spec, len(refs), file, problems, None if members is None else len(members))
     for name, (o, ofile) in outputs.items():
         if not _NAME.match(name):
             problems.add(
@@ -192,6 +211,8 @@ def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
         outputs={k: v[0] for k, v in outputs.items()},
         claims=claim_objs,
         series=list(spec.series),
+        members=members,
+        ensemble=None if members is None else str(path.parent / str(spec.ensemble)),
     )
 
 
@@ -274,6 +295,26 @@ def _add_scenario(
 
 
 def _check_sampler(spec: SweepFile, file: str, problems: _Problems) -> None:
+    if spec.sampler == "ensemble":
+        if spec.ensemble is None:
+            problems.add(
+                file, "ensemble", "the ensemble sampler needs an ensemble file; add ensemble"
+            )
+        for key in ("samples", "levels"):
+            if key in spec.model_fields_set:
+                problems.add(file, key, f"an ensemble sweep takes no {key}; remove it")
+        if spec.parameters:
+            problems.add(
+                file,
+                "parameters",
+                "an ensemble sweep takes its parameters from the ensemble; remove [parameters]",
+            )
+        return
+    for key in ("ensemble", "members"):
+        if getattr(spec, key) is not None:
+            problems.add(file, key, f'{key} is for sampler = "ensemble"; remove it')
+    if not spec.parameters:
+        problems.add(file, "parameters", "no parameters; add at least one under [parameters]")
     if spec.sampler == "grid":
         if spec.samples is not None:
             problems.add(
@@ -304,11 +345,13 @@ def _check_sampler(spec: SweepFile, file: str, problems: _Problems) -> None:
             )
 
 
-def planned_runs(spec: SweepFile, scenarios: int) -> int:
+def planned_runs(spec: SweepFile, scenarios: int, members: int | None = None) -> int:
     """How many runs a sweep file plans (a grid counted before its values are built):
-    sample points x replicates x scenarios."""
+    sample points x replicates x scenarios (``members``: an ensemble's chosen size)."""
     d = len(spec.parameters)
-    if spec.sampler == "grid":
+    if spec.sampler == "ensemble":
+        points = members or 0
+    elif spec.sampler == "grid":
         points = math.prod(
             len(p.values) if p.values is not None else int(p.levels or 0)
             for p in spec.parameters.values()
@@ -322,8 +365,10 @@ def planned_runs(spec: SweepFile, scenarios: int) -> int:
     return points * spec.replicates * max(scenarios, 1)
 
 
-def _check_size(spec: SweepFile, scenarios: int, file: str, problems: _Problems) -> None:
-    n = planned_runs(spec, scenarios)
+def _check_size(
+    spec: SweepFile, scenarios: int, file: str, problems: _Problems, members: int | None = None
+) -> None:
+    n = planned_runs(spec, scenarios, members)
     if n > MAX_RUNS:
         what = "the product of the grid's values" if spec.sampler == "grid" else "samples"
         problems.add(
@@ -335,11 +380,52 @@ def _check_size(spec: SweepFile, scenarios: int, file: str, problems: _Problems)
         )
 
 
+def pick_members(size: int, wanted: int | None) -> list[int]:
+    """Indices of ``wanted`` members of an ensemble of ``size``, spread evenly over its
+    order (all of them when ``wanted`` is None or at least ``size``)."""
+    if wanted is None or wanted >= size:
+        return list(range(size))
+    return sorted({round(i * (size - 1) / max(wanted - 1, 1)) for i in range(wanted)})
+
+
+def _ensemble_parameters(
+    spec: SweepFile, path: Path, file: str, problems: _Problems
+) -> tuple[dict[str, ParameterSpec], list[dict[str, Scalar]] | None]:
+    """The ensemble's parameters (a range spanning its members) and the chosen members."""
+    from market_sim.experiment.calibration.outputs import EnsembleError, load_ensemble
+
+    try:
+        ens = load_ensemble(path.parent / str(spec.ensemble))
+    except EnsembleError as err:
+        problems.add(file, "ensemble", str(err))
+        return {}, None
+    chosen = pick_members(len(ens.members), spec.members)
+    members: list[dict[str, Scalar]] = []
+    for k in chosen:
+        row = ens.members[k]
+        members.append({p: round(v) if ens.integer.get(p) else float(v) for p, v in row.items()})
+    specs: dict[str, ParameterSpec] = {}
+    for p in ens.members[0]:
+        values = sorted({m[p] for m in members})
+        specs[p] = (
+            ParameterSpec(min=values[0], max=values[-1], integer=bool(ens.integer.get(p)))
+            if values[0] < values[-1]
+            else ParameterSpec(values=[values[0]])
+        )
+    return specs, members
+
+
 def _parameters(
-    spec: SweepFile, refs: dict[str, ScenarioRef], base: str, file: str, problems: _Problems
+    spec: SweepFile,
+    specs: dict[str, ParameterSpec],
+    refs: dict[str, ScenarioRef],
+    base: str,
+    file: str,
+    problems: _Problems,
+    ensemble: bool = False,
 ) -> list[Parameter]:
     params: list[Parameter] = []
-    for key, p in spec.parameters.items():
+    for key, p in specs.items():
         where = f'parameters."{key}"'
         labels = tuple(refs)
         if p.scenarios is not None:
@@ -363,7 +449,7 @@ def _parameters(
                 break
             is_int = is_int or takes_int(ann)
         integer = bool(is_int) if p.integer is None else p.integer
-        params.append(Parameter(key, p, integer, labels))
+        params.append(Parameter(key, p, integer, labels, ensemble))
     return params
 
 

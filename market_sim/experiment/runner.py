@@ -59,6 +59,7 @@ def manifest_for(sweep: Sweep, plan: Plan) -> dict[str, Any]:
         "market_sim_version": market_sim.__version__,
         "model_source": model_source_hash(),
         "sampler": sweep.sampler,
+        "ensemble": sweep.ensemble,
         "samples": sweep.samples,
         "replicates": sweep.replicates,
         "levels": sweep.levels,

@@ -9,7 +9,8 @@ sampler, for ``samples = N`` and ``D`` parameters:
 - ``lhs``: N points, a Latin hypercube (SALib ``latin``);
 - ``sobol``: N * (D + 2) points, Saltelli's scheme for first and total order indices
   (SALib ``sobol``, scrambled; N a power of two);
-- ``morris``: N * (D + 1) points, N trajectories over ``levels`` levels (SALib ``morris``).
+- ``morris``: N * (D + 1) points, N trajectories over ``levels`` levels (SALib ``morris``);
+- ``ensemble``: one point per chosen member of a calibrated ensemble (its parameter set).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def design_size(sweep: Sweep) -> int:
     """How many sample points the sweep's sampler makes (without building them)."""
     d = len(sweep.parameters)
     n = sweep.samples or 0
+    if sweep.sampler == "ensemble":
+        return len(sweep.members or ())
     if sweep.sampler == "grid":
         return int(np.prod([len(p.grid_values()) for p in sweep.parameters]))
     if sweep.sampler == "sobol":
@@ -54,6 +57,8 @@ def design_size(sweep: Sweep) -> int:
 def make_design(sweep: Sweep) -> Design:
     """Build the sweep's design; deterministic in the sweep file (seed included)."""
     params = sweep.parameters
+    if sweep.sampler == "ensemble":
+        return Design(None, [dict(m) for m in sweep.members or ()])
     if sweep.sampler == "grid":
         combos = itertools.product(*(p.grid_values() for p in params))
         values = [{p.path: as_python(v) for p, v in zip(params, c, strict=True)} for c in combos]

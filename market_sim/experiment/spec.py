@@ -15,7 +15,7 @@ from market_sim.scenario.bounds import Bounded
 
 Scalar = int | float | bool | str
 
-SAMPLERS = ("grid", "lhs", "sobol", "morris")
+SAMPLERS = ("grid", "lhs", "sobol", "morris", "ensemble")
 DISTRIBUTIONS = ("uniform", "loguniform", "normal", "lognormal", "triangular")
 AGGREGATIONS = ("auto", "mean", "sum", "min", "max", "first", "last", "median", "p10", "p90")
 
@@ -147,7 +147,12 @@ class ClaimsFile(_Strict):
 
 
 class SweepFile(_Strict):
-    """A sweep: a base scenario, parameters to vary, a sampler, outputs and claims."""
+    """A sweep: a base scenario, parameters to vary, a sampler, outputs and claims.
+
+    ``sampler = "ensemble"`` takes its sample points from a calibrated ensemble
+    (``ensemble``: a ``*.ensemble.toml``; ``members``: how many of its members, spread
+    evenly over it; default all) instead of ``[parameters]``.
+    """
 
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
     description: str = ""
@@ -160,6 +165,8 @@ class SweepFile(_Strict):
     set: list[str] = Field(default_factory=list)
     series: list[str] = Field(default_factory=list)
     claims_file: str | None = None
-    parameters: dict[str, ParameterSpec] = Field(min_length=1)
+    ensemble: str | None = None
+    members: int | None = Field(default=None, ge=1, le=100_000)
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     outputs: dict[str, OutputSpec] = Field(default_factory=dict)
     claims: list[ClaimSpec] = Field(default_factory=list)

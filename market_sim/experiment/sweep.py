@@ -33,6 +33,9 @@ class Parameter:
     integer: bool
     scenarios: tuple[str, ...]
     """Scenario labels the parameter is applied to (default: every scenario of the sweep)."""
+    ensemble: bool = False
+    """True when the values come from a calibrated ensemble's members (the spec then only
+    spans them)."""
 
     @property
     def kind(self) -> str:
@@ -97,6 +100,9 @@ class Parameter:
     def describe(self) -> str:
         """A short human description of the range (for reports)."""
         s = self.spec
+        if self.ensemble:
+            span = f"{s.values[0]:g}" if s.values is not None else f"{s.min:g} to {s.max:g}"
+            return f"from the ensemble's members: {span}"
         if s.values is not None:
             return "one of " + ", ".join(str(v) for v in s.values)
         if self.kind in ("uniform", "loguniform"):
@@ -116,6 +122,7 @@ class Parameter:
             "categorical": self.categorical,
             "integer": self.integer,
             "scenarios": list(self.scenarios),
+            "ensemble": self.ensemble,
         }
 
 
@@ -199,6 +206,10 @@ class Sweep:
     outputs: dict[str, Output]
     claims: list[Claim] = field(default_factory=list)
     series: list[str] = field(default_factory=list)
+    members: list[dict[str, Scalar]] | None = None
+    """With ``sampler = "ensemble"``: each sample point's parameter values (a member)."""
+    ensemble: str | None = None
+    """With ``sampler = "ensemble"``: the ensemble file."""
 
     def unit_problem(self) -> dict[str, Any]:
         """The SALib problem: every parameter on the unit interval."""

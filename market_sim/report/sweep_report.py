@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from market_sim.claims.sensitivity import STABLE_CONF, Sensitivity, difference_sensitivity
+from market_sim.claims.stats import FAILS_AT, HOLDS_AT, ClaimAnswer, answer
 from market_sim.experiment.claims import ClaimResult, evaluate_claims
 from market_sim.experiment.results import results_frame
 from market_sim.experiment.sensitivity import correlations, salib_indices
@@ -65,11 +67,12 @@ def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0)
 
     frame = results_frame(store, manifest)
     claims = evaluate_claims(frame, manifest)
+    answered = [_answer(frame, manifest, c.claim) for c in claims]
     corr = correlations(frame, manifest)
     indices, skipped = salib_indices(frame, manifest)
     sections = [
         _plan_section(manifest),
-        _claims_section(claims),
+        _claims_section(claims, answered),
         _distributions_section(frame, manifest),
         _parameters_section(frame, manifest, corr),
         _sensitivity_section(manifest, indices, skipped),
@@ -81,7 +84,7 @@ def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0)
     return render_page(
         title=f"Sweep: {manifest['name']}",
         subtitle=subtitle,
-        cards=_cards(frame, manifest, claims, damaged),
+        cards=_cards(frame, manifest, [a for a, _ in answered], damaged),
         sections=[s for s in sections if s is not None],
         generated_by=f"market_sim {market_sim.__version__}",
     )
@@ -90,8 +93,14 @@ def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0)
 # --------------------------------------------------------------------------- pieces
 
 
+def _answer(frame: pd.DataFrame, manifest: dict, claim: dict) -> tuple[ClaimAnswer, Sensitivity]:
+    """A claim's answer over the sweep's pairs and the sensitivity of its difference."""
+    result, points = answer(frame, claim)
+    return result, difference_sensitivity(points, manifest)
+
+
 def _cards(
-    frame: pd.DataFrame, manifest: dict, claims: list[ClaimResult], damaged: int = 0
+    frame: pd.DataFrame, manifest: dict, claims: list[ClaimAnswer], damaged: int = 0
 ) -> list[Card]:
     status = frame["status"].value_counts()
     done = int(status.get("ok", 0) + status.get("failed", 0))
@@ -120,12 +129,12 @@ def _cards(
         ),
     ]
     if claims:
-        mostly = sum(c.verdict == "holds mostly" for c in claims)
+        holding = sum(c.verdict == "holds" for c in claims)
         cards.append(
             Card(
                 "Claims holding",
-                f"{mostly} / {len(claims)}",
-                "at most sample points (95% interval above 50%)",
+                f"{holding} / {len(claims)}",
+                f"in at least {HOLDS_AT:.0%} of paired runs",
             )
         )
     return cards
@@ -171,26 +180,32 @@ def _plan_section(manifest: dict) -> Section:
     return Section("plan", "Plan", body)
 
 
-def _claims_section(claims: list[ClaimResult]) -> Section | None:
+def _claims_section(
+    claims: list[ClaimResult], answered: list[tuple[ClaimAnswer, Sensitivity]]
+) -> Section | None:
     if not claims:
         return None
     rows, figs = [], []
-    for r in claims:
+    for r, (a, sens) in zip(claims, answered, strict=True):
         c = r.claim
         top = [d for d in r.drivers if math.isfinite(d.importance)][:2]
+        unit = "%" if c["relative"] else ""
         rows.append(
             {
                 "claim": c["text"],
                 "test": f"{c['scenario']} − {c['counterfactual']}: {c['output']} "
                 f"{'>' if c['direction'] == 'increase' else '<'} "
                 f"{c['threshold'] if c['direction'] == 'increase' else -c['threshold']:+g}"
-                f"{'%' if c['relative'] else ''}",
-                "holds at": f"{r.share:.0%} [{r.low:.0%}, {r.high:.0%}]" if r.n else "—",
-                "points": r.n,
-                "verdict": r.verdict,
-                "median delta": r.delta_median,
-                "delta 10-90%": f"{r.delta_p10:.3g} to {r.delta_p90:.3g}" if r.n else "—",
-                "what decides it": "; ".join(
+                f"{unit}",
+                "verdict": a.verdict,
+                "effect (median)": a.effect,
+                "90% of pairs (points x seeds)": f"{a.p05:.3g} to {a.p95:.3g}" if a.pairs else "—",
+                "P(holds)": f"{a.probability:.0%}" if a.pairs else "—",
+                "share of points holding [95% Wilson]": (
+                    f"{r.share:.0%} [{r.low:.0%}, {r.high:.0%}] of {r.n}" if r.n else "—"
+                ),
+                "what decides it (the difference)": sens.decides(),
+                "screening": "; ".join(
                     f"{d.parameter} ({d.measure} {d.association:+.2f}): {d.rule}" for d in top
                 )
                 or "—",
@@ -209,17 +224,24 @@ def _claims_section(claims: list[ClaimResult]) -> Section | None:
                 )
             )
     classes = [
-        "ok" if r.verdict == "holds mostly" else "bad" if r.verdict == "fails mostly" else "muted"
-        for r in claims
+        "ok" if a.verdict == "holds" else "bad" if a.verdict == "does not hold" else "muted"
+        for a, _ in answered
     ]
     body = join(
         paragraph(
             "Each claim compares an output between a scenario and its counterfactual "
-            "run with the same parameters and seed. 'holds at' is the share of sample "
-            "points (delta averaged over replicates) where the claim holds, with its 95% "
-            "Wilson interval. 'What decides it' lists the parameters most associated "
-            "with the delta (Spearman rho, or eta for text values) and the single split "
-            "that best separates points where the claim holds from the others."
+            "run with the same parameters and seed (a pair). The effect is the median "
+            "difference over the pairs, the 90% range covers the sampled parameter space "
+            "and the model's noise (seeds) together, and P(holds) is the share of pairs "
+            f"that show the claim; verdict: holds at P >= {HOLDS_AT:.0%}, does not hold at "
+            f"P <= {FAILS_AT:.0%}, else undecided (docs/claims.md). 'Share of points "
+            "holding' is the share of sample points (difference averaged over replicates) "
+            "where the claim holds; its 95% Wilson interval is the uncertainty from the "
+            "number of points, not from the model. 'What decides it' is the sensitivity of "
+            "the claim's difference (not of the levels), ranked only when the indices are "
+            "stable; 'screening' lists the parameters most associated with the difference "
+            "(Spearman rho, or eta for text values) and the single split that best "
+            "separates points where the claim holds from the others."
         ),
         table_html(pd.DataFrame(rows), row_classes=classes),
         *figs,
@@ -286,6 +308,18 @@ def _sensitivity_section(manifest: dict, indices: pd.DataFrame, skipped: dict) -
         if o["name"] in skipped:
             parts.append(paragraph(f"{o['name']}: no indices ({skipped[o['name']]})."))
             continue
+        mine = indices[indices["output"] == o["name"]]
+        wide = mine["conf"].max() if not mine.empty else math.nan
+        mu = mine.loc[mine["measure"] == "mu_star", "value"]
+        scale = 1.0 if method == "sobol" else max(float(mu.max()), 1e-300)
+        if math.isfinite(wide) and wide / scale > STABLE_CONF:
+            parts.append(
+                paragraph(
+                    f"Warning: {o['name']}: the indices are not stable (widest 95% bootstrap "
+                    f"interval ±{wide / scale:.2f} on the 0-1 scale, above {STABLE_CONF}); "
+                    "do not rank the parameters by them: use more samples."
+                )
+            )
         parts.append(
             figure_html(RF.sensitivity_figure(indices, o["name"], method), f"fig-sensitivity-{k}")
         )
