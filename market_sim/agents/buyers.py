@@ -257,36 +257,56 @@ class HyperscalerAgent(FleetBuyer):
 
     def __init__(self, model: mesa.Model, spec, index: int, klass: int):
         super().__init__(model, spec, index, klass)
-        self.trigger_weeks = 0
-        self.program_started: int | None = None
+        self.trigger_weeks = 0  # dear-and-slow weeks in a row
+        self.program_started: int | None = None  # week the make-or-buy rule started it
+        self.commitment = 0.0  # make-or-buy acceleration of the program (factor - 1)
 
-    def consider_in_house(self, week: int) -> bool:
-        """Make-or-buy: start the dormant program when merchant GPUs stay dear and slow."""
+    def merchant_strain(self, vendor) -> tuple[float, float] | None:
+        """(price premium, quote in weeks) of the merchant GPUs this buyer would order now,
+        or None when it would order none.
+
+        Premium: the list price per H100e of its merchant mix (this week's shares without
+        in-house chips), or the gray-market price if higher, over its program's cost per
+        H100e. Quote: the mix's quoted lead time at its tier, at most the rule's
+        ``quote_tier_cap``.
+        """
         trig = self.spec.in_house
         m = self.model
-        if trig is None or self.program_started is not None:
-            return False
-        vendor = m.vendor_by_id[trig.vendor]
-        if vendor.active:
-            return False
         pr = m.world.products
+        shares = m.choices().shares[self.holder] * (pr.owner_holder < 0)
+        total = float(shares.sum())
+        if total <= 0:
+            return None
+        mix = shares / total
+        price = max(float(mix @ (m.list_price / pr.h100e)), float(m.spot_price))
         own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
-        merchant = [
-            p
-            for p in range(len(pr))
-            if pr.owner_holder[p] < 0 and m.orderable[p] and m.allowed[self.holder, p]
-        ]
-        if not merchant:
+        tier = min(self.spec.priority_tier, trig.quote_tier_cap, m.quotes.shape[1] - 1)
+        quote = float(mix @ m.quotes[:, tier])
+        return price / own_cost, quote
+
+    def consider_in_house(self, week: int) -> bool:
+        """Make-or-buy, weekly: count the weeks in a row merchant GPUs are dear and slow;
+        start a dormant program after ``sustain_weeks`` of them, and raise a running
+        program's commitment by ``boost_per_week`` each such week (up to ``max_boost``):
+        the owner's weight on its chips x (1 + commitment), the program's contracted
+        supply shares x (1 + ``supply_share_boost`` x commitment).
+        Returns True in the week a program starts."""
+        trig = self.spec.in_house
+        if trig is None:
             return False
-        price = min(m.list_price[p] / pr.h100e[p] for p in merchant)
-        price = max(price, m.spot_price)  # the gray market is the price of having it now
-        tier = min(self.spec.priority_tier, trig.quote_tier_cap)
-        quote = min(float(m.quotes[p, tier]) for p in merchant)
-        dear_and_slow = (
-            price / own_cost >= trig.price_premium_trigger and quote >= trig.lead_time_trigger_weeks
+        m = self.model
+        vendor = m.vendor_by_id[trig.vendor]
+        strain = self.merchant_strain(vendor)
+        dear_and_slow = strain is not None and (
+            strain[0] >= trig.price_premium_trigger and strain[1] >= trig.lead_time_trigger_weeks
         )
         self.trigger_weeks = self.trigger_weeks + 1 if dear_and_slow else 0
-        if self.trigger_weeks < trig.sustain_weeks:
+        if vendor.active:
+            if dear_and_slow and self.commitment < trig.max_boost and trig.boost_per_week > 0:
+                self.commitment = min(trig.max_boost, self.commitment + trig.boost_per_week)
+                m.commit_program(vendor, self.commitment, trig.supply_share_boost * self.commitment)
+            return False
+        if self.program_started is not None or self.trigger_weeks < trig.sustain_weeks:
             return False
         self.program_started = week
         outlay = trig.dev_cost_usd_bn * 1e9

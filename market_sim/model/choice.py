@@ -4,7 +4,8 @@ A product's share is proportional to ``weight x (price per H100e)^-elasticity x
 exp(-sensitivity x quoted lead weeks)`` over the products the buyer may order this week
 (launched or in production, not ended, not export-controlled, price within reach).
 The weight is the buyer's ``product_weights`` entry, else the product's
-``demand_weight``; a weight of 0 excludes the product.
+``demand_weight``, times 1 + the make-or-buy commitment of an in-house product's program
+(in-house chips go to their owner only); a weight of 0 excludes the product.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]
     b: BuyerArrays = world.buyers
     quotes = market.quotes[:, np.minimum(b.tiers, market.quotes.shape[1] - 1)].T.astype(float)
     ok = market.orderable[None, :] & market.allowed & (price_h[None, :] <= b.ceiling[:, None])
-    weights = np.where(ok, b.weights, 0.0)
+    weights = np.where(ok, b.weights * (1.0 + market.program_commitment[pr.vendor]), 0.0)
     score = np.where(
         weights > 0, weights * np.exp(-b.elasticity * log_price - b.sensitivity * quotes), 0.0
     )

@@ -207,6 +207,8 @@ class GPUMarketModel(mesa.Model):
             orderable=np.zeros(len(pr), dtype=bool),
             allowed=allowed_matrix(graph, w),
             graph=graph,
+            program_commitment=np.zeros(len(w.vendor_ids)),
+            program_supply_boost=np.zeros(len(w.vendor_ids)),
             spot_price=float(list_price[ref] / pr.h100e[ref]),
             rental_price=float(s.economics.initial_rental_usd_per_gpu_hour),
         )
@@ -304,6 +306,12 @@ class GPUMarketModel(mesa.Model):
         book its development outlay, USD."""
         self.supply.start_program(vendor, week, dev_lag_weeks)
         self.market.program_outlays_usd += outlay_usd
+
+    def commit_program(self, vendor: VendorAgent, commitment: float, supply_boost: float) -> None:
+        """Set an in-house program's make-or-buy commitment: its owner's weight on its
+        chips scaled by 1 + ``commitment``, its contracted supply shares by 1 +
+        ``supply_boost``."""
+        self.supply.commit_program(vendor, commitment, supply_boost)
 
     # ------------------------------------------------------------------ closing
     def close(self) -> None:

@@ -21,6 +21,7 @@ from market_sim.model.choice import Choices
 from market_sim.model.events import EventSchedule
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
+from market_sim.scenario.shares import committed_shares, reachable_shares
 from market_sim.supply import restrict_products
 
 
@@ -52,11 +53,22 @@ class Supply:
         book = self.book
         return np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
 
+    def contract_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """([vendors, nodes] contracted shares, [vendors, nodes] reachable shares) this
+        week: the scenario's, with in-house programs' make-or-buy commitment booked out of
+        the uncontracted rest (:func:`market_sim.scenario.shares.committed_shares`)."""
+        w = self.world
+        boost = self.market.program_supply_boost
+        if not boost.any():
+            return w.vendor_shares[week], w.reachable_share[week]
+        shares = committed_shares(w.reserved_share[week], w.vendor_shares[week], boost)
+        return shares, reachable_shares(w.reserved_share[week], shares)
+
     def reachable_capacity(self, week: int) -> np.ndarray:
         """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted
         rest)."""
         cap = np.array([c.capacity for c in self.chipmakers])
-        return cap[None, :] * self.world.reachable_share[week]
+        return cap[None, :] * self.contract_shares(week)[1]
 
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
@@ -74,6 +86,14 @@ class Supply:
         pr = self.world.products
         for p in vendor.products:
             self.market.launch_week[p] = max(int(pr.launch_week[p]), week + dev_lag_weeks)
+
+    def commit_program(self, vendor: VendorAgent, commitment: float, supply_boost: float) -> None:
+        """Set a program's make-or-buy commitment (>= 0): its owner's weight on its chips
+        becomes 1 + ``commitment`` times the scenario's, its contracted supply shares
+        1 + ``supply_boost`` times (:meth:`contract_shares`)."""
+        self.market.program_commitment[vendor.index] = commitment
+        self.market.program_supply_boost[vendor.index] = supply_boost
+        self.market.choices_changed()
 
     # --------------------------------------------------------------------------- 1-3
     def apply_events(self, week: int) -> None:
@@ -130,7 +150,7 @@ class Supply:
         backlog = self.backlog_units()
         reach = self.reachable_capacity(week)
         requests = np.array([v.plan(week, backlog, reach[v.index]) for v in self.vendors])
-        shares = self.world.vendor_shares[week]
+        shares = self.contract_shares(week)[0]
         reserved = self.world.reserved_share[week]
         capacity = np.array([c.capacity for c in self.chipmakers])
         grants = split_capacities(capacity, requests, shares, reserved)

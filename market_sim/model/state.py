@@ -41,6 +41,12 @@ class Market:
     """Gray-market price, USD per H100e (the last trade's)."""
     rental_price: float
     """Rental price, USD per H100e-hour (the last trade's)."""
+    program_commitment: np.ndarray
+    """[vendors]: make-or-buy commitment of each in-house program (0: none): its owner's
+    weight on its chips is scaled by 1 + this."""
+    program_supply_boost: np.ndarray
+    """[vendors]: the part of the commitment booked as supply: the program's contracted
+    node shares are scaled by 1 + this (out of the uncontracted rest)."""
     program_outlays_usd: float = 0.0
     """Development outlays of in-house programs started by make-or-buy, USD."""
     price_version: int = 0
@@ -51,7 +57,8 @@ class Market:
         self.price_version += 1
 
     def choices_changed(self) -> None:
-        """Call after changing ``quotes``, ``orderable`` or ``allowed``."""
+        """Call after changing ``quotes``, ``orderable``, ``allowed`` or
+        ``program_commitment``."""
         self.choice_version += 1
 
 

@@ -170,18 +170,6 @@ def share_of_sums(part: str, whole: str, what: str, complement_of: str | None = 
     return reduce
 
 
-def weighted_mean(key: str, weight: str, what: str) -> Reducer:
-    """Mean of a weekly share weighted by a weekly volume (= share of the sums)."""
-
-    def reduce(ts: pd.DataFrame) -> tuple[float, str]:
-        s, w = _series(ts, key), _series(ts, weight)
-        if s is None or w is None or w.sum() <= 0:
-            return math.nan, "not in this run"
-        return float((s * w).sum() / w.sum()), what
-
-    return reduce
-
-
 # --------------------------------------------------------------------------- the lists
 
 HEADLINES: tuple[Outcome, ...] = (
@@ -342,22 +330,22 @@ OUTCOMES: tuple[Outcome, ...] = (
         "nvidia_new_compute_share_pct",
         "Nvidia share of new compute",
         "pct",
-        "nvidia_new_compute_share_pct weighted by deliveries_h100e, whole run",
-        weighted_mean("nvidia_new_compute_share_pct", "deliveries_h100e", "whole run"),
+        "sum of incumbent_deliveries_h100e / sum of deliveries_h100e, whole run",
+        share_of_sums("incumbent_deliveries_h100e", "deliveries_h100e", "of H100e delivered"),
     ),
     Outcome(
         "alt_chip_share_pct",
         "Alternative chips' share of new compute",
         "pct",
-        "alt_chip_share_pct weighted by deliveries_h100e, whole run",
-        weighted_mean("alt_chip_share_pct", "deliveries_h100e", "whole run"),
+        "sum of alt_chip_deliveries_h100e / sum of deliveries_h100e, whole run",
+        share_of_sums("alt_chip_deliveries_h100e", "deliveries_h100e", "of H100e delivered"),
     ),
     Outcome(
         "in_house_share_pct",
         "In-house chips' share of new compute",
         "pct",
-        "in_house_share_pct weighted by deliveries_h100e, whole run",
-        weighted_mean("in_house_share_pct", "deliveries_h100e", "whole run"),
+        "sum of in_house_deliveries_h100e / sum of deliveries_h100e, whole run",
+        share_of_sums("in_house_deliveries_h100e", "deliveries_h100e", "of H100e delivered"),
     ),
 )
 """Every outcome a comparison tabulates (the headlines first)."""

@@ -393,16 +393,36 @@ class OrderingRule(Strict):
 
 
 class InHouseTrigger(Strict):
-    """Make-or-buy: start an in-house program when merchant GPUs stay dear and slow."""
+    """Make-or-buy: start and speed up an in-house program while merchant GPUs stay dear
+    and slow.
 
-    vendor: Identifier = Field(description="the dormant in-house vendor this starts")
+    Each week the owner reads the merchant GPUs it would buy (its product mix without
+    in-house chips): their list price per H100e (or the gray-market price, if higher)
+    over its own chip's cost per H100e, and their quoted lead time at its tier (at most
+    ``quote_tier_cap``). Both at or above their triggers make the week *dear and slow*.
+    After ``sustain_weeks`` such weeks in a row a dormant program starts (first output
+    ``dev_lag_weeks`` later); every dear-and-slow week of a running program raises its
+    commitment by ``boost_per_week`` (at most ``max_boost``): the owner's weight on its
+    own chips is scaled by 1 + commitment, and the program's contracted supply shares by
+    1 + ``supply_share_boost`` x commitment (out of the nodes' uncontracted rest).
+    """
+
+    vendor: Identifier = Field(description="the in-house vendor (dormant or running) this rules")
     price_premium_trigger: float = Field(
-        1.5, gt=0, description="effective price per H100e over in-house cost that counts"
+        1.5,
+        gt=0,
+        description="merchant price per H100e (list of the mix, or gray-market if higher) "
+        "over in-house cost per H100e that counts as dear",
+        json_schema_extra={"unit": "factor"},
     )
     lead_time_trigger_weeks: float = Field(
-        26.0, ge=0, description="quoted lead time of merchant GPUs that counts"
+        26.0,
+        ge=0,
+        description="quoted lead time of the merchant GPUs in the owner's mix that counts as slow",
     )
-    sustain_weeks: int = Field(13, ge=1, description="weeks both must hold in a row")
+    sustain_weeks: int = Field(
+        13, ge=1, description="dear-and-slow weeks in a row that start a dormant program"
+    )
     dev_lag_weeks: int = Field(104, ge=0, description="decision to first output")
     dev_cost_usd_bn: float = Field(1.0, ge=0, description="one-off development outlay")
     quote_tier_cap: int = Field(
@@ -410,6 +430,32 @@ class InHouseTrigger(Strict):
         ge=0,
         le=MAX_PRIORITY_TIER,
         description="the rule reads merchant quotes at the owner's tier, at most this one",
+    )
+    boost_per_week: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="commitment added per dear-and-slow week while the program runs: "
+        "the owner's weight on its chips grows by this share of the scenario's; 0: no "
+        "acceleration",
+        json_schema_extra={"unit": "fraction a week"},
+    )
+    supply_share_boost: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of the commitment that also books supply: the program's "
+        "contracted shares of nodes grow by this x commitment, out of the uncontracted "
+        "rest (0: it competes on its scenario contracts and the rest)",
+        json_schema_extra={"unit": "fraction 0-1"},
+    )
+    max_boost: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="cap on the commitment: the owner's weight on its chips at most "
+        "(1 + this) x the scenario's",
+        json_schema_extra={"unit": "factor"},
     )
 
 

@@ -44,3 +44,17 @@ def reachable_shares(reserved: np.ndarray, contracted: np.ndarray) -> np.ndarray
     """[vendor, node]: share a vendor can get — its contract plus the uncontracted rest."""
     free = np.clip(1.0 - reserved - contracted.sum(axis=0), 0.0, 1.0)
     return contracted + free[None, :]
+
+
+def committed_shares(
+    reserved: np.ndarray, contracted: np.ndarray, commitment: np.ndarray
+) -> np.ndarray:
+    """[vendor, node]: contracted shares scaled by ``1 + commitment[vendor]`` (in-house
+    programs that book more of their supply chain, the make-or-buy rule's acceleration),
+    the extra fitting within each node's uncontracted rest (cut pro rata to it when the
+    programs ask for more than is free); shares without commitment are unchanged."""
+    extra = contracted * commitment[:, None]
+    free = np.clip(1.0 - reserved - contracted.sum(axis=0), 0.0, 1.0)
+    wanted = extra.sum(axis=0)
+    scale = np.divide(free, wanted, out=np.ones_like(free), where=wanted > free)
+    return contracted + extra * scale[None, :]
