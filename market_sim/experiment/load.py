@@ -155,17 +155,7 @@ def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
     _check_sampler(spec, file, problems)
     params = _parameters(spec, refs, base, file, problems)
     _check_size(spec, len(refs), file, problems)
-    for name, (o, ofile) in outputs.items():
-        if not _NAME.match(name):
-            problems.add(
-                ofile,
-                f"outputs.{name}",
-                "an output name is letters, digits and _ (not starting with a digit); rename it",
-            )
-        try:
-            parse_window(o.window)
-        except ValueError as err:
-            problems.add(ofile, f"outputs.{name}.window", f"{err}; fix the window")
+    _check_outputs(outputs, problems)
     if not outputs:
         problems.add(
             file,
@@ -195,7 +185,46 @@ def load_sweep(path: str | Path, check_metrics: bool = True) -> Sweep:
     )
 
 
+def load_claims_file(path: str | Path) -> tuple[ClaimsFile, dict[str, Output]]:
+    """Read and check a claims file on its own (``scenarios/claims.toml``): its schema,
+    its outputs' names and windows, and that each claim names an output. The claims'
+    scenario files and the metrics' columns are the caller's to check. Returns the file
+    and its outputs by name; raises ScenarioError listing every problem."""
+    path = Path(path)
+    file = str(path)
+    spec = _validated(ClaimsFile, read_toml(path), file)
+    outputs = {k: (Output.from_spec(k, v), file) for k, v in spec.outputs.items()}
+    problems = _Problems()
+    _check_outputs(outputs, problems)
+    for c in spec.claims:
+        if c.output not in outputs:
+            problems.add(
+                file,
+                f"claims.{c.id}.output",
+                f"no output '{c.output}'{did_you_mean(c.output, outputs)}; "
+                "define it under [outputs]",
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return spec, {k: v[0] for k, v in outputs.items()}
+
+
 # --------------------------------------------------------------------------- pieces
+
+
+def _check_outputs(outputs: dict[str, tuple[Output, str]], problems: _Problems) -> None:
+    """Each output's name is an identifier and its window parses."""
+    for name, (o, ofile) in outputs.items():
+        if not _NAME.match(name):
+            problems.add(
+                ofile,
+                f"outputs.{name}",
+                "an output name is letters, digits and _ (not starting with a digit); rename it",
+            )
+        try:
+            parse_window(o.window)
+        except ValueError as err:
+            problems.add(ofile, f"outputs.{name}.window", f"{err}; fix the window")
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
