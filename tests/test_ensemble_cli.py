@@ -85,7 +85,14 @@ def test_compare_with_an_ensemble_pairs_members_and_seeds(ensemble: Path, tmp_pa
     # pairs share member and seed: A's and B's k-th runs match
     for ra, rb in zip(arms[0].runs, arms[1].runs, strict=True):
         assert (ra.member, ra.seed) == (rb.member, rb.seed)
-    assert "5-95% of pairs" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "5-95% of pairs" in html
+    # the weekly band covers the members x seeds: 6 pairs, parameter sets and seeds
+    weekly = pd.read_csv(out / "deltas_weekly.csv")
+    assert weekly["n"].eq(6).all()
+    assert (weekly["p05"] <= weekly["p50"]).all() and (weekly["p50"] <= weekly["p95"]).all()
+    note = "median and 5-95% of 6 pairs: 3 ensemble parameter sets x 2 seeds"
+    assert note in html
 
 
 def test_a_bad_ensemble_file_is_one_line(tmp_path: Path) -> None:

@@ -141,14 +141,16 @@ def main() -> None:  # pragma: no cover - console entry point
 # Command modules register their commands on ``app`` when imported.
 from market_sim.cli import info_cmds, scenario_cmds  # noqa: E402, F401
 
-for _optional in (
+_OPTIONAL = (
     "run_cmds",
+    "compare_cmds",
     "query_cmds",
     "sweep_cmds",
     "claims_cmds",
     "calibrate_cmds",
     "explore_cmds",
-):
+)
+for _optional in _OPTIONAL:
     try:
         __import__(f"market_sim.cli.{_optional}")
     except ModuleNotFoundError as _err:  # a command group not written yet

@@ -1,8 +1,9 @@
-"""Run commands: ``run``, ``compare``, ``report`` and ``query``.
+"""Run commands: ``run`` and ``report``.
 
 Output folders are written atomically (built under a hidden temporary name, renamed when
 complete); an existing folder is replaced only with ``--force``. Reading: docs/reports.md.
-``query`` lives in :mod:`market_sim.cli.query_cmds`.
+``compare`` lives in :mod:`market_sim.cli.compare_cmds`, ``query`` in
+:mod:`market_sim.cli.query_cmds`.
 """
 
 from __future__ import annotations
@@ -34,14 +35,6 @@ OutOption = Annotated[
         "--out",
         help="Folder to write (default: reports/<name>/, with the seed and --set values "
         "in the name when given: reports/<name>--seed-2--policy.allocation-auction/).",
-        show_default=False,
-    ),
-]
-CompareOutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        help="Folder to write (default: reports/compare-<A>-vs-<B>/, from the arms' labels).",
         show_default=False,
     ),
 ]
@@ -132,7 +125,7 @@ def run(
         s = load(scenario, set_)
     if ensemble is not None:
         seed = s.simulation.seed if seed is None else seed
-        _run_ensemble(scenario, s, seed, ensemble, out, force)
+        _run_ensemble(scenario, s, seed, ensemble, out, force, set_ or [])
         return
     out = out if out is not None else default_run_folder(s.simulation.name, seed, set_ or ())
     check_out(out, force)
@@ -164,7 +157,13 @@ def run(
 
 
 def _run_ensemble(
-    source: Path, s: Any, seed: int, ensemble: Path, out: Path | None, force: bool
+    source: Path,
+    s: Any,
+    seed: int,
+    ensemble: Path,
+    out: Path | None,
+    force: bool,
+    overrides: list[str],
 ) -> None:
     """``run --ensemble``: every member with ``seed``, written as a one-scenario
     comparison folder (compare.json, runs/*.parquet, report.html)."""
@@ -181,7 +180,7 @@ def _run_ensemble(
     _compile_notice()
     with staged_folder(out, force) as tmp:
         arms = gather(
-            [Source(source, s, seed, False)],
+            [Source(source, s, seed, False, (), tuple(overrides), str(source))],
             1,
             progress=True,
             on_run=lambda _, r: console.print(
@@ -205,111 +204,6 @@ def _run_ensemble(
         table.add_row(o.label, *(format_value(v, o.unit) for v in (r["mean"], r["p05"], r["p95"])))
     console.print(table)
     console.print("5-95%: over the ensemble's parameter sets (one seed); not a forecast interval.")
-    console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
-
-
-# --------------------------------------------------------------------------- compare
-
-
-@app.command()
-@user_errors
-def compare(
-    inputs: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Two or more scenario files (.toml, run) or run folders (read). "
-            "The first is A; deltas are B minus A for each other one.",
-            show_default=False,
-        ),
-    ],
-    seeds: Annotated[
-        int,
-        typer.Option(
-            min=1, max=1000, help="Seeds per scenario: its seed + 0..N-1, paired by offset."
-        ),
-    ] = 5,
-    ensemble: EnsembleOption = None,
-    out: CompareOutOption = None,
-    force: ForceOption = False,
-) -> None:
-    """Compare scenarios: overlaid charts and headline deltas (B − A) with 95% intervals.
-
-    With --ensemble every scenario runs each member's parameters x each seed, paired."""
-    from market_sim.outcomes.headline import HEADLINES, format_value
-    from market_sim.report.compare_report import render_compare_report
-    from market_sim.report.page import write_html
-    from market_sim.runs.compare import (
-        arm_labels,
-        check_inputs,
-        deltas,
-        gather,
-        slug,
-        write_comparison,
-    )
-    from market_sim.runs.folder import check_out, staged_folder
-    from market_sim.scenario.bounds import MAX_SEED
-
-    if len(inputs) < 2:
-        raise UserError("compare", "", "give at least two scenarios or run folders (A B ...)")
-    sources = check_inputs(inputs)
-    for src in sources:
-        if src.base_seed + seeds - 1 > MAX_SEED:
-            raise UserError(
-                str(src.path), "", f"seed {src.base_seed} + {seeds - 1} exceeds 2^63-1; lower it"
-            )
-    members = ensemble_members(ensemble)
-    names = [slug(label) for label in arm_labels(sources)]
-    out = out if out is not None else Path("reports") / ("compare-" + "-vs-".join(names))
-    check_out(out, force)
-
-    def done(label: str, r: Any) -> None:
-        how = "read" if "simulate" not in r.timings_s else f"{r.timings_s['simulate']:.1f} s"
-        member = "" if r.member is None else f"member {r.member}, "
-        console.print(f"  {label}, {member}seed {r.seed}: {how}")
-
-    t0 = time.perf_counter()
-    _compile_notice()
-    with staged_folder(out, force) as tmp:
-        arms = gather(sources, seeds, progress=True, on_run=done, members=members)
-        t1 = time.perf_counter()
-        table = deltas(arms)
-        write_comparison(tmp, arms, table, {"runs": t1 - t0})
-        write_html(tmp / "report.html", render_compare_report(arms, table))
-
-    a = arms[0].label
-    pairs = f"{seeds} paired seed{'s' if seeds > 1 else ''}"
-    if members:
-        pairs = f"{len(members)} ensemble members x {pairs}"
-    for b in [x.label for x in arms[1:]]:
-        t = Table(title=f"{b} minus {a} ({pairs})", title_justify="left", box=None, pad_edge=False)
-        cols = ["headline", "A", "B", "B − A", "95% interval"] + (
-            ["5-95% of pairs"] * bool(members)
-        )
-        for col in cols:
-            t.add_column(col, justify="left" if col == "headline" else "right")
-        sub = table[table["b"] == b].set_index("outcome")
-        for o in HEADLINES:
-            r = sub.loc[o.key]
-            interval = (
-                f"{format_value(r.delta_low, o.unit, True)} to "
-                f"{format_value(r.delta_high, o.unit, True)}"
-                if r.delta_low == r.delta_low
-                else "n/a"
-            )
-            cells = [
-                o.label,
-                format_value(r.a_mean, o.unit),
-                format_value(r.b_mean, o.unit),
-                format_value(r.delta_mean, o.unit, True),
-                interval,
-            ]
-            if members:
-                cells.append(
-                    f"{format_value(r.delta_p05, o.unit, True)} to "
-                    f"{format_value(r.delta_p95, o.unit, True)}"
-                )
-            t.add_row(*cells)
-        console.print(t)
     console.print(f"Report: {out / 'report.html'}", soft_wrap=True)
 
 
@@ -343,10 +237,16 @@ def report(
 ) -> None:
     """Render a folder's report.html again from its stored data (no rerun); with
     --figures, also write each chart as an image file."""
+    from market_sim.experiment.compare_claims import stored_claims
     from market_sim.report.compare_report import render_compare_report
     from market_sim.report.export import check_format, render_with_figures, write_figures
     from market_sim.report.run_report import render_run_report
-    from market_sim.runs.compare import deltas, is_compare_folder, read_comparison
+    from market_sim.runs.compare import (
+        deltas,
+        is_compare_folder,
+        read_compare_json,
+        read_comparison,
+    )
     from market_sim.runs.folder import read_run, read_run_json
     from market_sim.runs.run_json import verify_run_folder
 
@@ -355,7 +255,12 @@ def report(
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
     if is_compare_folder(run_dir):
         arms = read_comparison(run_dir)
-        html, charts = render_with_figures(lambda: render_compare_report(arms, deltas(arms)))
+        data = read_compare_json(run_dir)
+        claims = stored_claims(data, run_dir / "compare.json")
+        overrides = [str(o) for o in data.get("overrides", [])]
+        html, charts = render_with_figures(
+            lambda: render_compare_report(arms, deltas(arms), claims, overrides=overrides)
+        )
         _write_report(run_dir / "report.html", html)
     elif (run_dir / "manifest.json").is_file() and not (run_dir / "run.json").exists():
         html, charts = render_with_figures(lambda: _sweep_report(run_dir))

@@ -14,7 +14,6 @@ metric must be a weekly column of the model.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import re
 from pathlib import Path
@@ -22,6 +21,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from market_sim.experiment.design_checks import (
+    check_sampler,
+    check_size,
+    ensemble_parameters,
+)
 from market_sim.experiment.outputs import parse_window, unknown_metric
 from market_sim.experiment.paths import check_path, takes_int
 from market_sim.experiment.spec import (
@@ -29,7 +33,6 @@ from market_sim.experiment.spec import (
     ClaimSpec,
     OutputSpec,
     ParameterSpec,
-    Scalar,
     SweepFile,
 )
 from market_sim.experiment.sweep import Claim, Output, Parameter, ScenarioRef, Sweep
@@ -45,9 +48,6 @@ _SPEC_KEYS = set(ParameterSpec.model_fields)
 _TABLES_OF: dict[str, type[BaseModel]] = {"parameters": ParameterSpec, "outputs": OutputSpec}
 """Tables of tables keyed by the user: their keys' schema, for 'did you mean'."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_RUNS = 250_000
-"""Most runs one sweep may plan (its manifest lists every run); checked before the design
-is built, so a huge grid is refused instead of filling the memory."""
 
 
 class _Problems(list):
@@ -168,23 +168,13 @@ def load_sweep(
                 )
             )
 
-    _check_sampler(spec, file, problems)
+    check_sampler(spec, file, problems)
     specs, members = dict(spec.parameters), None
     if spec.sampler == "ensemble" and spec.ensemble is not None:
-        specs, members = _ensemble_parameters(spec, path, file, problems)
+        specs, members = ensemble_parameters(spec, path, file, problems)
     params = _parameters(spec, specs, refs, base, file, problems, ensemble=members is not None)
-    _check_size(spec, len(refs), file, problems, None if members is None else len(members))
-    for name, (o, ofile) in outputs.items():
-        if not _NAME.match(name):
-            problems.add(
-                ofile,
-                f"outputs.{name}",
-                "an output name is letters, digits and _ (not starting with a digit); rename it",
-            )
-        try:
-            parse_window(o.window)
-        except ValueError as err:
-            problems.add(ofile, f"outputs.{name}.window", f"{err}; fix the window")
+    check_size(spec, len(refs), file, problems, None if members is None else len(members))
+    _check_outputs(outputs, problems)
     if not outputs:
         problems.add(
             file,
@@ -216,7 +206,46 @@ def load_sweep(
     )
 
 
+def load_claims_file(path: str | Path) -> tuple[ClaimsFile, dict[str, Output]]:
+    """Read and check a claims file on its own (``scenarios/claims.toml``): its schema,
+    its outputs' names and windows, and that each claim names an output. The claims'
+    scenario files and the metrics' columns are the caller's to check. Returns the file
+    and its outputs by name; raises ScenarioError listing every problem."""
+    path = Path(path)
+    file = str(path)
+    spec = _validated(ClaimsFile, read_toml(path), file)
+    outputs = {k: (Output.from_spec(k, v), file) for k, v in spec.outputs.items()}
+    problems = _Problems()
+    _check_outputs(outputs, problems)
+    for c in spec.claims:
+        if c.output not in outputs:
+            problems.add(
+                file,
+                f"claims.{c.id}.output",
+                f"no output '{c.output}'{did_you_mean(c.output, outputs)}; "
+                "define it under [outputs]",
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return spec, {k: v[0] for k, v in outputs.items()}
+
+
 # --------------------------------------------------------------------------- pieces
+
+
+def _check_outputs(outputs: dict[str, tuple[Output, str]], problems: _Problems) -> None:
+    """Each output's name is an identifier and its window parses."""
+    for name, (o, ofile) in outputs.items():
+        if not _NAME.match(name):
+            problems.add(
+                ofile,
+                f"outputs.{name}",
+                "an output name is letters, digits and _ (not starting with a digit); rename it",
+            )
+        try:
+            parse_window(o.window)
+        except ValueError as err:
+            problems.add(ofile, f"outputs.{name}.window", f"{err}; fix the window")
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -292,127 +321,6 @@ def _add_scenario(
         problems.add(file, "set", f"{p.path}: {p.message}" if p.file == "--set" else str(p))
     refs[label] = ScenarioRef(label, str(target), raw.data)
     return label
-
-
-def _check_sampler(spec: SweepFile, file: str, problems: _Problems) -> None:
-    if spec.sampler == "ensemble":
-        if spec.ensemble is None:
-            problems.add(
-                file, "ensemble", "the ensemble sampler needs an ensemble file; add ensemble"
-            )
-        for key in ("samples", "levels"):
-            if key in spec.model_fields_set:
-                problems.add(file, key, f"an ensemble sweep takes no {key}; remove it")
-        if spec.parameters:
-            problems.add(
-                file,
-                "parameters",
-                "an ensemble sweep takes its parameters from the ensemble; remove [parameters]",
-            )
-        return
-    for key in ("ensemble", "members"):
-        if getattr(spec, key) is not None:
-            problems.add(file, key, f'{key} is for sampler = "ensemble"; remove it')
-    if not spec.parameters:
-        problems.add(file, "parameters", "no parameters; add at least one under [parameters]")
-    if spec.sampler == "grid":
-        if spec.samples is not None:
-            problems.add(
-                file, "samples", "a grid's size is the product of its values; remove samples"
-            )
-        for key, p in spec.parameters.items():
-            if p.values is None and p.levels is None:
-                problems.add(
-                    file,
-                    f'parameters."{key}"',
-                    "a range in a grid needs levels (how many points); add levels = 3",
-                )
-        return
-    if spec.samples is None:
-        problems.add(file, "samples", f"the {spec.sampler} sampler needs samples; add it")
-    elif spec.sampler == "sobol" and spec.samples & (spec.samples - 1):
-        problems.add(
-            file,
-            "samples",
-            f"sobol needs a power of two (got {spec.samples}); use e.g. 8, 16 or 32",
-        )
-    for key, p in spec.parameters.items():
-        if p.levels is not None:
-            problems.add(
-                file,
-                f'parameters."{key}".levels',
-                f"levels is for grid sweeps, not {spec.sampler}; remove it",
-            )
-
-
-def planned_runs(spec: SweepFile, scenarios: int, members: int | None = None) -> int:
-    """How many runs a sweep file plans (a grid counted before its values are built):
-    sample points x replicates x scenarios (``members``: an ensemble's chosen size)."""
-    d = len(spec.parameters)
-    if spec.sampler == "ensemble":
-        points = members or 0
-    elif spec.sampler == "grid":
-        points = math.prod(
-            len(p.values) if p.values is not None else int(p.levels or 0)
-            for p in spec.parameters.values()
-        )
-    elif spec.sampler == "sobol":
-        points = (spec.samples or 0) * (d + 2)
-    elif spec.sampler == "morris":
-        points = (spec.samples or 0) * (d + 1)
-    else:
-        points = spec.samples or 0
-    return points * spec.replicates * max(scenarios, 1)
-
-
-def _check_size(
-    spec: SweepFile, scenarios: int, file: str, problems: _Problems, members: int | None = None
-) -> None:
-    n = planned_runs(spec, scenarios, members)
-    if n > MAX_RUNS:
-        what = "the product of the grid's values" if spec.sampler == "grid" else "samples"
-        problems.add(
-            file,
-            "parameters" if spec.sampler == "grid" else "samples",
-            f"the sweep plans {n:,} runs ({what} x {spec.replicates} replicates x "
-            f"{scenarios} scenarios); the most is {MAX_RUNS:,}: use fewer values, levels "
-            "or samples, or split the sweep",
-        )
-
-
-def pick_members(size: int, wanted: int | None) -> list[int]:
-    """Indices of ``wanted`` members of an ensemble of ``size``, spread evenly over its
-    order (all of them when ``wanted`` is None or at least ``size``)."""
-    if wanted is None or wanted >= size:
-        return list(range(size))
-    return sorted({round(i * (size - 1) / max(wanted - 1, 1)) for i in range(wanted)})
-
-
-def _ensemble_parameters(
-    spec: SweepFile, path: Path, file: str, problems: _Problems
-) -> tuple[dict[str, ParameterSpec], list[dict[str, Scalar]] | None]:
-    """The ensemble's parameters (a range spanning its members) and the chosen members."""
-    from market_sim.experiment.calibration.outputs import EnsembleError, load_ensemble
-
-    try:
-        ens = load_ensemble(path.parent / str(spec.ensemble))
-    except EnsembleError as err:
-        problems.add(file, "ensemble", str(err))
-        return {}, None
-    chosen = pick_members(len(ens.members), spec.members)
-    members: list[dict[str, Scalar]] = []
-    for k in chosen:
-        row = ens.members[k]
-        members.append({p: round(v) if ens.integer.get(p) else float(v) for p, v in row.items()})
-    specs: dict[str, ParameterSpec] = {}
-    for p in ens.members[0]:
-        values = sorted({m[p] for m in members})
-        specs[p] = (
-            ParameterSpec(min=values[0], max=values[-1], integer=bool(ens.integer.get(p)))
-            if values[0] < values[-1]
-            else ParameterSpec(values=[values[0]])
-        )
-    return specs, members
 
 
 def _parameters(

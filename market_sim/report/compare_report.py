@@ -1,11 +1,13 @@
-"""The comparison report: the run report's main charts with the scenarios overlaid (mean
-over seeds, shaded min-max band) and a table of headline deltas, B minus A, with 95%
-intervals over paired seeds (:mod:`market_sim.runs.compare`)."""
+"""The comparison report: a table of headline deltas, B minus A, with 95% intervals over
+paired seeds (:mod:`market_sim.runs.compare`), the claims' windowed outputs and the
+differences over time (:mod:`market_sim.report.compare_sections`), and the run report's
+main charts with the scenarios overlaid (mean over seeds, shaded min-max band)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from market_sim.outcomes.headline import HEADLINES, OUTCOMES, format_value
 from market_sim.report import figures as F
+from market_sim.report.compare_sections import band_trace, claims_section, differences_section
 from market_sim.report.page import (
     Card,
     Section,
@@ -27,24 +30,10 @@ from market_sim.report.page import (
 )
 from market_sim.report.sections import SECTIONS, Names
 from market_sim.runs.compare import Arm, run_file, spread
+from market_sim.runs.compare_weekly import main_keys, weekly_deltas
 
-
-def _band(x: list[str], lo: np.ndarray, hi: np.ndarray, colour: str) -> go.Scatter:
-    return go.Scatter(
-        x=x + x[::-1],
-        y=np.concatenate([hi, lo[::-1]]),
-        fill="toself",
-        fillcolor=_rgba(colour, 0.15),
-        line={"width": 0},
-        hoverinfo="skip",
-        showlegend=False,
-        mode="lines",
-    )
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
+if TYPE_CHECKING:
+    from market_sim.experiment.compare_claims import ClaimOutputs
 
 
 def union_marks(arms: Sequence[Arm]) -> list[F.Mark]:
@@ -90,7 +79,8 @@ def overlay_figure(
             x = F.dates_of(frames[0])
             stack = np.vstack([f[col].to_numpy(dtype=float) for f in frames])
             if len(frames) > 1:
-                fig.add_trace(_band(x, stack.min(axis=0), stack.max(axis=0), colour), row=r, col=c)
+                lo, hi = stack.min(axis=0), stack.max(axis=0)
+                fig.add_trace(band_trace(x, lo, hi, colour), row=r, col=c)
             fig.add_trace(
                 F.line(
                     x,
@@ -118,8 +108,10 @@ def overlay_figure(
 
 def delta_table(table: pd.DataFrame, spread: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """The deltas as display text, and a row class per row (interval excludes 0: ``ok``);
-    ``spread`` adds the 5-95% range of the paired differences (an ensemble's)."""
+    ``spread`` adds the 5-95% range of the paired differences (an ensemble's). With more
+    than one B arm, a first column (``B arm``) names each row's B."""
     rows, classes = [], []
+    several = table["b"].nunique() > 1 if not table.empty else False
     for r in table.itertuples(index=False):
         if math.isfinite(r.delta_low):
             interval = (
@@ -130,7 +122,8 @@ def delta_table(table: pd.DataFrame, spread: bool = False) -> tuple[pd.DataFrame
         else:
             interval, excludes_zero = "n/a (1 seed)", False
         rows.append(
-            {
+            ({"B arm": r.b} if several else {})
+            | {
                 "outcome": r.label,
                 "A": format_value(r.a_mean, r.unit),
                 "B": format_value(r.b_mean, r.unit),
@@ -149,12 +142,16 @@ def delta_table(table: pd.DataFrame, spread: bool = False) -> tuple[pd.DataFrame
 
 
 def _overrides_text(arm: Arm) -> str:
-    """The ``--set`` lines an arm's runs used ("none"); an ensemble's are its members'."""
-    if not arm.runs:
-        return "none"
-    if arm.runs[0].member is not None:
-        return "each ensemble member's parameters"
-    return "; ".join(arm.runs[0].overrides) or "none"
+    """The ``--set`` lines an arm's scenario was resolved with ("none"); with an ensemble,
+    each member's parameters come on top."""
+    ensemble = bool(arm.runs) and arm.runs[0].member is not None
+    lines = list(arm.overrides)
+    if not lines and arm.runs and not ensemble:  # compare.json from before arms kept them
+        lines = list(arm.runs[0].overrides)
+    if ensemble:
+        member = "each ensemble member's parameters"
+        return f"{'; '.join(lines)}; then {member}" if lines else member
+    return "; ".join(lines) or "none"
 
 
 def spread_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -218,8 +215,21 @@ def _chart_sections(arms: Sequence[Arm], marks: list[F.Mark]) -> list[Section]:
     return out
 
 
-def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
-    """The comparison report's HTML; ``table`` is :func:`market_sim.runs.compare.deltas`."""
+def render_compare_report(
+    arms: Sequence[Arm],
+    table: pd.DataFrame,
+    claims: ClaimOutputs | None = None,
+    claim_table: pd.DataFrame | None = None,
+    weekly: pd.DataFrame | None = None,
+    overrides: Sequence[str] = (),
+) -> str:
+    """The comparison report's HTML; ``table`` is :func:`market_sim.runs.compare.deltas`.
+
+    ``claims`` adds the claims' outputs (``claim_table``, computed when not given:
+    :func:`market_sim.experiment.compare_claims.claim_deltas`); ``weekly`` is
+    :func:`market_sim.runs.compare_weekly.weekly_deltas` (computed when not given);
+    ``overrides`` are the ``--set`` lines the command applied to every scenario arm.
+    """
     from market_sim import __version__
 
     a = arms[0]
@@ -251,6 +261,11 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
     )
     if n < 2:
         explain += " With one seed there is no interval: use --seeds N (N ≥ 2)."
+    if overrides:
+        explain += (
+            f" --set applied to every arm: {'; '.join(overrides)} (the inputs table lists "
+            "each arm's overrides)."
+        )
     inputs = pd.DataFrame(
         [
             {
@@ -291,10 +306,29 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
                 table_html(shown, sortable=True, row_classes=classes),
             ),
         )
+    extra: list[Section] = []
+    marks = union_marks(arms)
+    if len(arms) > 1:
+        if claims is not None and claim_table is None:
+            from market_sim.experiment.compare_claims import claim_deltas
+
+            claim_table = claim_deltas(arms, claims)
+        shown = None if claim_table is None else delta_table(claim_table, spread=bool(members))
+        extra.append(claims_section(arms, claims, claim_table, shown))
+        if weekly is None:
+            keys = main_keys(a.scenario) + ([o.metric for o in claims.outputs] if claims else [])
+            weekly = weekly_deltas(arms, keys)
+        diff = differences_section(arms, weekly, claims, marks)
+        if diff is not None:
+            extra.append(diff)
     files = [
         ("deltas.csv", "deltas.csv (the deltas, unformatted; empty for one scenario)"),
-        ("compare.json", "compare.json (inputs, seeds, resolved scenarios, deltas)"),
+        ("compare.json", "compare.json (inputs, overrides, seeds, resolved scenarios, deltas)"),
     ]
+    if len(arms) > 1:
+        files.append(("deltas_weekly.csv", "deltas_weekly.csv (B − A by week: p05, p50, p95, n)"))
+    if claims is not None:
+        files.append(("claims_deltas.csv", "claims_deltas.csv (the claims' outputs' deltas)"))
     files += [(run_file(x, r), run_file(x, r)) for x in arms for r in x.runs]
     appendix = Section(
         "appendix",
@@ -307,7 +341,7 @@ def render_compare_report(arms: Sequence[Arm], table: pd.DataFrame) -> str:
             links(files),
         ),
     )
-    sections = [head, *_chart_sections(arms, union_marks(arms)), appendix]
+    sections = [head, *extra, *_chart_sections(arms, marks), appendix]
     kind = "ensemble run" if len(arms) == 1 else "comparison"
     return render_page(
         title=f"market_sim {kind}: {names}",

@@ -12,10 +12,15 @@ every arm runs every member x every seed offset, each pair sharing the member's 
 and the seed; the deltas then also give the 5-95% range of the paired differences
 (``delta_p05``, ``delta_p95``): how far the parameter sets that fit disagree.
 
-A comparison folder holds ``report.html``, ``compare.json`` (inputs, seeds, resolved
-scenarios, events, the deltas), ``deltas.csv`` and ``runs/<arm>-seed<seed>.parquet``
-(each run's weekly frame with ``scenario`` and ``seed`` columns), which
-``market-sim query`` reads as the view ``runs``.
+``--set`` overrides apply to every arm that is a scenario file (``overrides_b`` to the
+B arms only, after them); a run folder cannot take them (its stored run is what it
+contributes), so :func:`check_inputs` refuses the combination.
+
+A comparison folder holds ``report.html``, ``compare.json`` (inputs, overrides, seeds,
+resolved scenarios, events, the deltas), ``deltas.csv`` and
+``runs/<arm>-seed<seed>.parquet`` (each run's weekly frame with ``scenario`` and ``seed``
+columns), which ``market-sim query`` reads as the view ``runs``; the command adds the
+claims' outputs and the weekly differences (:mod:`market_sim.runs.compare_weekly`).
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ import datetime as dt
 import json
 import math
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +53,19 @@ def slug(text: str, default: str = "run") -> str:
 
 @dataclass
 class Arm:
-    """One scenario of a comparison: ``runs[i]`` used seed ``seeds[i]``."""
+    """One scenario of a comparison: ``runs[i]`` used seed ``seeds[i]``.
+
+    ``overrides`` are the ``--set`` lines the arm's scenario was resolved with (for a run
+    folder, the ones its run.json records); ``scenario_file`` the scenario file it came
+    from ("" when unknown), which the claims' rules are matched against.
+    """
 
     label: str
     source: str
     scenario: Scenario
     runs: list[Run] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    scenario_file: str = ""
 
     @property
     def seeds(self) -> list[int]:
@@ -67,14 +78,21 @@ class Arm:
 
 @dataclass(frozen=True)
 class Source:
-    """A checked input: a scenario file or a run folder (with the ``--set`` overrides
-    its run.json records)."""
+    """A checked input: a scenario file or a run folder.
+
+    ``overrides`` name what sets this arm apart in its label (a run folder's recorded
+    ``--set`` lines, or the ``--set-b`` lines of a B arm); ``applied`` are all the
+    overrides its scenario was resolved with; ``scenario_file`` is the scenario file it
+    came from ("" when unknown: a run folder rerun from another folder).
+    """
 
     path: Path
     scenario: Scenario
     base_seed: int
     folder: bool
     overrides: tuple[str, ...] = ()
+    applied: tuple[str, ...] = ()
+    scenario_file: str = ""
 
 
 MAX_LABEL = 80
@@ -95,9 +113,20 @@ def default_run_folder(name: str, seed: int | None, overrides: Sequence[str]) ->
     return Path("reports") / text
 
 
+def default_compare_folder(labels: Sequence[str], overrides: Sequence[str] = ()) -> Path:
+    """``reports/compare-<A>-vs-<B>/`` from the arms' labels; the ``--set`` lines applied
+    to every arm join the name (``...--simulation.weeks-52``, cut with a digest like
+    :func:`default_run_folder`), so a changed comparison does not replace the plain one."""
+    name = "compare-" + "-vs-".join(slug(label) for label in labels)
+    if not overrides:
+        return Path("reports") / name
+    return default_run_folder(name, None, overrides)
+
+
 def arm_labels(sources: Sequence[Source]) -> list[str]:
-    """Each arm's label: the scenario name, with the run folder's ``--set`` overrides when
-    it has any (two folders of one scenario are told apart by what changed), made unique."""
+    """Each arm's label: the scenario name, with the overrides that set the arm apart when
+    it has any (a run folder's recorded ``--set`` lines, a B arm's ``--set-b`` lines: two
+    arms of one scenario are told apart by what changed), made unique."""
     labels = []
     for src in sources:
         label = src.scenario.simulation.name
@@ -109,30 +138,47 @@ def arm_labels(sources: Sequence[Source]) -> list[str]:
     return unique_labels(labels)
 
 
-def check_inputs(paths: Sequence[Path]) -> list[Source]:
-    """Load every input up front (fail fast): a run folder's run.json or a scenario file.
+def check_inputs(
+    paths: Sequence[Path], overrides: Sequence[str] = (), overrides_b: Sequence[str] = ()
+) -> list[Source]:
+    """Load every input up front (fail fast): a run folder's run.json or a scenario file,
+    the latter with ``overrides`` (every arm) and then ``overrides_b`` (arms after the
+    first).
 
-    Raises :class:`RunsError` or :class:`market_sim.scenario.ScenarioError`.
+    A run folder takes no overrides: its stored run is what it contributes (seed offset
+    0), and running the other offsets from a changed scenario would pair unlike runs.
+    Raises :class:`RunsError` (one line: pass the scenario file instead) or
+    :class:`market_sim.scenario.ScenarioError`.
     """
     from market_sim.runs.folder import read_run_json
     from market_sim.scenario import load_scenario
 
     sources = []
-    for p in paths:
+    for k, p in enumerate(paths):
         p = Path(p)
+        own = tuple(overrides_b) if k > 0 else ()
         if p.is_dir():
             if not is_run_folder(p):
                 raise RunsError(
                     f"{p}: is a folder without run.json; give a scenario file "
                     "(.toml) or a run folder written by `market-sim run`"
                 )
+            if overrides or own:
+                option = "--set" if overrides else "--set-b"
+                raise RunsError(
+                    f"{p}: {option} applies to scenario files, not to a run folder (its "
+                    "stored run cannot change); pass the scenario file instead"
+                )
             data = read_run_json(p)
             s = stored_scenario(data)
-            overrides = tuple(str(o) for o in data.get("overrides", []))
-            sources.append(Source(p, s, int(data["seed"]), True, overrides))
+            stored = tuple(str(o) for o in data.get("overrides", []))
+            source = str(data.get("source", ""))
+            file = source if source.endswith(".toml") else ""
+            sources.append(Source(p, s, int(data["seed"]), True, stored, stored, file))
         else:
-            s = load_scenario(p, ())
-            sources.append(Source(p, s, s.simulation.seed, False))
+            applied = (*overrides, *own)
+            s = load_scenario(p, applied)
+            sources.append(Source(p, s, s.simulation.seed, False, own, applied, str(p)))
     return sources
 
 
@@ -159,7 +205,7 @@ def gather(
     arms = []
     plan = [(None, ())] if members is None else list(enumerate(members))
     for label, src in zip(labels, sources, strict=True):
-        arm = Arm(label, str(src.path), src.scenario)
+        arm = Arm(label, str(src.path), src.scenario, [], list(src.applied), src.scenario_file)
         for member, lines in plan:
             for i in range(n_seeds):
                 if i == 0 and src.folder and member is None:
@@ -282,9 +328,15 @@ def run_frame(arm: Arm, run: Run) -> pd.DataFrame:
 
 
 def write_comparison(
-    folder: Path, arms: Sequence[Arm], table: pd.DataFrame, timings: dict[str, float]
+    folder: Path,
+    arms: Sequence[Arm],
+    table: pd.DataFrame,
+    timings: dict[str, float],
+    extra: Mapping[str, Any] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
-    """Write compare.json, deltas.csv and runs/*.parquet into ``folder`` (a staged one)."""
+    """Write compare.json, deltas.csv and runs/*.parquet into ``folder`` (a staged one);
+    ``extra`` adds top-level entries to compare.json, ``tables`` more CSV files (by name)."""
     from market_sim import __version__
     from market_sim.fileio import write_json
 
@@ -293,6 +345,8 @@ def write_comparison(
         for run in arm.runs:
             run_frame(arm, run).to_parquet(folder / run_file(arm, run), index=False)
     table.to_csv(folder / "deltas.csv", index=False)
+    for name, frame in (tables or {}).items():
+        frame.to_csv(folder / name, index=False)
     write_json(
         folder / "compare.json",
         {
@@ -305,6 +359,8 @@ def write_comparison(
                 {
                     "label": a.label,
                     "source": a.source,
+                    "scenario_file": a.scenario_file,
+                    "overrides": a.overrides,
                     "seeds": a.seeds,
                     "members": [r.member for r in a.runs],
                     "files": [run_file(a, r) for r in a.runs],
@@ -314,6 +370,7 @@ def write_comparison(
                 for a in arms
             ],
             "deltas": json.loads(table.to_json(orient="records")),
+            **(extra or {}),
         },
     )
 
@@ -322,10 +379,8 @@ def is_compare_folder(path: Path) -> bool:
     return Path(path).is_dir() and (Path(path) / "compare.json").is_file()
 
 
-def read_comparison(folder: Path) -> list[Arm]:
-    """The arms of a comparison folder, from compare.json and runs/*.parquet (no rerun)."""
-    from market_sim.model import resolve_scenario
-
+def read_compare_json(folder: Path) -> dict[str, Any]:
+    """A comparison folder's compare.json; :class:`RunsError` if unreadable or not one."""
     folder = Path(folder)
     try:
         data: dict[str, Any] = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
@@ -336,10 +391,20 @@ def read_comparison(folder: Path) -> list[Arm]:
             f"{folder / 'compare.json'}: not a market_sim comparison "
             f"(format {COMPARE_FORMAT} expected)"
         )
+    return data
+
+
+def read_comparison(folder: Path) -> list[Arm]:
+    """The arms of a comparison folder, from compare.json and runs/*.parquet (no rerun)."""
+    from market_sim.model import resolve_scenario
+
+    folder = Path(folder)
+    data = read_compare_json(folder)
     arms = []
     for spec in data["arms"]:
         s = resolve_scenario(spec["scenario"])
-        arm = Arm(spec["label"], spec["source"], s)
+        overrides = [str(o) for o in spec.get("overrides", [])]
+        arm = Arm(spec["label"], spec["source"], s, [], overrides, spec.get("scenario_file", ""))
         marks = [(int(e["week"]), str(e["label"])) for e in spec.get("events", [])]
         members = spec.get("members") or [None] * len(spec["seeds"])
         for seed, file, member in zip(spec["seeds"], spec["files"], members, strict=True):
@@ -352,10 +417,3 @@ def read_comparison(folder: Path) -> list[Arm]:
             arm.runs.append(run)
         arms.append(arm)
     return arms
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """(result, wall seconds) of calling ``fn``."""
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
