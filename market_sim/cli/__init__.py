@@ -141,7 +141,14 @@ def main() -> None:  # pragma: no cover - console entry point
 # Command modules register their commands on ``app`` when imported.
 from market_sim.cli import info_cmds, scenario_cmds  # noqa: E402, F401
 
-for _optional in ("run_cmds", "query_cmds", "sweep_cmds", "calibrate_cmds", "explore_cmds"):
+for _optional in (
+    "run_cmds",
+    "query_cmds",
+    "sweep_cmds",
+    "calibrate_cmds",
+    "forecast_cmds",
+    "explore_cmds",
+):
     try:
         __import__(f"market_sim.cli.{_optional}")
     except ModuleNotFoundError as _err:  # a command group not written yet
