@@ -51,8 +51,13 @@ def _cli(*args: str) -> str:
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("validate", "scenarios/baseline.toml"), ("sweep", "--help")],
-    ids=["help", "validate", "sweep-help"],
+    [
+        ("--help",),
+        ("validate", "scenarios/baseline.toml"),
+        ("sweep", "--help"),
+        ("forecast", "--help"),
+    ],
+    ids=["help", "validate", "sweep-help", "forecast-help"],
 )
 def test_quick_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert _loaded_after(_cli(*args)) == []

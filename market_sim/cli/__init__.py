@@ -148,6 +148,7 @@ _OPTIONAL = (
     "sweep_cmds",
     "claims_cmds",
     "calibrate_cmds",
+    "forecast_cmds",
     "explore_cmds",
 )
 for _optional in _OPTIONAL:

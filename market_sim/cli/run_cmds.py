@@ -229,7 +229,8 @@ FormatOption = Annotated[
 @user_errors
 def report(
     run_dir: Annotated[
-        Path, typer.Argument(help="A run, comparison or sweep folder.", show_default=False)
+        Path,
+        typer.Argument(help="A run, comparison, forecast or sweep folder.", show_default=False),
     ],
     facts: FactsOption = None,
     figures: FiguresOption = None,
@@ -248,12 +249,19 @@ def report(
         read_comparison,
     )
     from market_sim.runs.folder import read_run, read_run_json
+    from market_sim.runs.forecast_folder import is_forecast_folder
     from market_sim.runs.run_json import verify_run_folder
 
     fmt = check_format(fmt)
     if not run_dir.is_dir():
         raise UserError(str(run_dir), "", "not a folder; give a run or comparison folder")
-    if is_compare_folder(run_dir):
+    if is_forecast_folder(run_dir):
+        from market_sim.report.forecast_report import render_forecast_folder
+
+        facts_path = _facts(facts)
+        html, charts = render_with_figures(lambda: render_forecast_folder(run_dir, facts_path))
+        _write_report(run_dir / "report.html", html)
+    elif is_compare_folder(run_dir):
         arms = read_comparison(run_dir)
         data = read_compare_json(run_dir)
         claims = stored_claims(data, run_dir / "compare.json")

@@ -55,7 +55,7 @@ RUN_FORMAT = "market_sim.run/1"
 """``format`` field of run.json."""
 PHASES = ("build", "simulate", "write", "report")
 """Timed phases of a run, in order (wall time in seconds in run.json's ``timings_s``)."""
-MARKER_FILES = ("run.json", "compare.json")
+MARKER_FILES = ("run.json", "compare.json", "forecast.json")
 """A folder holding one of these was written by market_sim and may be replaced (--force)."""
 
 
@@ -151,7 +151,7 @@ def check_out(out: Path, force: bool) -> None:
     """Raise :class:`RunsError` unless ``out`` may be (re)written.
 
     A missing path is fine; an existing one needs ``force`` and must be a folder that
-    market_sim wrote (it holds run.json or compare.json) or an empty folder.
+    market_sim wrote (it holds run.json, compare.json or forecast.json) or an empty folder.
     """
     out = Path(out)
     try:
