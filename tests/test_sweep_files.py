@@ -177,4 +177,4 @@ def test_shipped_sweeps_and_claims_load() -> None:
         "alt_chips",
         "top5_concentration",
     }
-    assert set(meta.scenarios) == {"baseline", "no_meta_surge"}
+    assert set(meta.scenarios) == {"baseline", "no_meta_surge", "no_meta_2024_surge"}

@@ -182,11 +182,13 @@ def dual_axis_figure(
     y_right: str,
     marks: Sequence[Mark],
     zoom_right: bool = False,
+    zoom_left: bool = False,
 ) -> go.Figure:
     """Lines on a left and a right y axis (e.g. HHI and Gini, USD and USD/hour).
 
-    ``zoom_right`` fits the right axis to its data instead of starting it at zero, for a
-    measure that moves little near a high level (a Gini close to 1).
+    ``zoom_right`` (``zoom_left``) fits the right (left) axis to its data instead of
+    starting it at zero, for a measure that moves little near a high level (a Gini close
+    to 1, an HHI over a few months).
     """
     x = dates_of(ts)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -203,10 +205,10 @@ def dual_axis_figure(
         showgrid=False,
         tickmode="auto",
     )
-    if zoom_right:
-        span = zoomed_range([ts[c] for c, _ in right if c in ts.columns])
+    for zoom, series, secondary in ((zoom_left, left, False), (zoom_right, right, True)):
+        span = zoomed_range([ts[c] for c, _ in series if c in ts.columns]) if zoom else None
         if span is not None:
-            fig.update_yaxes(secondary_y=True, rangemode="normal", range=list(span))
+            fig.update_yaxes(secondary_y=secondary, rangemode="normal", range=list(span))
     return add_marks(fig, marks)
 
 

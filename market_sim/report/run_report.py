@@ -59,7 +59,7 @@ def chart_figure(chart: Chart, ts: pd.DataFrame, names: Names, marks: list[F.Mar
     if chart.kind == "dual":
         return F.dual_axis_figure(
             ts, chart.series(names), chart.right(names), title, chart.y_title,
-            chart.right_title, marks, chart.zoom_right,
+            chart.right_title, marks, chart.zoom_right, chart.zoom_left,
         )  # fmt: skip
     if chart.kind == "class_quantiles":
         extra = chart.extra(names)[0] if chart.extra is not None else None

@@ -84,6 +84,8 @@ class Chart:
     zoom_right: bool = False
     """Fit a ``dual`` chart's right axis to its data (for a measure that moves little near
     a high level) instead of starting it at zero."""
+    zoom_left: bool = False
+    """The same for its left axis."""
 
 
 @dataclass(frozen=True)
@@ -243,12 +245,13 @@ SECTIONS: tuple[ChartSection, ...] = (
             Chart(
                 "concentration",
                 _const("Concentration: HHI and Gini"),
-                "HHI (0-10,000)",
+                "HHI (0-10,000; axis fitted to its range)",
                 "dual",
                 lambda n: [("hhi_compute", "HHI of installed compute")],
                 right=lambda n: [("gini_compute", "Gini of compute in use (right axis)")],
                 right_title="Gini (axis fitted to its range)",
                 zoom_right=True,
+                zoom_left=True,
             ),
         ),
     ),
