@@ -252,3 +252,18 @@ def test_sensitivity_ranks_only_when_stable() -> None:
     assert not small.stable
     assert small.decides().startswith("not ranked") and f"> {STABLE_CONF}" in small.note
     assert list(small.table["parameter"]) == ["p0", "p1", "p2"]  # parameter order, no ranking
+
+
+def test_claims_over_a_sweep_design(tmp_path: Path) -> None:
+    """``--sweep``: a sweep file's claims over its design points; failed runs' pairs are
+    left out and counted."""
+    small = Path(__file__).resolve().parent / "fixtures" / "sweeps" / "small.toml"
+    out = tmp_path / "sweep-claims"
+    result = runner.invoke(
+        app, ["claims", "--sweep", str(small), "--out", str(out), "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    (a,) = answers(out).claims
+    assert a.id == "lead" and a.counterfactual == "meta_doubles"
+    assert a.members == 4 and a.pairs == 4 and a.excluded == 2  # 2 of 6 points fail
+    assert (out / "report.html").is_file()
