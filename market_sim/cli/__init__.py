@@ -59,6 +59,40 @@ EnsembleOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Worker processes of the local cluster (default: one per core)."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Use a running dask cluster instead, e.g. tcp://127.0.0.1:8786."),
+]
+RetryFailedOption = Annotated[
+    bool, typer.Option("--retry-failed", help="With --resume, also rerun failed runs.")
+]
+ReportOption = Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")]
+
+
+def check_cluster(
+    workers: int | None, scheduler: str | None, resume: bool = False, retry_failed: bool = False
+) -> None:
+    """Refuse ``--workers`` with ``--scheduler`` and ``--retry-failed`` without
+    ``--resume``; check a scheduler address before anything is written or started."""
+    if scheduler and workers is not None:
+        raise UserError(
+            "--workers",
+            "",
+            "sets the size of a local cluster; with --scheduler the cluster's own workers "
+            "run: drop --workers",
+        )
+    if retry_failed and not resume:
+        raise UserError("--retry-failed", "", "applies to resumed runs; add --resume")
+    if scheduler:
+        from market_sim.experiment.execute import check_scheduler
+
+        check_scheduler(scheduler)
+
+
 def ensemble_members(path: Path | None) -> list[list[str]] | None:
     """Each member's ``--set`` lines of the ensemble file ``path`` (None without one).
 

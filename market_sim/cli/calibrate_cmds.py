@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from market_sim.cli import SetOption, UserError, app, console, user_errors
+from market_sim.cli import (
+    SchedulerOption,
+    SetOption,
+    UserError,
+    WorkersOption,
+    app,
+    check_cluster,
+    console,
+    user_errors,
+)
 
 
 @app.command()
@@ -53,13 +62,8 @@ def calibrate(
     seeds: Annotated[
         int, typer.Option(min=1, max=100, help="Seeds per evaluation (objective averaged).")
     ] = 1,
-    workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Worker processes of a local cluster (default: one per core)."),
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Use a running dask cluster, e.g. tcp://127.0.0.1:8786.")
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder of the calibration (default: reports/calibration/NAME)."),
@@ -86,14 +90,10 @@ def calibrate(
     from market_sim.experiment.calibration.driver import (
         calibrate as run_calibration,
     )
-    from market_sim.experiment.execute import check_scheduler
     from market_sim.facts import DEFAULT_FACTS
     from market_sim.model import resolve_scenario
 
-    if scheduler and workers is not None:
-        raise UserError("--workers", "", "sizes a local cluster; with --scheduler drop --workers")
-    if scheduler:
-        check_scheduler(scheduler)
+    check_cluster(workers, scheduler)
     if until is not None:
         try:
             dt.date.fromisoformat(until)

@@ -11,7 +11,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from market_sim.cli import SetOption, UserError, app, console, err_console, user_errors
+from market_sim.cli import (
+    ReportOption,
+    RetryFailedOption,
+    SchedulerOption,
+    SetOption,
+    UserError,
+    WorkersOption,
+    app,
+    check_cluster,
+    console,
+    err_console,
+    user_errors,
+)
 from market_sim.problems import shorten
 
 if TYPE_CHECKING:
@@ -57,14 +69,8 @@ def claims(
         ),
     ] = 20,
     set_: SetOption = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Worker processes of the local cluster (default: one per core)."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Use a running dask cluster instead, e.g. tcp://127.0.0.1:8786."),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the runs and the answers page.")] = Path(
         "reports"
     )
@@ -72,30 +78,20 @@ def claims(
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish the runs in --out: run only missing runs.")
     ] = False,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="With --resume, also rerun failed runs.")
-    ] = False,
-    report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
+    retry_failed: RetryFailedOption = False,
+    report: ReportOption = True,
 ) -> None:
     """Answer the article's claims: effect, 90% interval, probability and verdict per claim."""
     from market_sim.claims.plan import DEFAULT_CLAIMS, claims_sweep, sweep_with
     from market_sim.cli.sweep_cmds import run_sweep
-    from market_sim.experiment.execute import check_scheduler
 
-    if scheduler and workers is not None:
-        raise UserError(
-            "--workers", "", "sets the size of a local cluster; with --scheduler drop --workers"
-        )
-    if retry_failed and not resume:
-        raise UserError("--retry-failed", "", "applies to resumed runs; add --resume")
+    check_cluster(workers, scheduler, resume, retry_failed)
     if sweep is not None and (claims_file is not None or ensemble is not None):
         raise UserError(
             "--sweep",
             "",
             "takes its claims and design from the sweep file: drop CLAIMS_FILE and --ensemble",
         )
-    if scheduler:
-        check_scheduler(scheduler)
     sets = list(set_ or [])
     if sweep is not None:
         sw = sweep_with(sweep, seeds, sets)

@@ -18,7 +18,17 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from market_sim.cli import UserError, app, console, err_console, user_errors
+from market_sim.cli import (
+    ReportOption,
+    RetryFailedOption,
+    SchedulerOption,
+    WorkersOption,
+    app,
+    check_cluster,
+    console,
+    err_console,
+    user_errors,
+)
 from market_sim.problems import LineError, os_problem, shorten
 
 
@@ -26,14 +36,8 @@ from market_sim.problems import LineError, os_problem, shorten
 @user_errors
 def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (TOML).", show_default=False)],
-    workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Worker processes of the local cluster (default: one per core)."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Use a running dask cluster instead, e.g. tcp://127.0.0.1:8786."),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for the results (default: reports/sweeps/NAME)."),
@@ -41,26 +45,13 @@ def sweep(
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish a sweep in --out: run only missing runs.")
     ] = False,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="With --resume, also rerun failed runs.")
-    ] = False,
-    report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
+    retry_failed: RetryFailedOption = False,
+    report: ReportOption = True,
 ) -> None:
     """Run a sweep: every sample point, replicate and scenario, one Parquet file per run."""
     from market_sim.experiment import load_sweep
-    from market_sim.experiment.execute import check_scheduler
 
-    if scheduler and workers is not None:
-        raise UserError(
-            "--workers",
-            "",
-            "sets the size of a local cluster; with --scheduler the "
-            "cluster's own workers run the sweep: drop --workers",
-        )
-    if retry_failed and not resume:
-        raise UserError("--retry-failed", "", "applies to a resumed sweep; add --resume")
-    if scheduler:
-        check_scheduler(scheduler)  # before anything is written
+    check_cluster(workers, scheduler, resume, retry_failed)
     sw = load_sweep(file)
     out = out if out is not None else Path("reports") / "sweeps" / sw.name
     finish = f"market-sim sweep {shlex.quote(str(file))} --out {shlex.quote(str(out))} --resume"
