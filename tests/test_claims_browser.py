@@ -37,7 +37,8 @@ def test_no_console_errors_and_every_chart_drew(loaded: tuple[Any, list[str]]) -
     assert errors == []
     ids = {c["id"] for c in info}
     for claim in ("shift_holds", "shift_too_small", "shift_relative", "no_effect"):
-        assert f"fig-claim-{claim}-weekly" in ids and f"fig-claim-{claim}-members" in ids
+        for chart in ("weekly", "members", "parameters"):
+            assert f"fig-claim-{claim}-{chart}" in ids
     assert [c["id"] for c in info if not c["drawn"]] == []
 
 

@@ -44,6 +44,18 @@ def check_path(ref: ScenarioRef, path: str, probe: Any) -> tuple[str | None, Any
     return f"no scenario value '{loc[-1]}' at this path; {fix}", None
 
 
+def value_at(data: Any, path: str) -> Any:
+    """The value at a ``--set`` path in a scenario's data (lists of tables by index or
+    by ``id``); None when there is none."""
+    try:
+        cur = data
+        for step in _loc(data, path):
+            cur = cur[step]
+        return cur
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def _loc(data: Any, path: str) -> list[str | int]:
     loc: list[str | int] = []
     cur = data

@@ -223,6 +223,9 @@ def _claim_section(found: Answers, a: ClaimAnswer, folder: str) -> Section:
             figure_html(_members_figure(points, a), f"claim-{a.id}-members", points),
             details("Query", preformatted(command(folder, members_sql(claim)))),
         ]
+        scatter = _scatter_figure(found, points, a)
+        if scatter is not None:
+            parts.append(figure_html(scatter, f"claim-{a.id}-parameters", points))
     sens = found.sensitivity[a.id]
     if not sens.table.empty:
         t = sens.table.rename(
@@ -279,6 +282,72 @@ def _members_figure(points: pd.DataFrame, a: ClaimAnswer) -> go.Figure:
     fig = styled(fig, title, "parameter sets")
     fig.update_xaxes(title_text=plot_text(f"difference{' (%)' if a.relative else ''}"))
     return fig
+
+
+MAX_SCATTER = 6
+"""Parameters drawn against a claim's difference (the first ones that vary)."""
+
+
+def _base_values(found: Answers) -> dict[str, float]:
+    """The base scenario's own value of each numeric parameter (the historical value of
+    the calibrated baseline), where it can be read."""
+    from market_sim.experiment.paths import value_at
+    from market_sim.scenario import load_scenario
+
+    m = found.manifest
+    try:
+        data = load_scenario(m["scenarios"][m["base"]], m.get("set") or ()).model_dump()
+    except Exception:  # a moved or changed file: no marks, the charts stand
+        return {}
+    out = {}
+    for p in m["parameters"]:
+        v = value_at(data, p["path"])
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[p["path"]] = float(v)
+    return out
+
+
+def _scatter_figure(found: Answers, points: pd.DataFrame, a: ClaimAnswer) -> go.Figure | None:
+    """Each parameter set's mean difference against each varied parameter, the base
+    scenario's value marked (dotted) and the threshold (dashed)."""
+    from plotly.subplots import make_subplots
+
+    names = [
+        p["path"]
+        for p in found.manifest["parameters"]
+        if not p["categorical"]
+        and p["path"] in points.columns
+        and points[p["path"]].astype(float).nunique() > 1
+    ][:MAX_SCATTER]
+    if not names:
+        return None
+    base = _base_values(found)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[plot_text(n) for n in names])
+    bound = a.threshold if a.direction == "increase" else -a.threshold
+    for k, name in enumerate(names):
+        r, c = k // cols + 1, k % cols + 1
+        fig.add_trace(
+            go.Scatter(
+                x=points[name],
+                y=points["mean_delta"],
+                mode="markers",
+                marker={"color": LINE},
+                name=plot_text(name),
+                showlegend=False,
+            ),
+            row=r,
+            col=c,
+        )
+        fig.add_hline(y=bound, line={"color": "#c00", "dash": "dash"}, row=r, col=c)
+        if name in base:
+            fig.add_vline(x=base[name], line={"color": "#333", "dash": "dot"}, row=r, col=c)
+    title = plot_text(
+        f"{a.id}: mean difference by parameter (dotted: the base scenario's value; "
+        f"dashed: threshold {bound:+g}{_unit(a)})"
+    )
+    return styled(fig, title, "", height=300 * rows)
 
 
 def _method_section(found: Answers) -> Section:
