@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from claims_helpers import claims_inputs, run_claims
+from claims_helpers import run_claims
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -36,13 +36,9 @@ from market_sim.experiment.storage import SweepStore
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def done(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("claims")
-    claims = claims_inputs(tmp / "in")
-    out = tmp / "out"
-    run_claims(claims, out)
-    return claims, out
+@pytest.fixture
+def done(claims_done: tuple[Path, Path]) -> tuple[Path, Path]:
+    return claims_done
 
 
 def _by_id(out: Path) -> dict[str, object]:

@@ -4,10 +4,10 @@ errors, every chart drew, one answer row per claim and the query under every num
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from claims_helpers import claims_inputs, run_claims
 
 from market_sim.report.browser import chart_states, chromium_path, open_page
 
@@ -22,11 +22,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[str]]]:
-    tmp = tmp_path_factory.mktemp("claims-page")
-    claims = claims_inputs(tmp / "in")
-    out = tmp / "out"
-    run_claims(claims, out)
+def loaded(claims_done: tuple[Path, Path]) -> Iterator[tuple[Any, list[str]]]:
+    _, out = claims_done
     with open_page(out / "report.html") as (page, errors):
         yield page, errors
 
