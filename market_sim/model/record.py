@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from market_sim.agents.startup_kernels import population_summary
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.state import Holdings, Market, WeekFlows
@@ -201,8 +200,7 @@ class Recorder:
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
         aggregate = w.buyers.aggregate
         firms = np.where(aggregate, 0.0, installed)
-        st = self.startups
-        pop = population_summary(st.status, st.starved, st.got, st.owned, st.rented, firms, 4)
+        pop = self.startups.summary(firms, 4)
         return _Week(
             week=week,
             prev=prev,
