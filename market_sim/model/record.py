@@ -71,6 +71,23 @@ _VENDOR_VARS = (
 )
 
 
+FAMILIES = (
+    "products",
+    "vendors",
+    "market",
+    "firms",
+    "groups",
+    "classes",
+    "concentration",
+    "markets",
+    "nodes",
+    "startups",
+)
+"""The collectors (``Recorder._<family>``), in the order they run."""
+_NEEDS = {"market": ("vendors",)}
+"""Collectors that read another's values of the week (the incumbent vendor's)."""
+
+
 @dataclass
 class _Week:
     """Values several collectors share, computed once a week."""
@@ -93,7 +110,11 @@ class Recorder:
     """The week's outcomes, keyed by the catalogue (:func:`metric_keys` of the scenario).
 
     Args: the world and the weekly state it reads (see :class:`GPUMarketModel`), and two
-    of the model's cached views: ``installed_h100e()`` and ``open_orders()``.
+    of the model's cached views: ``installed_h100e()`` and ``open_orders()``;
+    ``outputs``: the metric keys a run asks for (None: every key of the catalogue). With
+    ``outputs``, :attr:`keys` are those (in catalogue order), and from the second week on
+    only the collectors that make one of them run (and ``firms``, which makes the firms'
+    record); each computes what it computes in a full run, so the values are the same.
     """
 
     def __init__(
@@ -111,6 +132,7 @@ class Recorder:
         backlog_units: Callable[[], np.ndarray],
         installed_h100e: Callable[[], np.ndarray],
         open_orders: Callable[[], tuple[np.ndarray, np.ndarray]],
+        outputs: Sequence[str] | None = None,
     ):
         self.world, self.market, self.holdings, self.book = world, market, holdings, book
         self.accounts, self.flows = accounts, flows
@@ -126,7 +148,21 @@ class Recorder:
             open_orders,
         )
         scenario = world.scenario
-        self.keys: list[str] = metric_keys(scenario)
+        every = metric_keys(scenario)
+        self.catalogue_keys = every
+        """Every key of the catalogue for this scenario (what a full run records)."""
+        self.full = outputs is None
+        if outputs is None:
+            self.keys: list[str] = every
+        else:
+            unknown = sorted(set(outputs) - set(every))
+            if unknown:
+                raise ValueError(f"outputs not in the metric catalogue: {unknown}")
+            wanted = set(outputs)
+            self.keys = [k for k in every if k in wanted]
+        self.families: tuple[str, ...] = FAMILIES
+        """The collectors that run each week (all of them until the first week shows
+        which make the keys asked for)."""
         ent = Entities.of(scenario)
         w = world
         self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in _PRODUCT_VARS]
@@ -173,24 +209,32 @@ class Recorder:
 
     # ------------------------------------------------------------------ the week
     def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
-        """The week's outcomes (a dict with exactly the catalogue's keys; the data
-        collector orders them) and the holders' record ([holders, HOLDER_VARIABLES])."""
+        """The week's outcomes (a dict with at least :attr:`keys`; the data collector
+        reads and orders those) and the holders' record ([holders, HOLDER_VARIABLES])."""
         v = self._shared(week, prev)
         found: dict[str, float] = {}
-        self._products(v, found)
-        self._vendors(v, found)
-        self._market(v, found)
-        record = self._firms(v, found)
-        self._groups(v, found)
-        self._classes(v, found)
-        self._concentration(v, found)
-        self._markets(found)
-        self._nodes(found)
-        self._startups(v, found)
-        if len(found) != len(self.keys):  # a collector and the catalogue disagree
-            extra = sorted(set(found) - set(self.keys))
-            missing = sorted(set(self.keys) - set(found))
-            raise RuntimeError(f"outcomes not in the catalogue: {extra}; not computed: {missing}")
+        made: dict[str, list[str]] = {}
+        record = np.zeros(0)
+        track = not self.full and self.families is FAMILIES
+        for family in self.families:
+            before = len(found)
+            out = getattr(self, f"_{family}")(v, found)
+            if family == "firms":
+                record = out
+            if track:
+                made[family] = list(found)[before:]
+        if self.full:
+            if len(found) != len(self.keys):  # a collector and the catalogue disagree
+                extra = sorted(set(found) - set(self.keys))
+                missing = sorted(set(self.keys) - set(found))
+                raise RuntimeError(
+                    f"outcomes not in the catalogue: {extra}; not computed: {missing}"
+                )
+        elif self.families is FAMILIES:  # the first week: keep what makes the keys asked for
+            wanted = set(self.keys)
+            need = {f for f, keys in made.items() if wanted.intersection(keys)} | {"firms"}
+            need |= {d for f in need for d in _NEEDS.get(f, ())}
+            self.families = tuple(f for f in FAMILIES if f in need)
         return found, record
 
     def _shared(self, week: int, prev: dict[str, float]) -> _Week:
@@ -367,7 +411,7 @@ class Recorder:
         out["alt_chip_share_pct"] = _pct(alt, v.total_h100e, prev, "alt_chip_share_pct")
         out["in_house_share_pct"] = _pct(in_house, v.total_h100e, prev, "in_house_share_pct")
 
-    def _markets(self, out: dict[str, float]) -> None:
+    def _markets(self, v: _Week, out: dict[str, float]) -> None:
         market, acc, w = self.market, self.accounts, self.world
         out[self.spot_key] = float(market.spot_price)
         out[self.rental_key] = float(market.rental_price)
@@ -377,7 +421,7 @@ class Recorder:
         out["gray_volume_h100e"] = float(acc.gray_volume)
         out["rental_volume_h100e"] = float(acc.rental_volume)
 
-    def _nodes(self, out: dict[str, float]) -> None:
+    def _nodes(self, v: _Week, out: dict[str, float]) -> None:
         chips = self.chipmakers
         capacity = np.array([c.capacity for c in chips])
         values = (
