@@ -3,20 +3,22 @@
 Prints, measured in one run (old and new measured in turn, best of ``--repeats``):
 
 - the steady week at 10,000 startups (ms per week over weeks 104-155 of the baseline
-  with ``startups.count=10000``) in both trees, and new / old;
+  with ``startups.count=10000``) in both trees, and new / old; the same week of a model
+  that records only a sweep's three outputs' columns (the old tree records all);
 - the last 52 weeks at 1,000,000 and at 100,000 startups (ms per week) and their ratio
   in both trees (issue 15: at most 3x, cost following the active startups);
 - the wall time of a warm ``python -m market_sim.cli run scenarios/baseline.toml``
   (a fresh process: imports, numba cache loads, 156 weeks, Parquet, report) in both
   trees, and new / old (issue 15: under 2 s).
 
-The old commit is checked out once with ``git worktree add --detach /tmp/perf-old
-COMMIT`` (default: ``main``) and each measurement runs in a subprocess whose
-``PYTHONPATH`` is the tree measured, so each imports its own ``market_sim``. A warm-up
+The old commit (default: where this branch left ``main``, ``git merge-base HEAD main``)
+is checked out once with ``git worktree add --detach /tmp/perf-old COMMIT``, and each
+measurement runs in a subprocess whose ``PYTHONPATH`` is the tree measured, so each
+imports its own ``market_sim``. A warm-up
 run in each tree pays numba's compilation (or loads its cache) first. Writes JSON to
 ``scripts/results/bench_week-<UTC timestamp>.json``.
 
-    python scripts/bench_week.py                   # old = main
+    python scripts/bench_week.py                   # old = merge-base with main
     python scripts/bench_week.py --old 2edf5bc     # a given commit
     python scripts/bench_week.py --quick           # 1 repeat, no 1M row
 """
@@ -32,22 +34,36 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_TREE = Path("/tmp/perf-old")
 
 
-def child_weeks(startups: int, first: int, last: int) -> float:
-    """Milliseconds per week over weeks ``first..last-1`` of the baseline (in-process)."""
+SWEEP_KEYS = (
+    "lead_time_weeks_median@startups",
+    "rental_usd_per_gpu_hour@H100",
+    "nvidia_dc_revenue_usd_bn",
+)
+"""What a sweep worker records for tests/fixtures/sweeps/small.toml's three outputs."""
+
+
+def child_weeks(startups: int, first: int, last: int, keys: Sequence[str] = ()) -> float:
+    """Milliseconds per week over weeks ``first..last-1`` of the baseline (in-process);
+    with ``keys``, a model that records those only (a tree without
+    ``GPUMarketModel(outputs=...)`` records everything, as its sweep workers did)."""
     import gc
 
     from market_sim.model import GPUMarketModel
 
     gc.collect()
-    model = GPUMarketModel(
-        "scenarios/baseline.toml", overrides=[f"startups.count={startups}"], seed=1
-    )
+    over = [f"startups.count={startups}"]
+    try:
+        kw = {"outputs": list(keys)} if keys else {}
+        model = GPUMarketModel("scenarios/baseline.toml", overrides=over, seed=1, **kw)
+    except Exception:  # the old tree: "outputs" is no scenario path
+        model = GPUMarketModel("scenarios/baseline.toml", overrides=over, seed=1)
     for _ in range(first):
         model.step()
     t0 = time.perf_counter()
@@ -63,10 +79,12 @@ def in_tree(tree: Path, *args: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def week_ms(tree: Path, startups: int, first: int = 104, last: int = 156) -> float:
+def week_ms(
+    tree: Path, startups: int, first: int = 104, last: int = 156, keys: Sequence[str] = ()
+) -> float:
     """ms per week of weeks ``first..last-1`` at ``startups``, measured in ``tree``."""
     script = str(Path(__file__).resolve())
-    args = ("--child", str(startups), str(first), str(last))
+    args = ("--child", str(startups), str(first), str(last), *keys)
     return float(in_tree(tree, sys.executable, script, *args))
 
 
@@ -107,14 +125,23 @@ def best(f, repeats: int) -> float:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(child_weeks(*(int(a) for a in sys.argv[2:5])))
+        print(child_weeks(*(int(a) for a in sys.argv[2:5]), keys=sys.argv[5:]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", default="main", help="the old commit (default: main)")
+    parser.add_argument(
+        "--old", default=None, help="the old commit (default: where this branch left main)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="best of (default 3)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, no 1M row")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
+    if args.old is None:
+        args.old = (
+            subprocess.run(
+                ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip()[:12]
+            or "main"
+        )
     trees = {"old": old_tree(args.old), "new": ROOT}
 
     t0 = time.perf_counter()
@@ -128,6 +155,7 @@ def main() -> None:
             r = res[name]
             for key, f in (
                 ("week_10k_ms", lambda t=tree: week_ms(t, 10_000)),
+                ("week_10k_sweep_ms", lambda t=tree: week_ms(t, 10_000, keys=SWEEP_KEYS)),
                 ("week_100k_ms", lambda t=tree: week_ms(t, 100_000)),
                 ("run_s", lambda t=tree: run_s(t)),
             ):
@@ -144,6 +172,7 @@ def main() -> None:
     print(f"{'measure':<44} {'old':>10} {'new':>10} {'new/old':>8}")
     rows = [
         ("steady week, 10k startups (ms/week)", "week_10k_ms"),
+        ("same, a sweep's 3 outputs recorded (ms/week)", "week_10k_sweep_ms"),
         ("last 52 weeks, 100k startups (ms/week)", "week_100k_ms"),
         ("last 52 weeks, 1M startups (ms/week)", "week_1m_ms"),
         ("1M / 100k per-week cost (x)", "ratio_1m_100k"),

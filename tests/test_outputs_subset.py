@@ -81,3 +81,28 @@ def test_sweep_worker_records_what_its_outputs_read() -> None:
     got = dict(zip(rows["name"], rows["value"], strict=True))
     assert got == pytest.approx(want, rel=0, abs=0)  # equal, value for value
     assert set(got) == {o.name for o in outputs}
+
+
+def test_calibration_evaluation_equals_one_that_records_everything(monkeypatch) -> None:
+    from market_sim.experiment.calibration import evaluate as ev
+    from market_sim.facts import DEFAULT_FACTS, load_facts
+    from market_sim.scenario import load_scenario
+
+    scenario = load_scenario(BASELINE, FAST)
+    facts = load_facts(DEFAULT_FACTS)
+    weights = np.ones(len(facts))
+    params = {"policy.ordering.supply_line_weight": 0.4}
+    args = (scenario, params, [3], facts, weights, [], None, 70)
+    assert len(ev.recorded_columns(scenario, facts)) < len(scenario_keys(scenario))
+    part = ev.evaluate(*args)
+    monkeypatch.setattr(ev, "recorded_columns", lambda s, f: None)  # every column
+    full = ev.evaluate(*args)
+    assert part.error is None and full.error is None
+    for name in ("objective", "simulated", "distance", "inside", "breach_weeks"):
+        np.testing.assert_equal(getattr(part, name), getattr(full, name), err_msg=name)
+
+
+def scenario_keys(scenario) -> list[str]:
+    from market_sim.outcomes.catalogue import metric_keys
+
+    return metric_keys(scenario)

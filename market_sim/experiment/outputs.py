@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,25 +148,38 @@ class _Reads(WeeklyRun):
         return super().values(column)
 
 
-def columns_read(
-    outputs: Iterable[Output], columns: Sequence[str], dates: Sequence[object]
-) -> list[str]:
-    """The weekly columns that computing ``outputs`` reads (with each output's own
-    :func:`metric_columns`), for a run that records ``columns`` (metric keys) over weeks
-    starting on ``dates``; in ``columns`` order.
+def probe_columns(
+    read: Callable[[WeeklyRun], object], columns: Sequence[str], dates: Sequence[object]
+) -> set[str]:
+    """The columns ``read`` reads from a run that records ``columns`` (metric keys) over
+    weeks starting on ``dates``.
 
-    Found by computing the outputs once over a frame of zeros: which columns a reduction
-    reads depends on the columns there are and on the dates (whether a window is
-    covered), not on the values. A worker asks its model for these columns only.
+    Found by calling it once on a frame of zeros: which columns a reduction reads
+    depends on the columns there are and on the dates (whether a window is covered),
+    not on the values. A worker asks its model for these columns only.
     """
-    outputs = list(outputs)
     frame = pd.DataFrame(np.zeros((len(dates), len(columns))), columns=list(columns))
     frame.insert(0, "date", pd.to_datetime(list(dates)))
     probe = _Reads(frame)
+    read(probe)
+    return probe.read
+
+
+def columns_read(
+    outputs: Iterable[Output], columns: Sequence[str], dates: Sequence[object]
+) -> list[str]:
+    """The weekly columns that computing ``outputs`` reads (:func:`probe_columns`, with
+    each output's own :func:`metric_columns`), in ``columns`` order."""
+    outputs = list(outputs)
+
+    def read(run: WeeklyRun) -> None:
+        for o in outputs:
+            compute_output(run, o)
+
+    found = probe_columns(read, columns, dates)
     for o in outputs:
-        compute_output(probe, o)
-        probe.read.update(metric_columns(o.metric, columns))
-    return [c for c in columns if c in probe.read]
+        found.update(metric_columns(o.metric, columns))
+    return [c for c in columns if c in found]
 
 
 def metric_columns(metric: str, columns: Iterable[str]) -> list[str]:
