@@ -2,10 +2,10 @@
 
 Prints, measured in one run (old and new measured in turn, best of ``--repeats``):
 
-- the steady week at 10,000 startups (ms per week over weeks 104-155 of the baseline
+- the steady week at 10,000 startups (the median of weeks 104-155 of the baseline, ms,
   with ``startups.count=10000``) in both trees, and new / old; the same week of a model
   that records only a sweep's three outputs' columns (the old tree records all);
-- the last 52 weeks at 1,000,000 and at 100,000 startups (ms per week) and their ratio
+- the last 52 weeks at 1,000,000 and at 100,000 startups (median week, ms) and their ratio
   in both trees (issue 15: at most 3x, cost following the active startups);
 - the wall time of a warm ``python -m market_sim.cli run scenarios/baseline.toml``
   (a fresh process: imports, numba cache loads, 156 weeks, Parquet, report) in both
@@ -50,8 +50,8 @@ SWEEP_KEYS = (
 
 
 def child_weeks(startups: int, first: int, last: int, keys: Sequence[str] = ()) -> float:
-    """Milliseconds per week over weeks ``first..last-1`` of the baseline (in-process);
-    with ``keys``, a model that records those only (a tree without
+    """The median week's milliseconds over weeks ``first..last-1`` of the baseline
+    (in-process); with ``keys``, a model that records those only (a tree without
     ``GPUMarketModel(outputs=...)`` records everything, as its sweep workers did)."""
     import gc
 
@@ -66,10 +66,13 @@ def child_weeks(startups: int, first: int, last: int, keys: Sequence[str] = ()) 
         model = GPUMarketModel("scenarios/baseline.toml", overrides=over, seed=1)
     for _ in range(first):
         model.step()
-    t0 = time.perf_counter()
+    weeks = []
     for _ in range(last - first):
+        t0 = time.perf_counter()
         model.step()
-    return 1e3 * (time.perf_counter() - t0) / (last - first)
+        weeks.append(time.perf_counter() - t0)
+    weeks.sort()  # the median week: a burst of another process's work moves it little
+    return 1e3 * weeks[len(weeks) // 2]
 
 
 def in_tree(tree: Path, *args: str) -> str:

@@ -30,7 +30,8 @@ from market_sim.model.collector import MetricsCollector
 from market_sim.model.events import compile_events
 from market_sim.model.inputs import default_seed, resolve_scenario
 from market_sim.model.production import Supply
-from market_sim.model.record import AGENT_VARIABLES, Recorder
+from market_sim.model.record import Recorder
+from market_sim.model.record_parts import AGENT_VARIABLES
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
