@@ -73,6 +73,7 @@ class StartupPopulation:
         self.visit = np.zeros(0, dtype=np.int64)
         """Rows that are active or own compute, ascending (what the metrics visit)."""
         self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
+        self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
         self.exited_last = np.zeros(0, dtype=np.int64)
         """Rows that exited at the last settlement: their week's ``got``, ``rented`` and
         ``on_order`` are zeroed the next week, as a pass over every row would."""
@@ -136,6 +137,7 @@ class StartupPopulation:
         pos = np.full(new, -1, dtype=np.int64)
         pos[:cap] = self._pos
         self._pos = pos
+        self._draws = np.empty(new)
 
     # ------------------------------------------------------------------ weekly
     def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
@@ -203,7 +205,7 @@ class StartupPopulation:
         aligned with ``live``. Draws one uniform number per row (exited ones too: the
         model's random stream does not depend on how the population is stored)."""
         n = self.n
-        draws = self.model.rng.random(n)
+        draws = self.model.rng.random(out=self._draws[:n])  # a fresh 8 MB a week at 1M
         live, c, s = self.live, self.cols, self.spec
         if self.mode == "kernel":
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
