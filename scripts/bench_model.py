@@ -62,11 +62,11 @@ def population_step(startups: int, mode: str, weeks: int = 10) -> float:
         BASELINE, overrides=[f"startups.count={startups}", "simulation.weeks=3"], startup_mode=mode
     )
     pop = model.startups
-    zeros = np.zeros(pop.n)
     t0 = time.perf_counter()
     for week in range(weeks):
-        _, bid_qty, _ = pop.demand(1.0, 30_000.0)
-        rented = 0.5 * (bid_qty[: pop.n] + bid_qty[pop.n :])  # half of both tranches filled
+        (_, bid_qty, bid_row), _, _ = pop.demand(1.0, 30_000.0)
+        rented = 0.5 * pop.per_live(bid_row, bid_qty)  # half of both tranches filled
+        zeros = np.zeros(len(pop.live))  # per active startup
         pop.settle(week, rented, zeros, zeros, 3.0, 1.0, 0.9)
     return (time.perf_counter() - t0) / weeks
 

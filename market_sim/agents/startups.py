@@ -32,6 +32,7 @@ import mesa
 import numpy as np
 
 from market_sim.agents import startup_kernels as K
+from market_sim.agents import startup_rows as R
 from market_sim.scenario.schema import Startups
 
 _COLUMNS = {
@@ -67,6 +68,15 @@ class StartupPopulation:
         self.n = 0  # slots used
         self._agents: list[StartupAgent] = []  # rows 0..len-1 have their Mesa agent
         self.entered_total = 0
+        self.live = np.zeros(0, dtype=np.int64)
+        """Rows of the active startups, ascending (what the week's kernels loop over)."""
+        self.visit = np.zeros(0, dtype=np.int64)
+        """Rows that are active or own compute, ascending (what the metrics visit)."""
+        self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
+        self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
+        self.exited_last = np.zeros(0, dtype=np.int64)
+        """Rows that exited at the last settlement: their week's ``got``, ``rented`` and
+        ``on_order`` are zeroed the next week, as a pass over every row would."""
         self.enter(spec.count, week=0)
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -96,6 +106,10 @@ class StartupPopulation:
         c["need"][sl] = funding * s.compute_share_of_funding / (s.runway_weeks * value * self.hours)
         c["direct"][sl] = c["need"][sl] >= s.direct_buy_min_gpus
         c["entered_week"][sl] = week
+        new = np.arange(self.n, self.n + k, dtype=np.int64)
+        self._pos[new] = np.arange(len(self.live), len(self.live) + k)
+        self.live = np.concatenate([self.live, new])
+        self.visit = np.concatenate([self.visit, new])
         self.n += k
         self.entered_total += k
 
@@ -120,16 +134,21 @@ class StartupPopulation:
                 grown[:] = -1
             grown[:cap] = col
             self.cols[name] = grown
+        pos = np.full(new, -1, dtype=np.int64)
+        pos[:cap] = self._pos
+        self._pos = pos
+        self._draws = np.empty(new)
 
     # ------------------------------------------------------------------ weekly
     def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
-        """Rental bids (two tranches a startup: arrays of length 2n) and direct purchase
-        wishes: ``(bid_price, bid_qty, buy_h100e)``; see ``startups_demand``."""
-        n = self.n
-        c = {k: v[:n] for k, v in self.cols.items()}
+        """The week's rental bids and direct purchases: ``((bid_price, bid_qty, bid_row),
+        buy_row, buy_h100e)`` -- the bids with a quantity (two tranches a startup: every
+        first tranche by row, then every second; see ``startups_demand``), and the rows
+        that order from a vendor with the H100e each orders."""
         if self.mode == "kernel":
-            return K.startups_demand(
-                c["status"],
+            c = self.cols
+            *bids, buy_row, buy = R.startups_demand_rows(
+                self.live,
                 c["need"],
                 c["owned"],
                 c["on_order"],
@@ -142,10 +161,32 @@ class StartupPopulation:
                 float(self.spec.value_spread),
                 float(self.spec.first_tranche_share),
             )
+            return tuple(bids), buy_row, buy
+        n = self.n
         out = (np.zeros(2 * n), np.zeros(2 * n), np.zeros(n))
         for agent in self.agents:
             agent.decide(demand_mult, buy_price_per_h100e, out)
-        return out
+        bid_price, bid_qty, buy = out
+        buy_row = np.flatnonzero(buy > 0)
+        return K.compact_bids(bid_price, bid_qty, n), buy_row, buy[buy_row]
+
+    def live_positions(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's position in ``live`` (the rows must be active startups')."""
+        pos = self._pos[rows]
+        if len(pos) and pos.min() < 0:  # pragma: no cover - no exited startup trades
+            raise ValueError("a row that is not an active startup's")
+        return pos
+
+    def per_live(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Sum of ``weights`` per active startup (aligned with ``live``), adding in the
+        order given, as ``np.bincount`` over all rows would."""
+        return np.bincount(self.live_positions(rows), weights=weights, minlength=len(self.live))
+
+    def set_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
+        """``on_order`` from the book's open startup orders (rows and H100e): the sum per
+        startup, zero for those with none."""
+        self.cols["on_order"][self.exited_last] = 0.0
+        self.cols["on_order"][self.live] = self.per_live(rows, h100e)
 
     def settle(
         self,
@@ -157,15 +198,22 @@ class StartupPopulation:
         demand_mult: float,
         opex_per_hour: float,
     ) -> np.ndarray:
-        """Apply the week's markets to every startup; return indices that exited now."""
+        """Apply the week's markets to every startup; return the rows that exited now.
+
+        ``rented`` (H100e rented this week), ``delivered_h100e`` (direct purchases
+        delivered) and ``paid_usd`` (what they cost, USD): one value per active startup,
+        aligned with ``live``. Draws one uniform number per row (exited ones too: the
+        model's random stream does not depend on how the population is stored)."""
         n = self.n
-        draws = self.model.rng.random(n)
-        c = {k: v[:n] for k, v in self.cols.items()}
-        c["rented"][:] = rented
-        s = self.spec
+        draws = self.model.rng.random(out=self._draws[:n])  # a fresh 8 MB a week at 1M
+        live, c, s = self.live, self.cols, self.spec
         if self.mode == "kernel":
-            exits = np.empty(n, dtype=np.int64)
-            k = K.startups_settle(
+            c["got"][self.exited_last] = 0.0  # as a pass over every row would
+            c["rented"][self.exited_last] = 0.0
+            c["rented"][live] = rented
+            exits = np.empty(len(live), dtype=np.int64)
+            k = R.startups_settle_rows(
+                live,
                 c["status"],
                 c["cash"],
                 c["round_usd"],
@@ -176,9 +224,9 @@ class StartupPopulation:
                 c["starved"],
                 c["exited_week"],
                 c["got"],
-                c["rented"],
-                delivered_h100e,
-                paid_usd,
+                np.ascontiguousarray(rented, dtype=np.float64),
+                np.ascontiguousarray(delivered_h100e, dtype=np.float64),
+                np.ascontiguousarray(paid_usd, dtype=np.float64),
                 draws,
                 float(rental_price),
                 float(demand_mult),
@@ -194,11 +242,12 @@ class StartupPopulation:
                 int(week),
                 exits,
             )
-            return exits[:k]
-        else:
+            exits = exits[:k]
+        else:  # the oracle: every row, one Python call each
+            c["rented"][:n] = self._by_row(rented)
             args = (
-                delivered_h100e,
-                paid_usd,
+                self._by_row(delivered_h100e),
+                self._by_row(paid_usd),
                 draws,
                 rental_price,
                 demand_mult,
@@ -207,7 +256,36 @@ class StartupPopulation:
             )
             for agent in self.agents:
                 agent.settle(*args)
-        return np.flatnonzero(c["exited_week"] == week)  # each agent stamps its exit week
+            exits = np.flatnonzero(c["exited_week"][:n] == week)  # stamped at exit
+        self.exited_last = exits
+        if len(exits):
+            self.live = live[c["status"][live] == K.ACTIVE]
+            self._pos[exits] = -1
+            self._pos[self.live] = np.arange(len(self.live))
+            v = self.visit
+            self.visit = v[(c["status"][v] == K.ACTIVE) | (c["owned"][v] != 0.0)]
+        return exits
+
+    def _by_row(self, per_live: np.ndarray) -> np.ndarray:
+        """Values aligned with ``live`` spread over every row (zero elsewhere)."""
+        out = np.zeros(self.n)
+        out[self.live] = per_live
+        return out
+
+    def summary(self, firms_h100e: np.ndarray, top_k: int) -> tuple:
+        """``population_summary`` of every row (visiting only the rows in ``visit``)."""
+        c = self.cols
+        return R.population_summary_rows(
+            self.visit,
+            self.n,
+            c["status"],
+            c["starved"],
+            c["got"],
+            c["owned"],
+            c["rented"],
+            firms_h100e,
+            top_k,
+        )
 
 
 @contextmanager

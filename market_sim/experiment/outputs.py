@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +134,52 @@ def compute_outputs(frame: pd.DataFrame, outputs: Iterable[Output]) -> dict[str,
     """Every output of a run, by name (NaN where it cannot be computed)."""
     run = WeeklyRun(frame)
     return {o.name: compute_output(run, o) for o in outputs}
+
+
+class _Reads(WeeklyRun):
+    """A :class:`WeeklyRun` that notes every column read."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__(frame)
+        self.read: set[str] = set()
+
+    def values(self, column: str) -> np.ndarray:
+        self.read.add(column)
+        return super().values(column)
+
+
+def probe_columns(
+    read: Callable[[WeeklyRun], object], columns: Sequence[str], dates: Sequence[object]
+) -> set[str]:
+    """The columns ``read`` reads from a run that records ``columns`` (metric keys) over
+    weeks starting on ``dates``.
+
+    Found by calling it once on a frame of zeros: which columns a reduction reads
+    depends on the columns there are and on the dates (whether a window is covered),
+    not on the values. A worker asks its model for these columns only.
+    """
+    frame = pd.DataFrame(np.zeros((len(dates), len(columns))), columns=list(columns))
+    frame.insert(0, "date", pd.to_datetime(list(dates)))
+    probe = _Reads(frame)
+    read(probe)
+    return probe.read
+
+
+def columns_read(
+    outputs: Iterable[Output], columns: Sequence[str], dates: Sequence[object]
+) -> list[str]:
+    """The weekly columns that computing ``outputs`` reads (:func:`probe_columns`, with
+    each output's own :func:`metric_columns`), in ``columns`` order."""
+    outputs = list(outputs)
+
+    def read(run: WeeklyRun) -> None:
+        for o in outputs:
+            compute_output(run, o)
+
+    found = probe_columns(read, columns, dates)
+    for o in outputs:
+        found.update(metric_columns(o.metric, columns))
+    return [c for c in columns if c in found]
 
 
 def metric_columns(metric: str, columns: Iterable[str]) -> list[str]:

@@ -105,9 +105,13 @@ def one_line_error(err: BaseException) -> str:
 
 
 def simulate(
-    scenario: Any, seed: int | None = None, overrides: Sequence[str] = ()
+    scenario: Any,
+    seed: int | None = None,
+    overrides: Sequence[str] = (),
+    outputs: Sequence[str] | None = None,
 ) -> Any:  # pandas.DataFrame
-    """Build a model, run it to its horizon and release it: the weekly frame.
+    """Build a model, run it to its horizon and release it: the weekly frame (with the
+    metric keys ``outputs`` only, when given; see :class:`GPUMarketModel`).
 
     The model is closed whatever happens, and every :data:`COLLECT_EVERY` calls the
     process collects cyclic garbage, so a loop of calls keeps its memory flat. Raises
@@ -116,7 +120,9 @@ def simulate(
     from market_sim.model import GPUMarketModel
 
     try:
-        with GPUMarketModel(scenario, seed=seed, overrides=list(overrides)) as model:
+        with GPUMarketModel(
+            scenario, seed=seed, overrides=list(overrides), outputs=outputs
+        ) as model:
             return model.run()
     finally:
         collect_now_and_then()
@@ -133,16 +139,23 @@ def collect_now_and_then() -> None:
 
 def reduce_run(spec: RunSpec, context: Mapping[str, Any]) -> tuple[str, str | None, pa.Table]:
     """Run one planned run and reduce it to its table: ``(status, error, table)``;
-    never raises for a model error (a failed run is a result)."""
+    never raises for a model error (a failed run is a result). The model records only
+    the columns the outputs read and the series kept (:func:`columns_read`)."""
     import numpy as np
 
-    from market_sim.experiment.outputs import compute_outputs, metric_columns
+    from market_sim.experiment.outputs import columns_read, compute_outputs, metric_columns
+    from market_sim.model.inputs import resolve_scenario
+    from market_sim.outcomes.catalogue import metric_keys
     from market_sim.outcomes.finite import check_finite
 
     outputs = [Output(**o) for o in context["outputs"]]
     run = asdict(spec)
     try:
-        frame = simulate(context["scenarios"][spec.scenario], spec.seed, spec.overrides)
+        scenario = resolve_scenario(context["scenarios"][spec.scenario], spec.overrides)
+        keys = metric_keys(scenario)
+        dates = [scenario.date_of(w) for w in range(scenario.simulation.weeks)]
+        wanted = set(columns_read(outputs, keys, dates)) | set(context["series"])
+        frame = simulate(scenario, spec.seed, outputs=[k for k in keys if k in wanted])
         check_finite(frame, f"run {spec.run_id}")
         values = compute_outputs(frame, outputs)
         keep: list[str] = []

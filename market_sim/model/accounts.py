@@ -85,7 +85,7 @@ class Accounts:
         self.gray_price = float("nan")
         self.rental_volume = 0.0
         self.rental_price = float("nan")
-        n_s = self.startups.n
+        n_s = len(self.startups.live)  # per active startup, aligned with its live rows
         self.startup_delivered_h100e = np.zeros(n_s)
         self.startup_paid_usd = np.zeros(n_s)
 

@@ -30,7 +30,8 @@ from market_sim.model.collector import MetricsCollector
 from market_sim.model.events import compile_events
 from market_sim.model.inputs import default_seed, resolve_scenario
 from market_sim.model.production import Supply
-from market_sim.model.record import AGENT_VARIABLES, Recorder
+from market_sim.model.record import Recorder
+from market_sim.model.record_parts import AGENT_VARIABLES
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
@@ -62,6 +63,10 @@ class GPUMarketModel(mesa.Model):
         overrides: ``path=value`` strings, as ``--set`` takes them.
         startup_mode: ``"kernel"`` (numba, the default) or ``"agents"`` (each startup
             stepped in Python: the oracle and benchmark baseline).
+        outputs: the metric keys to record (None, the default: every key of the
+            catalogue). A sweep or calibration that reads a few columns names them and
+            the week computes only those families of outcomes; their values are the
+            same as in a full run.
         **dotted: further overrides as keyword arguments, ``**{"policy.allocation":
             "auction"}``; this is how ``mesa.batch_run`` sweeps scenario values.
 
@@ -77,6 +82,7 @@ class GPUMarketModel(mesa.Model):
         rng: Any = None,
         overrides: Sequence[str] | str = (),
         startup_mode: str = "kernel",
+        outputs: Sequence[str] | None = None,
         **dotted: Any,
     ):
         scenario = resolve_scenario(scenario, overrides, dotted)
@@ -170,9 +176,10 @@ class GPUMarketModel(mesa.Model):
             self.supply.backlog_units,
             self.installed_h100e,
             self.open_orders,
+            outputs,
         )
         self.accounts.primed_units = self.supply.prime_pipelines()
-        self.metrics: dict[str, float] = dict.fromkeys(self.recorder.keys, 0.0)
+        self.metrics: dict[str, float] = dict.fromkeys(self.recorder.catalogue_keys, 0.0)
         self.holder_record = np.zeros((n_h, len(AGENT_VARIABLES["holders"])))
         self.datacollector = MetricsCollector(
             self.recorder.keys,

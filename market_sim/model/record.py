@@ -3,7 +3,7 @@
 The keys and what they mean are declared in :mod:`market_sim.outcomes.catalogue`; this
 module computes them, one collector per family (``products``, ``vendors``, ``market``,
 ``firms``, ``groups``, ``classes``, ``markets``, ``nodes``, ``startups``), from the week
-(:class:`_Week`: totals several families share, computed once).
+(:class:`Week`: totals several families share, computed once).
 
 Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
 ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
@@ -19,82 +19,36 @@ neither deliveries nor open orders it carries forward (from 0).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from market_sim.agents.startup_kernels import population_summary
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
+from market_sim.model.record_parts import (
+    FAMILIES,
+    FAMILY_NEEDS,
+    HOLDER_VARIABLES,
+    PRODUCT_VARIABLES,
+    VENDOR_VARIABLES,
+    Week,
+)
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.world import World
 from market_sim.outcomes.catalogue import Entities, metric_keys
 from market_sim.outcomes.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
 from market_sim.scenario.schema import CLASS_IDS, STARTUP_CLASS
 
-HOLDER_VARIABLES = (
-    "deliveries_units",
-    "deliveries_h100e",
-    "installed_units",
-    "installed_h100e",
-    "compute_share_pct",
-    "capex_usd_bn",
-    "expected_lead_weeks",
-    "open_orders_h100e",
-)
-AGENT_VARIABLES = {
-    "holders": HOLDER_VARIABLES,
-    "vendors": ("revenue_usd", "cogs_usd", "sales_usd", "inventory_units"),
-    "chipmakers": ("capacity_per_week", "used_per_week", "expansion_per_week", "utilisation"),
-}
-"""Per-firm variables recorded weekly (model.agents_frame), by firm group."""
-_PRODUCT_VARS = (
-    "lead_time_weeks",
-    "list_price_usd",
-    "unit_cost_usd",
-    "price_to_cost_ratio",
-    "deliveries_units",
-    "demand_units",
-    "backlog_units",
-    "inventory_units",
-    "output_units",
-    "started_units",
-)
-_VENDOR_VARS = (
-    "deliveries_units",
-    "deliveries_h100e",
-    "revenue_usd_bn",
-    "cogs_usd_bn",
-    "gross_margin_pct",
-    "backlog_units",
-    "implied_asp_usd",
-)
-
-
-@dataclass
-class _Week:
-    """Values several collectors share, computed once a week."""
-
-    week: int
-    prev: dict[str, float]
-    backlog: np.ndarray  # [products] units
-    h100e_delivered: np.ndarray  # [products]
-    total_units: float
-    total_h100e: float
-    installed: np.ndarray  # [holders] H100e
-    firms: np.ndarray  # installed, 0 for aggregate holders
-    firms_or_none: np.ndarray  # installed, -1 for aggregate holders (for ranking)
-    population: tuple  # population_summary's result
-    all_installed: float
-    incumbent_products: np.ndarray  # bool [products]
-
 
 class Recorder:
     """The week's outcomes, keyed by the catalogue (:func:`metric_keys` of the scenario).
 
     Args: the world and the weekly state it reads (see :class:`GPUMarketModel`), and two
-    of the model's cached views: ``installed_h100e()`` and ``open_orders()``.
+    of the model's cached views: ``installed_h100e()`` and ``open_orders()``;
+    ``outputs``: the metric keys a run asks for (None: every key of the catalogue). With
+    ``outputs``, :attr:`keys` are those (in catalogue order), and from the second week on
+    only the collectors that make one of them run (and ``firms``, which makes the firms'
+    record); each computes what it computes in a full run, so the values are the same.
     """
 
     def __init__(
@@ -112,6 +66,7 @@ class Recorder:
         backlog_units: Callable[[], np.ndarray],
         installed_h100e: Callable[[], np.ndarray],
         open_orders: Callable[[], tuple[np.ndarray, np.ndarray]],
+        outputs: Sequence[str] | None = None,
     ):
         self.world, self.market, self.holdings, self.book = world, market, holdings, book
         self.accounts, self.flows = accounts, flows
@@ -127,11 +82,25 @@ class Recorder:
             open_orders,
         )
         scenario = world.scenario
-        self.keys: list[str] = metric_keys(scenario)
+        every = metric_keys(scenario)
+        self.catalogue_keys = every
+        """Every key of the catalogue for this scenario (what a full run records)."""
+        self.full = outputs is None
+        if outputs is None:
+            self.keys: list[str] = every
+        else:
+            unknown = sorted(set(outputs) - set(every))
+            if unknown:
+                raise ValueError(f"outputs not in the metric catalogue: {unknown}")
+            wanted = set(outputs)
+            self.keys = [k for k in every if k in wanted]
+        self.families: tuple[str, ...] = FAMILIES
+        """The collectors that run each week (all of them until the first week shows
+        which make the keys asked for)."""
         ent = Entities.of(scenario)
         w = world
-        self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in _PRODUCT_VARS]
-        self.vendor_keys = [[f"{v}@{vid}" for v in _VENDOR_VARS] for vid in w.vendor_ids]
+        self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in PRODUCT_VARIABLES]
+        self.vendor_keys = [[f"{v}@{vid}" for v in VENDOR_VARIABLES] for vid in w.vendor_ids]
         self.holder_keys = [[f"{v}@{h}" for h in w.holder_ids] for v in HOLDER_VARIABLES]
         self.product_vendor = [vendors[v] for v in w.products.vendor.tolist()]
         vendor_index = {v: i for i, v in enumerate(w.vendor_ids)}
@@ -174,36 +143,43 @@ class Recorder:
 
     # ------------------------------------------------------------------ the week
     def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
-        """The week's outcomes (a dict with exactly the catalogue's keys; the data
-        collector orders them) and the holders' record ([holders, HOLDER_VARIABLES])."""
+        """The week's outcomes (a dict with at least :attr:`keys`; the data collector
+        reads and orders those) and the holders' record ([holders, HOLDER_VARIABLES])."""
         v = self._shared(week, prev)
         found: dict[str, float] = {}
-        self._products(v, found)
-        self._vendors(v, found)
-        self._market(v, found)
-        record = self._firms(v, found)
-        self._groups(v, found)
-        self._classes(v, found)
-        self._concentration(v, found)
-        self._markets(found)
-        self._nodes(found)
-        self._startups(v, found)
-        if len(found) != len(self.keys):  # a collector and the catalogue disagree
-            extra = sorted(set(found) - set(self.keys))
-            missing = sorted(set(self.keys) - set(found))
-            raise RuntimeError(f"outcomes not in the catalogue: {extra}; not computed: {missing}")
+        made: dict[str, list[str]] = {}
+        record = np.zeros(0)
+        track = not self.full and self.families is FAMILIES
+        for family in self.families:
+            before = len(found)
+            out = getattr(self, f"_{family}")(v, found)
+            if family == "firms":
+                record = out
+            if track:
+                made[family] = list(found)[before:]
+        if self.full:
+            if len(found) != len(self.keys):  # a collector and the catalogue disagree
+                extra = sorted(set(found) - set(self.keys))
+                missing = sorted(set(self.keys) - set(found))
+                raise RuntimeError(
+                    f"outcomes not in the catalogue: {extra}; not computed: {missing}"
+                )
+        elif self.families is FAMILIES:  # the first week: keep what makes the keys asked for
+            wanted = set(self.keys)
+            need = {f for f, keys in made.items() if wanted.intersection(keys)} | {"firms"}
+            need |= {d for f in need for d in FAMILY_NEEDS.get(f, ())}
+            self.families = tuple(f for f in FAMILIES if f in need)
         return found, record
 
-    def _shared(self, week: int, prev: dict[str, float]) -> _Week:
+    def _shared(self, week: int, prev: dict[str, float]) -> Week:
         acc, pr, w = self.accounts, self.world.products, self.world
         h100e_delivered = acc.deliveries_product * pr.h100e
         installed = self.installed_h100e()
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
         aggregate = w.buyers.aggregate
         firms = np.where(aggregate, 0.0, installed)
-        st = self.startups
-        pop = population_summary(st.status, st.starved, st.got, st.owned, st.rented, firms, 4)
-        return _Week(
+        pop = self.startups.summary(firms, 4)
+        return Week(
             week=week,
             prev=prev,
             backlog=self.backlog_units(),
@@ -219,7 +195,7 @@ class Recorder:
         )
 
     # ------------------------------------------------------------------ families
-    def _products(self, v: _Week, out: dict[str, float]) -> None:
+    def _products(self, v: Week, out: dict[str, float]) -> None:
         pr, acc, market, flows = self.world.products, self.accounts, self.market, self.flows
         vendors = self.product_vendor
         inventory = np.array([vd.inventory[p] for p, vd in enumerate(vendors)])
@@ -240,7 +216,7 @@ class Recorder:
         for names, column in zip(self.product_keys, values, strict=True):
             out.update(zip(names, column.tolist(), strict=True))
 
-    def _vendors(self, v: _Week, out: dict[str, float]) -> None:
+    def _vendors(self, v: Week, out: dict[str, float]) -> None:
         pr, acc = self.world.products, self.accounts
         n_v = len(self.vendors)
         by_vendor = zip(  # products' sums by vendor, each in product order
@@ -259,7 +235,7 @@ class Recorder:
             values = (units, h100e, rev / 1e9, cogs / 1e9, margin, waiting, asp)
             out.update(zip(keys, values, strict=True))
 
-    def _market(self, v: _Week, out: dict[str, float]) -> None:
+    def _market(self, v: Week, out: dict[str, float]) -> None:
         w, pr, acc, prev = self.world, self.world.products, self.accounts, v.prev
         inc = w.vendor_ids[w.incumbent] if w.incumbent >= 0 else None
         out["nvidia_dc_revenue_usd_bn"] = out.get(f"revenue_usd_bn@{inc}", 0.0)
@@ -286,7 +262,7 @@ class Recorder:
         out["installed_h100e"] = v.all_installed
         out["alt_chip_installed_share_pct"] = 100.0 - share if all_bought else 0.0
 
-    def _firms(self, v: _Week, out: dict[str, float]) -> np.ndarray:
+    def _firms(self, v: Week, out: dict[str, float]) -> np.ndarray:
         acc, holders = self.accounts, self.holders
         values = (
             acc.deliveries_holder,
@@ -306,7 +282,7 @@ class Recorder:
         out.update(zip(h100e_keys, acc.deliveries_firm_vendor_h100e[cells].tolist(), strict=True))
         return np.array(values).T  # [holders, variables]; agents_frame
 
-    def _groups(self, v: _Week, out: dict[str, float]) -> None:
+    def _groups(self, v: Week, out: dict[str, float]) -> None:
         acc = self.accounts
         delivered, installed = acc.deliveries_holder.tolist(), v.installed.tolist()
         largest = self.world.largest_groups
@@ -327,7 +303,7 @@ class Recorder:
             total = v.all_installed
             out[f"compute_share_pct@{g}"] = 100.0 * inst / total if total else 0.0
 
-    def _classes(self, v: _Week, out: dict[str, float]) -> None:
+    def _classes(self, v: Week, out: dict[str, float]) -> None:
         """Quantiles of whole weeks, weighted by units, all classes at once."""
         acc, book, prev = self.accounts, self.book, v.prev
         n = len(CLASS_IDS)
@@ -353,7 +329,7 @@ class Recorder:
             out[key] = class_paid[c] / h if h > 0 else prev.get(key) or reference
             out[keys["share"]] = _pct(class_units[c], v.total_units, prev, keys["share"])
 
-    def _concentration(self, v: _Week, out: dict[str, float]) -> None:
+    def _concentration(self, v: Week, out: dict[str, float]) -> None:
         """Ownership (each firm and each startup, the kernel summed over the startups) and
         access (compute in use); alternative and in-house chips' deliveries."""
         pr, prev = self.world.products, v.prev
@@ -369,7 +345,7 @@ class Recorder:
         out["alt_chip_share_pct"] = _pct(alt, v.total_h100e, prev, "alt_chip_share_pct")
         out["in_house_share_pct"] = _pct(in_house, v.total_h100e, prev, "in_house_share_pct")
 
-    def _markets(self, out: dict[str, float]) -> None:
+    def _markets(self, v: Week, out: dict[str, float]) -> None:
         market, acc, w = self.market, self.accounts, self.world
         out[self.spot_key] = float(market.spot_price)
         out[self.rental_key] = float(market.rental_price)
@@ -379,7 +355,7 @@ class Recorder:
         out["gray_volume_h100e"] = float(acc.gray_volume)
         out["rental_volume_h100e"] = float(acc.rental_volume)
 
-    def _nodes(self, out: dict[str, float]) -> None:
+    def _nodes(self, v: Week, out: dict[str, float]) -> None:
         chips = self.chipmakers
         capacity = np.array([c.capacity for c in chips])
         values = (
@@ -395,7 +371,7 @@ class Recorder:
         by_vendor = self.flows.node_output.T.ravel().tolist()
         out.update(zip(self.node_vendor_keys, by_vendor, strict=True))
 
-    def _startups(self, v: _Week, out: dict[str, float]) -> None:
+    def _startups(self, v: Week, out: dict[str, float]) -> None:
         n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]
         out["startups_active"] = float(n_active)
         out["startups_starved"] = float(n_starved)

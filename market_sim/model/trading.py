@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from market_sim.agents.startup_kernels import compact_bids
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import clear_markets
@@ -54,11 +53,11 @@ class Trading:
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_bid")]
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
-        n = startups.n
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
-        self.rented = np.zeros(n)
-        """H100e each startup rented this week (set when the rental market settles)."""
+        self.rented = np.zeros(len(startups.live))
+        """H100e each active startup rented this week, aligned with ``startups.live``
+        (set when the rental market settles)."""
 
     # ----------------------------------------------------------------------- 4. orders
     def place_orders(self, week: int) -> np.ndarray:
@@ -119,13 +118,12 @@ class Trading:
         # what each startup has on order, from the book (cancellations included)
         book = self.book
         mine = book.holder == STARTUP_HOLDER
-        pop.on_order[:] = np.bincount(
-            book.startup[mine],
-            weights=book.qty[mine] * pr.h100e[book.product[mine]],
-            minlength=pop.n,
-        )[: pop.n]
-        bid_price, bid_qty, buy = pop.demand(mult, price)
-        rental_bids = compact_bids(bid_price, bid_qty, pop.n)
+        rows, h100e = book.startup[mine], book.qty[mine] * pr.h100e[book.product[mine]]
+        if pop.mode == "kernel":
+            pop.set_on_order(rows, h100e)
+        else:  # the oracle: every row
+            pop.on_order[:] = np.bincount(rows, weights=h100e, minlength=pop.n)[: pop.n]
+        rental_bids, idx, buy = pop.demand(mult, price)
         if p < 0:
             return rental_bids, (
                 np.zeros(0, np.int64),
@@ -134,12 +132,11 @@ class Trading:
                 np.zeros(0),
             )
         hours = self.world.scenario.economics.hours_per_week
-        idx = np.flatnonzero(buy > 0)
         limit = pop.value[idx] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
         ok = limit >= market.list_price[p]  # else the list price is more than it would pay
-        idx, limit = idx[ok], limit[ok]
-        pop.on_order[idx] += buy[idx]
-        orders = (np.full(len(idx), p, dtype=np.int64), idx, buy[idx] / pr.h100e[p], limit)
+        idx, limit, buy = idx[ok], limit[ok], buy[ok]
+        pop.on_order[idx] += buy
+        orders = (np.full(len(idx), p, dtype=np.int64), idx, buy / pr.h100e[p], limit)
         return rental_bids, orders
 
     # ---------------------------------------------------------------------- 5. markets
@@ -240,10 +237,9 @@ class Trading:
             self.holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
         st = ~firm
         np.add.at(acc.startup_units, prod[st], f[st])
-        n_s = self.startups.n
-        st_rows = book.startup[filled][st]
-        acc.startup_delivered_h100e = np.bincount(st_rows, weights=h100e[st], minlength=n_s)[:n_s]
-        acc.startup_paid_usd = np.bincount(st_rows, weights=paid[st], minlength=n_s)[:n_s]
+        st_rows = book.startup[filled][st]  # per active startup (aligned with its live rows)
+        acc.startup_delivered_h100e = self.startups.per_live(st_rows, h100e[st])
+        acc.startup_paid_usd = self.startups.per_live(st_rows, paid[st])
         n_p = len(pr)
         units_by = np.bincount(prod, weights=f, minlength=n_p)
         paid_by = np.bincount(prod, weights=paid, minlength=n_p)
@@ -327,8 +323,7 @@ class Trading:
         else:
             acc.record_rental(market.rental_price, 0.0, 0.0)
             bid_fills = np.zeros_like(bid_fills)
-        n = self.startups.n
-        self.rented = np.bincount(bids[2], weights=bid_fills, minlength=n)
+        self.rented = self.startups.per_live(bids[2], bid_fills)  # aligned with live rows
 
 
 def _arrays(t: tuple[list, list, list]) -> Orders:

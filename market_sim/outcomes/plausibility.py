@@ -64,24 +64,8 @@ def _exempt(n: int, event_weeks: list[int]) -> np.ndarray:
     return mask
 
 
-def breaches(frame: pd.DataFrame, scenario: Scenario) -> list[Breach]:
-    """Every breach of the rules above in a run's weekly frame."""
-    n = len(frame)
-    if n == 0:
-        return []
-    exempt = _exempt(n, [scenario.week_of(e.at) for e in scenario.events])
-    out: list[Breach] = []
-    margin = "nvidia_gross_margin_pct"
-    if margin in frame and scenario.outcomes.incumbent_vendor is not None:
-        bad = (frame[margin].to_numpy(dtype=float) < 0) & ~exempt
-        out += [Breach("negative gross margin", margin, s, k) for s, k in _runs(bad)]
-    if "deliveries_h100e" in frame:
-        d = frame["deliveries_h100e"].to_numpy(dtype=float)
-        trailing = pd.Series(d).rolling(13).mean().shift(1).to_numpy()
-        bad = np.zeros(n, dtype=bool)
-        bad[13:] = d[13:] < COLLAPSE_SHARE * trailing[13:]
-        bad &= ~exempt
-        out += [Breach("deliveries collapse", "deliveries_h100e", s, k) for s, k in _runs(bad)]
+def _bounds(scenario: Scenario) -> list[tuple[str, float, str]]:
+    """(column, bound, what) of each price or quote that must not sit at its bound."""
     ref = scenario.outcomes.reference_product or scenario.products[0].id
     product = scenario.product(ref)
     ceilings = {a.max_price_per_h100e_usd for a in scenario.agents if a.role in BUYER_ROLES}
@@ -89,7 +73,37 @@ def breaches(frame: pd.DataFrame, scenario: Scenario) -> list[Breach]:
     floor = product.unit_cost_usd * scenario.policy.pricing.floor_markup
     bounds.append((f"list_price_usd@{ref}", floor, "floor"))
     bounds.append((f"lead_time_weeks@{ref}", float(scenario.policy.max_lead_weeks), "cap"))
-    for column, bound, what in bounds:
+    return bounds
+
+
+_MARGIN, _DELIVERIES = "nvidia_gross_margin_pct", "deliveries_h100e"
+
+
+def plausibility_columns(scenario: Scenario) -> list[str]:
+    """The weekly columns :func:`breaches` reads (a run that records only some columns,
+    as the calibration's, must record these)."""
+    return list(dict.fromkeys([_MARGIN, _DELIVERIES, *(c for c, _, _ in _bounds(scenario))]))
+
+
+def breaches(frame: pd.DataFrame, scenario: Scenario) -> list[Breach]:
+    """Every breach of the rules above in a run's weekly frame."""
+    n = len(frame)
+    if n == 0:
+        return []
+    exempt = _exempt(n, [scenario.week_of(e.at) for e in scenario.events])
+    out: list[Breach] = []
+    margin = _MARGIN
+    if margin in frame and scenario.outcomes.incumbent_vendor is not None:
+        bad = (frame[margin].to_numpy(dtype=float) < 0) & ~exempt
+        out += [Breach("negative gross margin", margin, s, k) for s, k in _runs(bad)]
+    if _DELIVERIES in frame:
+        d = frame[_DELIVERIES].to_numpy(dtype=float)
+        trailing = pd.Series(d).rolling(13).mean().shift(1).to_numpy()
+        bad = np.zeros(n, dtype=bool)
+        bad[13:] = d[13:] < COLLAPSE_SHARE * trailing[13:]
+        bad &= ~exempt
+        out += [Breach("deliveries collapse", _DELIVERIES, s, k) for s, k in _runs(bad)]
+    for column, bound, what in _bounds(scenario):
         if column not in frame:
             continue
         v = frame[column].to_numpy(dtype=float)

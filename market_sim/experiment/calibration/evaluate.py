@@ -52,6 +52,27 @@ def override_lines(params: Mapping[str, float], integer: Mapping[str, bool]) -> 
     return out
 
 
+def recorded_columns(scenario: Any, facts: pd.DataFrame) -> list[str]:
+    """The weekly columns scoring ``facts`` and the plausibility checks read from a run of
+    ``scenario`` (a resolved :class:`Scenario`): what an evaluation's models record
+    (:func:`market_sim.experiment.outputs.probe_columns`)."""
+    from market_sim.experiment.outputs import probe_columns
+    from market_sim.facts.reduce import _reduce
+    from market_sim.outcomes.catalogue import metric_keys
+    from market_sim.outcomes.plausibility import plausibility_columns
+
+    keys = metric_keys(scenario)
+    dates = [scenario.date_of(w) for w in range(scenario.simulation.weeks)]
+    rows = list(zip(facts["metric_key"], facts["date"], facts["window"], strict=True))
+
+    def read(run: Any) -> None:
+        for key, date, window in rows:
+            _reduce(run, key, date, window)
+
+    found = probe_columns(read, keys, dates) | set(plausibility_columns(scenario))
+    return [k for k in keys if k in found]
+
+
 def evaluate(
     scenario: Mapping[str, Any],
     params: Mapping[str, float],
@@ -69,10 +90,12 @@ def evaluate(
     (:mod:`market_sim.outcomes.plausibility`: a collapse, a negative margin, a price pinned
     at a bound), so that a fit cannot buy facts with behaviour no market showed.
     A run that fails (bad values, non-finite outcomes) gives an evaluation with
-    ``error`` set and an infinite objective; it never raises.
+    ``error`` set and an infinite objective; it never raises. The models record only the
+    columns the facts and the checks read (:func:`recorded_columns`; same values).
     """
     from market_sim.experiment.worker import collect_now_and_then
     from market_sim.model import GPUMarketModel
+    from market_sim.model.inputs import resolve_scenario
     from market_sim.outcomes.plausibility import breaches
 
     t0 = time.perf_counter()
@@ -81,9 +104,11 @@ def evaluate(
         lines.append(f"simulation.weeks={int(weeks)}")
     frames, breach_weeks = [], []
     try:
+        resolved = resolve_scenario(scenario, lines)
+        outputs = recorded_columns(resolved, facts)
         for seed in seeds:
             try:
-                with GPUMarketModel(scenario, seed=int(seed), overrides=lines) as model:
+                with GPUMarketModel(resolved, seed=int(seed), outputs=outputs) as model:
                     frames.append(model.run())
                     found = breaches(frames[-1], model.scenario)
                     breach_weeks.append(sum(b.weeks for b in found))

@@ -1,0 +1,225 @@
+"""Numba kernels over the rows that matter: the week's cost follows the active startups.
+
+The population keeps every startup that ever entered (a row each, in entry order; exited
+rows keep their final state for the agents' record). Most rows of a long run have exited
+(at 1,000,000 initial startups, ~98% by year three), and an exited startup bids, buys
+and pays nothing: :class:`market_sim.agents.startups.StartupPopulation` keeps the
+ascending rows of its active startups (``live``) and of those that are active or own
+compute (``visit``), and these kernels loop over those rows only.
+
+Each kernel gives bit for bit what the whole-population kernel of
+:mod:`market_sim.agents.startup_kernels` (its reference, with that module's plain-Python
+twins) gives on the same rows, with the same arithmetic in the same order; an exited
+row adds exactly nothing (no bid, ``+0.0`` to a sum). Tests: tests/test_startup_rows.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from market_sim.agents.startup_kernels import ACTIVE, EXITED
+
+
+@njit(cache=True)
+def startups_demand_rows(
+    rows: np.ndarray,
+    need: np.ndarray,
+    owned: np.ndarray,
+    on_order: np.ndarray,
+    direct: np.ndarray,
+    value: np.ndarray,
+    cash: np.ndarray,
+    demand_mult: float,
+    hours: float,
+    buy_price_per_h100e: float,
+    value_spread: float,
+    first_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``startups_demand`` then ``compact_bids`` and the direct buyers, for the active
+    ``rows`` (ascending): ``(bid_price, bid_qty, bid_row, buy_row, buy_h100e)``.
+
+    The bids with a positive quantity in the reference's order (every first tranche by
+    row, then every second tranche), each with its startup's row; the rows that order
+    from a vendor (ascending) and the H100e each orders.
+    """
+    m = rows.shape[0]
+    price = np.empty(2 * m)
+    qty = np.empty(2 * m)
+    owner = np.empty(2 * m, dtype=np.int64)
+    price2 = np.empty(m)
+    qty2 = np.empty(m)
+    owner2 = np.empty(m, dtype=np.int64)
+    buy_row = np.empty(m, dtype=np.int64)
+    buy = np.empty(m)
+    k = k2 = b = 0
+    for j in range(m):
+        i = rows[j]
+        want = need[i] * demand_mult
+        gap = want - owned[i]
+        if gap < 0.0:
+            gap = 0.0
+        high = value[i] * (1.0 + value_spread)
+        low = value[i] * (1.0 - value_spread)
+        first = first_share * gap
+        afford = cash[i] / (high * hours) if cash[i] > 0.0 else 0.0
+        if first > afford:
+            first = afford
+        rest = cash[i] - first * high * hours
+        second = (1.0 - first_share) * gap
+        afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
+        if second > afford:
+            second = afford
+        price[k] = high
+        qty[k] = first
+        owner[k] = i
+        k += first > 0.0
+        price2[k2] = low
+        qty2[k2] = second
+        owner2[k2] = i
+        k2 += second > 0.0
+        if direct[i] and buy_price_per_h100e > 0.0:
+            to_order = want - owned[i] - on_order[i]
+            if to_order > 0.0:
+                can = cash[i] / buy_price_per_h100e if cash[i] > 0.0 else 0.0
+                x = to_order if to_order < can else can
+                if x > 0.0:
+                    buy_row[b] = i
+                    buy[b] = x
+                    b += 1
+    price[k : k + k2] = price2[:k2]
+    qty[k : k + k2] = qty2[:k2]
+    owner[k : k + k2] = owner2[:k2]
+    return price[: k + k2], qty[: k + k2], owner[: k + k2], buy_row[:b], buy[:b]
+
+
+@njit(cache=True)
+def startups_settle_rows(
+    rows: np.ndarray,
+    status: np.ndarray,
+    cash: np.ndarray,
+    round_usd: np.ndarray,
+    need: np.ndarray,
+    value: np.ndarray,
+    owned: np.ndarray,
+    on_order: np.ndarray,
+    starved: np.ndarray,
+    exited_week: np.ndarray,
+    got: np.ndarray,
+    rented: np.ndarray,
+    delivered_h100e: np.ndarray,
+    paid_usd: np.ndarray,
+    raise_draw: np.ndarray,
+    rental_price: float,
+    demand_mult: float,
+    hours: float,
+    opex_per_hour: float,
+    compute_share: float,
+    runway_weeks: float,
+    raise_probability: float,
+    raise_multiple: float,
+    starve_threshold: float,
+    starve_weeks_to_exit: int,
+    raise_below_share: float,
+    week: int,
+    exits: np.ndarray,
+) -> int:
+    """``startups_settle`` over the active ``rows`` (ascending). ``rented``,
+    ``delivered_h100e`` and ``paid_usd`` have one value per entry of ``rows``; the other
+    columns (and ``raise_draw``, the week's uniform draw of every row) are indexed by row.
+    Writes the rows that exit now, in order, to ``exits`` (length >= len(rows)) and
+    returns how many there are."""
+    n_exits = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        if status[i] != ACTIVE:
+            got[i] = 0.0
+            continue
+        owned[i] += delivered_h100e[j]
+        on_order[i] -= delivered_h100e[j]
+        if on_order[i] < 0.0:
+            on_order[i] = 0.0
+        have = owned[i] + rented[j]
+        got[i] = have
+        cost = rented[j] * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[j]
+        cash[i] -= cost
+        if have < starve_threshold * need[i] * demand_mult:
+            starved[i] += 1
+        else:
+            starved[i] = 0
+        if cash[i] < raise_below_share * round_usd[i] and raise_draw[i] < raise_probability:
+            new_round = round_usd[i] * raise_multiple
+            cash[i] += new_round
+            round_usd[i] = new_round
+            need[i] = new_round * compute_share / (runway_weeks * value[i] * hours)
+        if starved[i] >= starve_weeks_to_exit or cash[i] <= 0.0:
+            status[i] = EXITED
+            exited_week[i] = week
+            exits[n_exits] = i
+            n_exits += 1
+    return n_exits
+
+
+@njit(cache=True)
+def population_summary_rows(
+    rows: np.ndarray,
+    n: int,
+    status: np.ndarray,
+    starved: np.ndarray,
+    got: np.ndarray,
+    owned: np.ndarray,
+    rented: np.ndarray,
+    firms_h100e: np.ndarray,
+    top_k: int,
+) -> tuple[int, int, int, float, float, float, float, np.ndarray, np.ndarray]:
+    """``population_summary`` of the first ``n`` rows, visiting only ``rows`` (ascending):
+    every active row and every row whose ``owned`` is not zero. The rows left out are
+    exited and own nothing (``owned`` >= 0 everywhere): they add ``+0.0`` to the sums,
+    count as exited, and enter the top ``top_k`` only as zeros (the top starts from zeros
+    when a row is left out)."""
+    n_active = 0
+    n_starved = 0
+    n_exited = n - rows.shape[0]
+    compute = 0.0
+    owned_sum = 0.0
+    owned_sq = 0.0
+    rented_sum = 0.0
+    # with rows left out, the top holds at least that many zeros: start from zeros
+    top = np.full(max(top_k, 0), 0.0 if n_exited > 0 else -np.inf)  # descending
+    n_f = firms_h100e.shape[0]
+    access = np.empty(n_f + rows.shape[0])
+    access[:n_f] = firms_h100e
+    k = n_f
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        x = owned[i]
+        owned_sum += x
+        owned_sq += x * x
+        if top_k > 0 and x > top[top_k - 1]:
+            m = top_k - 1
+            while m > 0 and top[m - 1] < x:
+                top[m] = top[m - 1]
+                m -= 1
+            top[m] = x
+        if status[i] == ACTIVE:
+            n_active += 1
+            if starved[i] > 0:
+                n_starved += 1
+            compute += got[i]
+            rented_sum += rented[i]
+            access[k] = got[i]
+            k += 1
+        elif status[i] == EXITED:
+            n_exited += 1
+    n_top = min(max(top_k, 0), n)
+    return (
+        n_active,
+        n_starved,
+        n_exited,
+        compute,
+        owned_sum,
+        rented_sum,
+        owned_sq,
+        top[:n_top],
+        access[:k],
+    )

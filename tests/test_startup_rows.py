@@ -1,0 +1,97 @@
+"""The row kernels (market_sim.agents.startup_rows) against the whole-population kernels
+they replace in the model (market_sim.agents.startup_kernels, whose own oracle is the
+plain-Python per-agent mode): bit for bit on the same rows."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from test_model_parts import population
+
+from market_sim.agents import startup_kernels as K
+from market_sim.agents import startup_rows as R
+
+DEMAND_ARGS = ("need", "owned", "on_order", "direct", "value", "cash")
+
+
+def _equal(got, want) -> None:
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    population(),
+    st.floats(0.1, 3.0),
+    st.sampled_from([0.0, 1000.0, 30000.0]),
+    st.floats(0.0, 0.9),
+    st.sampled_from([0.5, 0.0, 0.3, 1.0]),
+)
+def test_demand_rows_equals_demand_then_compact(pop, mult, price, spread, share):
+    hours = 168.0
+    cols = [pop[k] for k in DEMAND_ARGS]
+    bid_p, bid_q, buy = K.startups_demand(pop["status"], *cols, mult, hours, price, spread, share)
+    n = len(pop["status"])
+    buy_row = np.flatnonzero(buy > 0)
+    want = (*K.compact_bids(bid_p, bid_q, n), buy_row, buy[buy_row])
+    live = np.flatnonzero(pop["status"] == K.ACTIVE)
+    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share)
+    _equal(got, want)
+
+
+SETTLE_SCALARS = (1.0, 168.0, 0.9, 0.5, 78.0, 0.02, 2.0, 0.25, 26, 0.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(population(), st.floats(0.5, 12.0), st.integers(0, 200))
+def test_settle_rows_equals_settle_on_the_active_rows(pop, rental, week):
+    n = len(pop["status"])
+    live = np.flatnonzero(pop["status"] == K.ACTIVE)
+    for k in ("rented", "delivered", "paid"):  # only active startups trade
+        pop[k][pop["status"] != K.ACTIVE] = 0.0
+    names = ("status", "cash", "round_usd", "need", "value", "owned", "on_order", "starved")
+    full = {k: pop[k].copy() for k in names} | {"exited": np.full(n, -1), "got": np.zeros(n)}
+    rows = {k: v.copy() for k, v in full.items()}
+    exits_full, exits_rows = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    k_full = K.startups_settle(
+        *(full[k] for k in names), full["exited"], full["got"], pop["rented"],
+        pop["delivered"], pop["paid"], pop["draws"], rental, *SETTLE_SCALARS, week, exits_full,
+    )  # fmt: skip
+    k_rows = R.startups_settle_rows(
+        live, *(rows[k] for k in names), rows["exited"], rows["got"], pop["rented"][live],
+        pop["delivered"][live], pop["paid"][live], pop["draws"], rental, *SETTLE_SCALARS,
+        week, exits_rows,
+    )  # fmt: skip
+    np.testing.assert_array_equal(exits_rows[:k_rows], exits_full[:k_full])
+    for k in full:
+        if k == "got":  # the full pass also zeroes the inactive rows' compute
+            np.testing.assert_array_equal(rows[k][live], full[k][live])
+        else:
+            np.testing.assert_array_equal(rows[k], full[k], err_msg=k)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    population(),
+    arrays(np.float64, st.integers(0, 6), elements=st.floats(0.0, 1e6)),
+    st.integers(0, 6),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_summary_rows_equals_summary_of_every_row(pop, firms, top_k, zero_share, seed):
+    """Visiting only the active rows and those that own compute gives what a pass over
+    every row gives (exited rows that own nothing are left out)."""
+    status, owned = pop["status"].copy(), pop["owned"].copy()
+    status[status == K.EMPTY] = K.EXITED  # rows below n are active or exited
+    rng = np.random.default_rng(seed)
+    owned[rng.random(len(owned)) < zero_share] = 0.0
+    got = pop["rented"] + owned
+    args = (status, pop["starved"], got, owned, pop["rented"])
+    want = K.population_summary(*args, firms, top_k)
+    visit = np.flatnonzero((status == K.ACTIVE) | (owned != 0.0))
+    res = R.population_summary_rows(visit, len(status), *args, firms, top_k)
+    assert res[:7] == want[:7]
+    np.testing.assert_array_equal(res[7], want[7])
+    np.testing.assert_array_equal(res[8], want[8])
