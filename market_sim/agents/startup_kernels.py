@@ -14,6 +14,13 @@ from numba import njit
 
 EMPTY, ACTIVE, EXITED = 0, 1, 2
 
+NOT_IN_A_RUN = ("startups_demand", "startups_settle", "population_summary", "compact_bids")
+"""Kernels a default (kernel-mode) run never calls: the all-rows versions that the
+active-rows kernels of :mod:`market_sim.agents.startup_rows` replaced (kept as their
+test oracles) and the per-agent mode's ``compact_bids``. The compile notice
+(:mod:`market_sim.runs.jit_cache`) ignores them, so it does not announce a compile that
+a run would not do."""
+
 
 @njit(cache=True)
 def startups_demand(

@@ -6,7 +6,8 @@ half a minute); later runs load them from numba's cache (``__pycache__/*.nbi`` a
 tells the user before that wait, whether or not the output is a terminal, and only when
 some kernel has no usable cache entry (none yet, or one for an older version of its
 source file). The check reads numba's cache index of each kernel without compiling
-anything; if numba's internals change so that it cannot, it says nothing.
+anything; if numba's internals change so that it cannot, it says nothing. Kernels a
+module lists in ``NOT_IN_A_RUN`` (test oracles, another mode's) are not counted.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def cold_kernels() -> list[str]:
     cold: list[str] = []
     for name in _kernel_modules():
         module = importlib.import_module(name)
+        skip = set(getattr(module, "NOT_IN_A_RUN", ()))
         for attr, value in vars(module).items():
             if not isinstance(value, CPUDispatcher) or value.__module__ != name:
+                continue
+            if attr in skip:  # a run never calls it: its cache stays cold
                 continue
             cache = getattr(value, "_cache", None)
             if cache is None or type(cache).__name__ == "NullCache":
