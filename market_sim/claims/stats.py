@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from market_sim.experiment.claims import paired_differences, passes
+
 HOLDS_AT = 0.8
 """A claim holds when at least this share of the paired runs shows it."""
 FAILS_AT = 0.2
@@ -79,46 +81,6 @@ class ClaimAnswer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def paired_differences(frame: pd.DataFrame, claim: dict[str, Any]) -> tuple[pd.DataFrame, int]:
-    """Per (sample, replicate): the claim's difference ``delta``; and how many planned
-    pairs have none (a failed or missing run, no value, or a relative claim's
-    counterfactual at 0). ``frame``: the sweep's results (one row per run, with
-    ``scenario``, ``sample``, ``replicate``, ``status`` and the output's column)."""
-    out = claim["output"]
-    cols = ["sample", "replicate", "status", out]
-    a = frame.loc[frame["scenario"] == claim["scenario"], cols]
-    b = frame.loc[frame["scenario"] == claim["counterfactual"], cols]
-    pairs = a.merge(b, on=["sample", "replicate"], suffixes=("_s", "_c"))
-    s = pairs[f"{out}_s"].astype(float).to_numpy()
-    c = pairs[f"{out}_c"].astype(float).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = s - c
-        if claim["relative"]:
-            delta = np.where(c != 0, 100.0 * delta / np.abs(c), np.nan)
-    ok = (
-        (pairs["status_s"] == "ok").to_numpy()
-        & (pairs["status_c"] == "ok").to_numpy()
-        & np.isfinite(s)
-        & np.isfinite(c)
-        & np.isfinite(delta)
-    )
-    kept = pd.DataFrame(
-        {
-            "sample": pairs["sample"].to_numpy()[ok],
-            "replicate": pairs["replicate"].to_numpy()[ok],
-            "delta": delta[ok],
-        }
-    )
-    return kept.sort_values(["sample", "replicate"]).reset_index(drop=True), int((~ok).sum())
-
-
-def passes(delta: np.ndarray | pd.Series | float, claim: dict[str, Any]) -> np.ndarray:
-    """Whether each difference passes the claim's threshold in its direction."""
-    d = np.asarray(delta, dtype=float)
-    t = float(claim["threshold"])
-    return d > t if claim["direction"] == "increase" else d < -t
 
 
 def verdict(probability: float, pairs: int) -> tuple[str, str]:

@@ -89,23 +89,41 @@ class ClaimResult:
         return "mixed"
 
 
-def _deltas(frame: pd.DataFrame, claim: dict[str, Any]) -> tuple[pd.DataFrame, int]:
-    """Per (sample, replicate) delta of the claim's output; and how many pairs lacked one."""
+def paired_differences(frame: pd.DataFrame, claim: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+    """Per (sample, replicate): the claim's difference ``delta``; and how many planned
+    pairs have none (a failed or missing run, no value, or a relative claim's
+    counterfactual at 0). ``frame``: the sweep's results (one row per run, with
+    ``scenario``, ``sample``, ``replicate``, ``status`` and the output's column)."""
     out = claim["output"]
     cols = ["sample", "replicate", "status", out]
     a = frame.loc[frame["scenario"] == claim["scenario"], cols]
     b = frame.loc[frame["scenario"] == claim["counterfactual"], cols]
     pairs = a.merge(b, on=["sample", "replicate"], suffixes=("_s", "_c"))
-    s, c = pairs[f"{out}_s"].astype(float), pairs[f"{out}_c"].astype(float)
-    delta = s - c
-    if claim["relative"]:
-        delta = 100.0 * delta / c.abs().where(c != 0)
-    ok = (pairs["status_s"] == "ok") & (pairs["status_c"] == "ok") & np.isfinite(delta)
-    pairs["delta"] = delta
-    return pairs.loc[ok, ["sample", "replicate", "delta"]], int((~ok).sum())
+    s = pairs[f"{out}_s"].astype(float).to_numpy()
+    c = pairs[f"{out}_c"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = s - c
+        if claim["relative"]:
+            delta = np.where(c != 0, 100.0 * delta / np.abs(c), np.nan)
+    ok = (
+        (pairs["status_s"] == "ok").to_numpy()
+        & (pairs["status_c"] == "ok").to_numpy()
+        & np.isfinite(s)
+        & np.isfinite(c)
+        & np.isfinite(delta)
+    )
+    kept = pd.DataFrame(
+        {
+            "sample": pairs["sample"].to_numpy()[ok],
+            "replicate": pairs["replicate"].to_numpy()[ok],
+            "delta": delta[ok],
+        }
+    )
+    return kept.sort_values(["sample", "replicate"]).reset_index(drop=True), int((~ok).sum())
 
 
-def _holds(delta: pd.Series | np.ndarray, claim: dict[str, Any]) -> np.ndarray:
+def passes(delta: np.ndarray | pd.Series | float, claim: dict[str, Any]) -> np.ndarray:
+    """Whether each difference passes the claim's threshold in its direction."""
     d = np.asarray(delta, dtype=float)
     t = float(claim["threshold"])
     return d > t if claim["direction"] == "increase" else d < -t
@@ -115,10 +133,10 @@ def evaluate_claim(
     frame: pd.DataFrame, manifest: dict[str, Any], claim: dict[str, Any]
 ) -> ClaimResult:
     """Evaluate one claim (a dict as in the manifest) over the sweep's results frame."""
-    pairs, excluded = _deltas(frame, claim)
-    pairs_holding = int(_holds(pairs["delta"], claim).sum())
+    pairs, excluded = paired_differences(frame, claim)
+    pairs_holding = int(passes(pairs["delta"], claim).sum())
     points = pairs.groupby("sample")["delta"].mean().to_frame()
-    points["holds"] = _holds(points["delta"], claim)
+    points["holds"] = passes(points["delta"], claim)
     design = pd.DataFrame(
         [d["values"] for d in manifest["design"]], index=[d["sample"] for d in manifest["design"]]
     )
