@@ -96,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"  ensemble of {s['ensemble_size']} covers {covered}/{len(oos)} out-of-sample facts")
     print(
+        f"  with the model's discrepancy (sd {s['discrepancy_sd'] or float('nan'):.2f} log "
+        "units, measured on "
+        f"the {s['in_sample_n']} fitted facts only): predictive 5-95% range covers "
+        f"{s['coverage_predictive_out_sample']}/{s['out_sample_n']} out-of-sample facts "
+        f"(and {s['coverage_predictive_in_sample']}/{s['in_sample_n']} in sample, each "
+        "leaving itself out)"
+    )
+    print(
         f"\n{args.budget} evaluations in {wall / 60:.1f} min; report: {result.out / 'report.html'}"
     )
     from market_sim.report.calibration_report import write_report

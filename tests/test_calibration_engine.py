@@ -3,6 +3,7 @@ calibration end to end (resumable)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -142,3 +143,7 @@ def test_a_small_calibration_end_to_end_and_resume(tmp_path):
         best["policy.ordering.supply_line_weight"], rel=1e-5
     )
     assert (out / "report.html").is_file()
+    summary = json.loads((out / "calibration.json").read_text())["summary"]
+    assert 0 <= summary["coverage_predictive_in_sample"] <= summary["in_sample_n"]
+    assert 0 <= summary["coverage_predictive_out_sample"] <= summary["out_sample_n"]
+    assert "Predictive coverage" in (out / "report.html").read_text()

@@ -112,3 +112,4 @@ def test_facts_with_an_ensemble_reports_coverage(ensemble: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "inside the 5-95% range of the 3 members x 1 seed(s)" in result.stdout
+    assert "inside the predictive 5-95% range" in " ".join(result.stdout.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from market_sim.model import GPUMarketModel
 from market_sim.outcomes.plausibility import MAX_PINNED_WEEKS, breaches
@@ -52,8 +53,19 @@ def test_events_excuse_what_follows_them():
     assert breaches(_frame(156, deliveries_h100e=d), outage) == []
 
 
-def test_the_baseline_behaves():
-    model = GPUMarketModel(BASELINE)
+SEED_2 = pytest.mark.xfail(
+    strict=True,
+    reason="issue 11, open: at seed 2 the gray-market price sits at the buyers' $60k "
+    "ceiling for 17 weeks from week 38 (the fit, made at seed 1, does not see it)",
+)
+
+
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=SEED_2), 3, 4, 5])
+def test_the_baseline_behaves(seed):
+    """The acceptance of issue 11 ("no week of the baseline...") at the five seeds that
+    `facts --seeds 5` scores; a seed that breaches is a known failure, marked strict so
+    that fixing it turns the mark into a failure to remove."""
+    model = GPUMarketModel(BASELINE, seed=seed)
     frame = model.run()
     found = breaches(frame, model.scenario)
     assert not found, [str(b) for b in found]

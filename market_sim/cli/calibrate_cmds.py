@@ -145,7 +145,10 @@ def calibrate(
         f"before, {s['in_sample_inside_after']}/{s['in_sample_n']} after; out of sample "
         f"{s['out_sample_inside_before']}/{s['out_sample_n']} before, "
         f"{s['out_sample_inside_after']}/{s['out_sample_n']} after; ensemble of "
-        f"{s['ensemble_size']} covers {s['coverage']}/{s['coverage_n']} facts (5-95%)",
+        f"{s['ensemble_size']} covers {s['coverage']}/{s['coverage_n']} facts (5-95%); "
+        f"with the model's discrepancy (sd {_sd(s)}, measured in sample) "
+        f"{s['coverage_predictive_in_sample']}/{s['in_sample_n']} in sample, "
+        f"{s['coverage_predictive_out_sample']}/{s['out_sample_n']} out of sample",
         markup=False,
         soft_wrap=True,
     )
@@ -156,3 +159,9 @@ def calibrate(
 
         path = write_report(out)
         console.print(f"Report: {path}", markup=False, soft_wrap=True)
+
+
+def _sd(summary: dict) -> str:
+    """The discrepancy sd of a calibration summary, or why there is none."""
+    sd = summary.get("discrepancy_sd")
+    return f"{sd:.2f}" if sd is not None else "n/a: fewer than 5 fitted facts"

@@ -209,6 +209,17 @@ def render_report(out: Path) -> str:
             f"{s['ensemble_size']} members; observed within their 5–95%",
         ),
     ]
+    if "coverage_predictive_out_sample" in s:  # calibrations since the discrepancy
+        cards.append(
+            Card(
+                "Predictive coverage",
+                f"{s['coverage_predictive_in_sample']}/{s['in_sample_n']} in, "
+                f"{s['coverage_predictive_out_sample']}/{s['out_sample_n']} out of sample",
+                "members' range with the model's discrepancy (sd "
+                + (f"{s['discrepancy_sd']:.2f}" if s["discrepancy_sd"] is not None else "n/a")
+                + " log units, measured on the fitted facts, each leaving itself out)",
+            )
+        )
     until = settings.get("until") or "no cut-off (every fact is in sample)"
     explain = (
         f"Fitted facts: role '{settings['role']}', windows ending by {until}; later facts "
@@ -217,7 +228,11 @@ def render_report(out: Path) -> str:
         f"{len(settings['seeds'])} seed(s). The ensemble is every evaluation within the "
         "stated tolerance of the best (at least its size): parameter sets that fit about "
         "equally well. Its 5–95% range is across members and shows parameter "
-        "uncertainty as the facts leave it, not model noise."
+        "uncertainty as the facts leave it, not model noise, and not the model's "
+        "structural error. The predictive range adds that error: each member's value times "
+        "exp(e), e normal with the root mean square of the fitted facts' log errors "
+        "(a fitted fact's own error left out), so out-of-sample facts are scored with "
+        "errors measured only on the fitted ones."
     )
     params = info["parameters"]
     ptable = pd.DataFrame(

@@ -132,9 +132,21 @@ def _coverage_section(data: Mapping[str, Any]) -> Section:
                 "A calibrated 90% interval would hold about nine in ten."
             )
         )
+        if cov.get("inside_predictive") is not None and cov.get("discrepancy_sd") is not None:
+            measured.append(
+                paragraph(
+                    f"Adding the model's structural error, measured on the facts themselves "
+                    f"(root mean square log error about {cov['discrepancy_sd']:.2f}, each fact "
+                    "scored with the error of the others), "
+                    f"{cov['inside_predictive']} of the {cov['scored']} lie inside that "
+                    "predictive 5-95% range (pred_p05 to pred_p95 below). The fan charts "
+                    "do not include it: read each band as about that factor wider."
+                )
+            )
         facts = pd.DataFrame(cov["facts"])
-        facts = facts[facts["n"] > 0][["fact_id", "metric_key", "date", "observed", "p05",
-                                       "p95", "inside"]]  # fmt: skip
+        keep = ["fact_id", "metric_key", "date", "observed", "p05", "p95", "inside"]
+        keep += [c for c in ("pred_p05", "pred_p95", "inside_predictive") if c in facts]
+        facts = facts[facts["n"] > 0][keep]
         measured.append(details("The target facts and the runs' 5-95% range", table_html(facts)))
     how = (
         "Prices, lead times and shares of installed compute are banded week by week; "

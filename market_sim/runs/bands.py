@@ -179,28 +179,3 @@ def bands(frames: Sequence[pd.DataFrame], metrics: Sequence[BandMetric]) -> pd.D
     table = pd.DataFrame(rows, columns=list(BAND_COLUMNS))
     table["n"] = table["n"].astype("int64")
     return table
-
-
-COVERAGE_COLUMNS = ("fact_id", "metric_key", "date", "window", "observed", "p05", "p95", "n")
-"""Columns of :func:`fact_coverage`'s table, with ``inside``."""
-
-
-def fact_coverage(scored: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Whether each fact's observed value lies inside the 5-95% range of the runs' values.
-
-    ``scored`` holds one :func:`market_sim.facts.score_facts` table per run (same facts,
-    same order). A row per fact: the observed value, the runs' 5th and 95th percentiles,
-    ``n`` (runs that simulate it; 0: outside the horizon or not simulated) and ``inside``
-    (as ``market-sim facts --ensemble`` counts it).
-    """
-    values = np.array([s["simulated"].to_numpy(dtype=float) for s in scored])
-    first = scored[0]
-    rows = []
-    for j, fact in enumerate(first.itertuples(index=False)):
-        got = values[:, j][np.isfinite(values[:, j])]
-        lo, hi = np.percentile(got, [5, 95]) if got.size else (np.nan, np.nan)
-        row = {c: getattr(fact, c) for c in COVERAGE_COLUMNS[:5]}
-        row.update(p05=float(lo), p95=float(hi), n=int(got.size))
-        row["inside"] = bool(got.size and lo <= fact.observed <= hi)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*COVERAGE_COLUMNS, "inside"])

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from market_sim.facts import score_facts, window_bounds
+from market_sim.facts.discrepancy import fact_coverage
 from market_sim.problems import LineError
-from market_sim.runs.bands import BandMetric, bands, default_metrics, fact_coverage
+from market_sim.runs.bands import BandMetric, bands, default_metrics
 from market_sim.runs.bands import needed_columns as _needed
 from market_sim.runs.compare import slug
 from market_sim.scenario import Scenario

@@ -43,6 +43,8 @@ def _coverage(table: pd.DataFrame | None) -> dict[str, Any] | None:
         "role": "target",
         "inside": int(scored["inside"].sum()),
         "scored": len(scored),
+        "inside_predictive": int(scored["inside_predictive"].sum()),
+        "discrepancy_sd": float(scored["discrepancy_sd"].median()) if len(scored) else None,
         "facts": json.loads(table.to_json(orient="records")),
     }
 

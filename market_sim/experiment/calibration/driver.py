@@ -34,6 +34,7 @@ from market_sim.experiment.calibration.search import (
     trials_frame,
 )
 from market_sim.experiment.sweep import ScenarioRef
+from market_sim.facts.discrepancy import coverage, discrepancy_sd
 from market_sim.fileio import atomic_write, write_json
 from market_sim.problems import LineError
 
@@ -293,8 +294,10 @@ def summarise(
     ensemble: pd.DataFrame,
 ) -> dict[str, Any]:
     """In-band counts before (the scenario as given) and after (the best member), in and
-    out of sample, and the ensemble's coverage (observed value inside the members' 5-95%
-    range of simulated values)."""
+    out of sample, and the ensemble's coverage: the observed value inside the members'
+    5-95% range of simulated values, and inside the predictive range that adds the
+    model's discrepancy measured on the fitted facts (each fitted fact leaving itself
+    out; :mod:`market_sim.facts.discrepancy`), counted in and out of sample."""
     ins, outs = set(in_sample["fact_id"]), set(out_sample["fact_id"])
 
     def inside(member: int, ids: set[str]) -> int:
@@ -303,14 +306,14 @@ def summarise(
 
     members = validation[validation["member"] >= 0]
     observed = pd.concat([in_sample, out_sample]).set_index("fact_id")["value"].astype(float)
-    covered = 0
-    for fid, part in members.groupby("fact_id"):
-        lo, hi = (
-            np.nanpercentile(part["simulated"], [5, 95])
-            if part["simulated"].notna().any()
-            else (math.nan, math.nan)
-        )
-        covered += int(lo <= observed.get(fid, math.nan) <= hi)
+    ids = [f for f in observed.index if f in set(members["fact_id"])]
+    runs = [members.loc[members["fact_id"] == f, "simulated"].to_numpy(float) for f in ids]
+    cov = pd.DataFrame(coverage(runs, observed[ids].to_numpy(float), ids, fitted=ins), index=ids)
+    covered = int(cov["inside"].sum()) if len(cov) else 0
+
+    def predictive(part: set[str]) -> int:
+        return int(cov.loc[[f for f in ids if f in part], "inside_predictive"].sum())
+
     n_all = len(ins | outs)
     return {
         "in_sample_n": len(ins),
@@ -323,7 +326,17 @@ def summarise(
         "ensemble_within_tolerance": int(ensemble["within_tolerance"].sum()),
         "coverage": covered,
         "coverage_n": n_all,
+        "coverage_predictive_in_sample": predictive(ins),
+        "coverage_predictive_out_sample": predictive(outs),
+        "discrepancy_sd": _finite_or_none(
+            discrepancy_sd(cov.loc[[f for f in ids if f in ins], "log_error"]) if len(cov) else 0
+        ),
     }
+
+
+def _finite_or_none(x: float) -> float | None:
+    """``x``, or None (JSON null) when it is NaN or infinite (e.g. too few facts)."""
+    return float(x) if math.isfinite(x) else None
 
 
 def seeds_from(first: int, k: int) -> list[int]:
