@@ -31,6 +31,7 @@ from contextlib import contextmanager
 import mesa
 import numpy as np
 
+from market_sim.agents import startup_draws
 from market_sim.agents import startup_kernels as K
 from market_sim.agents import startup_rows as R
 from market_sim.scenario.schema import Startups
@@ -78,6 +79,8 @@ class StartupPopulation:
         """Rows that exited at the last settlement: their week's ``got``, ``rented`` and
         ``on_order`` are zeroed the next week, as a pass over every row would."""
         self.enter(spec.count, week=0)
+        if mode == "kernel":
+            startup_draws.warm()
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -203,11 +206,15 @@ class StartupPopulation:
         ``rented`` (H100e rented this week), ``delivered_h100e`` (direct purchases
         delivered) and ``paid_usd`` (what they cost, USD): one value per active startup,
         aligned with ``live``. Draws one uniform number per row (exited ones too: the
-        model's random stream does not depend on how the population is stored)."""
+        model's random stream does not depend on how the population is stored; the kernel
+        mode computes only the active rows' and jumps over the rest,
+        :mod:`market_sim.agents.startup_draws`)."""
         n = self.n
-        draws = self.model.rng.random(out=self._draws[:n])  # a fresh 8 MB a week at 1M
         live, c, s = self.live, self.cols, self.spec
         if self.mode == "kernel":
+            # only the active rows read theirs: the others' are jumped over (same stream)
+            draws = self._draws[:n]
+            startup_draws.draws_at_rows(self.model.rng, live, n, self._draws)
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
             c["rented"][self.exited_last] = 0.0
             c["rented"][live] = rented
@@ -244,6 +251,7 @@ class StartupPopulation:
             )
             exits = exits[:k]
         else:  # the oracle: every row, one Python call each
+            draws = self.model.rng.random(out=self._draws[:n])
             c["rented"][:n] = self._by_row(rented)
             args = (
                 self._by_row(delivered_h100e),
