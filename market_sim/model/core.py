@@ -297,8 +297,8 @@ class GPUMarketModel(mesa.Model):
     def choices(self) -> Choices:
         """Every holder's product shares, implied quote, price and order lines this week
         (see :class:`market_sim.model.choice.Choices`); cached until prices, quotes,
-        orderable products or export controls change."""
-        key = (self.week, self.market.price_version, self.market.choice_version)
+        orderable products or export controls change (they depend on nothing else)."""
+        key = (self.market.price_version, self.market.choice_version)
         if self._choice_cache is None or self._choice_cache[0] != key:
             self._choice_cache = (key, choices_for(self.world, self.market))
         return self._choice_cache[1]

@@ -130,8 +130,10 @@ class Supply:
         """Set capacities and which products can be ordered; open the vendors' books."""
         for chip in self.chipmakers:
             chip.open_week(week, float(self.events.node_factor[week, chip.index]))
-        self.market.orderable = self.orderable(week)
-        self.market.choices_changed()
+        orderable = self.orderable(week)
+        if not np.array_equal(orderable, self.market.orderable):  # else choices still hold
+            self.market.orderable = orderable
+            self.market.choices_changed()
         for vendor in self.vendors:
             vendor.open_books()
         for h in self.holders:
