@@ -227,11 +227,11 @@ class FleetBuyer(Holder):
         up to the buyer's ceiling.
         """
         m = self.model
-        gap = self.wanted(week) - self.installed_h100e
+        gap = (self.desired[week] - self.given_up_h100e) - float(m.installed_h100e()[self.holder])
         if gap <= 0:
             return 0.0, 0.0
         econ = m.world.scenario.economics
-        wait = m.rental_price * econ.hours_per_week * self.expected_lead
+        wait = m.market.rental_price * econ.hours_per_week * self.expected_lead
         value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
@@ -239,7 +239,9 @@ class FleetBuyer(Holder):
     def gray_ask(self, week: int) -> tuple[float, float]:
         """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
         m = self.model
-        surplus = self.installed_h100e - self.wanted(week)
+        surplus = float(m.installed_h100e()[self.holder]) - (
+            self.desired[week] - self.given_up_h100e
+        )  # installed_h100e - wanted(week)
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
         haircut = m.world.scenario.economics.resale_haircut
