@@ -75,6 +75,7 @@ class StartupPopulation:
         """Rows that are active or own compute, ascending (what the metrics visit)."""
         self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
         self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
+        self._on_order_rows = np.zeros(0, dtype=np.int64)  # rows whose on_order may be > 0
         self.exited_last = np.zeros(0, dtype=np.int64)
         """Rows that exited at the last settlement: their week's ``got``, ``rented`` and
         ``on_order`` are zeroed the next week, as a pass over every row would."""
@@ -187,9 +188,22 @@ class StartupPopulation:
 
     def set_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
         """``on_order`` from the book's open startup orders (rows and H100e): the sum per
-        startup, zero for those with none."""
-        self.cols["on_order"][self.exited_last] = 0.0
-        self.cols["on_order"][self.live] = self.per_live(rows, h100e)
+        startup (in the order given, as ``per_live``), zero for those with none.
+
+        Only the rows that may hold a nonzero value are written: those of the last
+        call's orders and of :meth:`add_on_order` since (the rest stay ``0.0``)."""
+        col = self.cols["on_order"]
+        col[self.exited_last] = 0.0
+        col[self._on_order_rows] = 0.0
+        held, at = np.unique(self.live_positions(rows), return_inverse=True)
+        held_rows = self.live[held]
+        col[held_rows] = np.bincount(at.ravel(), weights=h100e, minlength=len(held))
+        self._on_order_rows = held_rows
+
+    def add_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
+        """Add this week's new direct orders (distinct rows, H100e) to ``on_order``."""
+        self.cols["on_order"][rows] += h100e
+        self._on_order_rows = np.concatenate([self._on_order_rows, rows])
 
     def settle(
         self,
