@@ -31,10 +31,10 @@ from contextlib import contextmanager
 import mesa
 import numpy as np
 
-from market_sim.agents import startup_draws
 from market_sim.agents import startup_kernels as K
 from market_sim.agents import startup_rows as R
 from market_sim.agents.startup_agent import StartupAgent
+from market_sim.market import draws as startup_draws
 from market_sim.scenario.schema import Startups
 
 _COLUMNS = {
@@ -223,7 +223,7 @@ class StartupPopulation:
         aligned with ``live``. Draws one uniform number per row (exited ones too: the
         model's random stream does not depend on how the population is stored; the kernel
         mode computes only the active rows' and jumps over the rest,
-        :mod:`market_sim.agents.startup_draws`)."""
+        :mod:`market_sim.market.draws`)."""
         n = self.n
         live, c, s = self.live, self.cols, self.spec
         if self.mode == "kernel":

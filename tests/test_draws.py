@@ -1,4 +1,4 @@
-"""The startups' draws at chosen rows (market_sim.agents.startup_draws) against numpy's
+"""The startups' draws at chosen rows (market_sim.market.draws) against numpy's
 own ``rng.random(n)`` and the plain-Python reference: the same numbers at those rows and
 the generator left in the same state, bit for bit."""
 
@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market_sim.agents.startup_draws import (
+from market_sim.market.draws import (
     MASK64,
     MULT,
     draws_at_rows,

@@ -1,4 +1,4 @@
-"""The week's uniform draws of the startup population, only at the rows that use them.
+"""Uniform draws at chosen positions of a stream: the startup population's week.
 
 Each week the model draws one uniform number per population row from ``model.rng``
 (``rng.random(n)``: row i gets the i-th number), though only the active rows read
