@@ -174,15 +174,17 @@ class FleetBuyer(Holder):
 
     def decide(self, week: int) -> list[tuple]:
         """This week's orders (and cancellations, applied to the book directly)."""
-        rule = self.ordering
-        quote = self.expected_quote()
+        rule, m, h = self.ordering, self.model, self.holder
+        c = m.choices()  # (the methods' reads of the model's views, once: no change between)
+        quote = float(c.quote[h]) if c.lines[h] else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.learn_lead_time(quote)
-        need = max(0.0, self.desired[week + 1] - self.desired[week])
-        gap = self.wanted(week) - self.installed_h100e
+        desired = self.desired
+        need = max(0.0, desired[week + 1] - desired[week])
+        gap = (desired[week] - self.given_up_h100e) - float(m.installed_h100e()[h])
         if rule.give_up_weeks is not None and gap > 0:
             self.given_up_h100e += gap / rule.give_up_weeks  # from next week on
-        supply_line = self.open_orders_h100e()
+        supply_line = float(m.open_orders()[0][h])
         if rule.phantom_cancel > 0 and shortening:
             # orders beyond what the shorter quote needs in the pipe were placed to hold a
             # place in a long queue (double orders): cancel a share of them, order nothing
@@ -203,7 +205,7 @@ class FleetBuyer(Holder):
         if indicated < 0:
             self._cancel(-indicated, supply_line)
             return []
-        if not self.can_order():
+        if not c.lines[h]:  # can_order()
             return []
         return self.orders_for(self.cap_by_budget(week, indicated))
 
@@ -225,11 +227,11 @@ class FleetBuyer(Holder):
         up to the buyer's ceiling.
         """
         m = self.model
-        gap = self.wanted(week) - self.installed_h100e
+        gap = (self.desired[week] - self.given_up_h100e) - float(m.installed_h100e()[self.holder])
         if gap <= 0:
             return 0.0, 0.0
         econ = m.world.scenario.economics
-        wait = m.rental_price * econ.hours_per_week * self.expected_lead
+        wait = m.market.rental_price * econ.hours_per_week * self.expected_lead
         value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
@@ -237,7 +239,9 @@ class FleetBuyer(Holder):
     def gray_ask(self, week: int) -> tuple[float, float]:
         """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
         m = self.model
-        surplus = self.installed_h100e - self.wanted(week)
+        surplus = float(m.installed_h100e()[self.holder]) - (
+            self.desired[week] - self.given_up_h100e
+        )  # installed_h100e - wanted(week)
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
         haircut = m.world.scenario.economics.resale_haircut
@@ -260,6 +264,7 @@ class HyperscalerAgent(FleetBuyer):
         self.trigger_weeks = 0  # dear-and-slow weeks in a row
         self.program_started: int | None = None  # week the make-or-buy rule started it
         self.commitment = 0.0  # make-or-buy acceleration of the program (factor - 1)
+        self._own_cost: dict[int, float] = {}  # vendor -> its cheapest USD per H100e
 
     def merchant_strain(self, vendor) -> tuple[float, float] | None:
         """(price premium, quote in weeks) of the merchant GPUs this buyer would order now,
@@ -279,7 +284,10 @@ class HyperscalerAgent(FleetBuyer):
             return None
         mix = shares / total
         price = max(float(mix @ (m.list_price / pr.h100e)), float(m.spot_price))
-        own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
+        own_cost = self._own_cost.get(vendor.index)
+        if own_cost is None:  # fixed per run
+            own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
+            self._own_cost[vendor.index] = own_cost
         tier = min(self.spec.priority_tier, trig.quote_tier_cap, m.quotes.shape[1] - 1)
         quote = float(mix @ m.quotes[:, tier])
         return price / own_cost, quote

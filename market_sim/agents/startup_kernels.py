@@ -1,6 +1,6 @@
 """Numba kernels for the startup population (one loop over columnar arrays per week).
 
-Each kernel has a plain-Python twin in :class:`market_sim.agents.startups.StartupAgent`
+Each kernel has a plain-Python twin in :class:`market_sim.agents.startup_agent.StartupAgent`
 (``decide`` and ``settle``), which steps one startup per Python call: the test oracle and
 the benchmark baseline. The two must apply the same arithmetic in the same order.
 

@@ -33,6 +33,8 @@ import numpy as np
 
 from market_sim.agents import startup_kernels as K
 from market_sim.agents import startup_rows as R
+from market_sim.agents.startup_agent import StartupAgent
+from market_sim.market import draws as startup_draws
 from market_sim.scenario.schema import Startups
 
 _COLUMNS = {
@@ -74,10 +76,13 @@ class StartupPopulation:
         """Rows that are active or own compute, ascending (what the metrics visit)."""
         self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
         self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
+        self._on_order_rows = np.zeros(0, dtype=np.int64)  # rows whose on_order may be > 0
         self.exited_last = np.zeros(0, dtype=np.int64)
         """Rows that exited at the last settlement: their week's ``got``, ``rented`` and
         ``on_order`` are zeroed the next week, as a pass over every row would."""
         self.enter(spec.count, week=0)
+        if mode == "kernel":
+            startup_draws.warm()
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -184,9 +189,22 @@ class StartupPopulation:
 
     def set_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
         """``on_order`` from the book's open startup orders (rows and H100e): the sum per
-        startup, zero for those with none."""
-        self.cols["on_order"][self.exited_last] = 0.0
-        self.cols["on_order"][self.live] = self.per_live(rows, h100e)
+        startup (in the order given, as ``per_live``), zero for those with none.
+
+        Only the rows that may hold a nonzero value are written: those of the last
+        call's orders and of :meth:`add_on_order` since (the rest stay ``0.0``)."""
+        col = self.cols["on_order"]
+        col[self.exited_last] = 0.0
+        col[self._on_order_rows] = 0.0
+        held, at = np.unique(self.live_positions(rows), return_inverse=True)
+        held_rows = self.live[held]
+        col[held_rows] = np.bincount(at.ravel(), weights=h100e, minlength=len(held))
+        self._on_order_rows = held_rows
+
+    def add_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
+        """Add this week's new direct orders (distinct rows, H100e) to ``on_order``."""
+        self.cols["on_order"][rows] += h100e
+        self._on_order_rows = np.concatenate([self._on_order_rows, rows])
 
     def settle(
         self,
@@ -203,11 +221,15 @@ class StartupPopulation:
         ``rented`` (H100e rented this week), ``delivered_h100e`` (direct purchases
         delivered) and ``paid_usd`` (what they cost, USD): one value per active startup,
         aligned with ``live``. Draws one uniform number per row (exited ones too: the
-        model's random stream does not depend on how the population is stored)."""
+        model's random stream does not depend on how the population is stored; the kernel
+        mode computes only the active rows' and jumps over the rest,
+        :mod:`market_sim.market.draws`)."""
         n = self.n
-        draws = self.model.rng.random(out=self._draws[:n])  # a fresh 8 MB a week at 1M
         live, c, s = self.live, self.cols, self.spec
         if self.mode == "kernel":
+            # only the active rows read theirs: the others' are jumped over (same stream)
+            draws = self._draws[:n]
+            startup_draws.draws_at_rows(self.model.rng, live, n, self._draws)
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
             c["rented"][self.exited_last] = 0.0
             c["rented"][live] = rented
@@ -244,6 +266,7 @@ class StartupPopulation:
             )
             exits = exits[:k]
         else:  # the oracle: every row, one Python call each
+            draws = self.model.rng.random(out=self._draws[:n])
             c["rented"][:n] = self._by_row(rented)
             args = (
                 self._by_row(delivered_h100e),
@@ -305,97 +328,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-class StartupAgent(mesa.Agent):
-    """One startup: a Mesa agent whose state is a row of the population's arrays."""
-
-    role = "startup"
-
-    def __init__(self, model: mesa.Model, population: StartupPopulation, index: int):
-        super().__init__(model)
-        self.population = population
-        self.index = index
-
-    def _get(self, name: str):
-        return self.population.cols[name][self.index]
-
-    def _set(self, name: str, value) -> None:
-        self.population.cols[name][self.index] = value
-
-    status = property(lambda self: int(self._get("status")))
-    cash_usd = property(lambda self: float(self._get("cash")))
-    round_usd = property(lambda self: float(self._get("round_usd")))
-    value_usd_per_gpu_hour = property(lambda self: float(self._get("value")))
-    need_h100e = property(lambda self: float(self._get("need")))
-    owned_h100e = property(lambda self: float(self._get("owned")))
-    on_order_h100e = property(lambda self: float(self._get("on_order")))
-    buys_direct = property(lambda self: bool(self._get("direct")))
-    starved_weeks = property(lambda self: int(self._get("starved")))
-    compute_h100e = property(lambda self: float(self._get("got")))
-
-    @property
-    def active(self) -> bool:
-        return self.status == K.ACTIVE
-
-    # ------------------------------------------------- per-agent mode (the kernels' oracle)
-    def decide(self, demand_mult: float, buy_price: float, out: tuple) -> None:
-        """Plain-Python twin of ``startups_demand`` for this startup."""
-        bid_price, bid_qty, buy = out
-        i, n = self.index, len(buy)
-        if self._get("status") != K.ACTIVE:
-            return
-        value, cash = self._get("value"), self._get("cash")
-        spec = self.population.spec
-        hours, spread, share = self.population.hours, spec.value_spread, spec.first_tranche_share
-        owned = self._get("owned")
-        want = self._get("need") * demand_mult
-        gap = max(0.0, want - owned)
-        high, low = value * (1.0 + spread), value * (1.0 - spread)
-        first = min(share * gap, cash / (high * hours) if cash > 0.0 else 0.0)
-        rest = cash - first * high * hours
-        afford = rest / (low * hours) if rest > 0.0 and low > 0.0 else 0.0
-        second = min((1.0 - share) * gap, afford)
-        bid_price[i], bid_qty[i] = high, first
-        bid_price[n + i], bid_qty[n + i] = low, second
-        if self._get("direct") and buy_price > 0.0:
-            to_order = want - owned - self._get("on_order")
-            if to_order > 0.0:
-                can = cash / buy_price if cash > 0.0 else 0.0
-                buy[i] = to_order if to_order < can else can
-
-    def settle(self, delivered, paid, draws, rental_price, demand_mult, opex, week) -> None:
-        """Plain-Python twin of ``startups_settle`` for this startup."""
-        i, s, hours = self.index, self.population.spec, self.population.hours
-        if self._get("status") != K.ACTIVE:
-            self._set("got", 0.0)
-            return
-        owned = self._get("owned") + delivered[i]
-        self._set("owned", owned)
-        self._set("on_order", max(0.0, self._get("on_order") - delivered[i]))
-        rented = self._get("rented")
-        have = owned + rented
-        self._set("got", have)
-        cost = rented * rental_price * hours + owned * opex * hours + paid[i]
-        cash = self._get("cash") - cost
-        starved = (
-            self._get("starved") + 1
-            if have < s.starve_threshold * self._get("need") * demand_mult
-            else 0
-        )
-        self._set("starved", starved)
-        round_usd = self._get("round_usd")
-        if cash < s.raise_below_round_share * round_usd and draws[i] < s.raise_probability_per_week:
-            round_usd = round_usd * s.raise_multiple
-            cash += round_usd
-            self._set("round_usd", round_usd)
-            self._set(
-                "need",
-                round_usd
-                * s.compute_share_of_funding
-                / (s.runway_weeks * self._get("value") * hours),
-            )
-        self._set("cash", cash)
-        if starved >= s.starve_weeks_to_exit or cash <= 0.0:
-            self._set("status", K.EXITED)
-            self._set("exited_week", week)

@@ -50,6 +50,15 @@ class VendorAgent(mesa.Agent):
         self._cycle = {p: int(pr.cycle_weeks[p]) for p in products}
         self._end = {p: int(pr.end_week[p]) for p in products}
         self._ramp = {p: int(pr.ramp_weeks[p]) for p in products}
+        self._stages = {  # (yield applies: not HBM, per unit, nodes, yield learning or None)
+            p: [
+                (name != "hbm", per_unit, nodes, scale)
+                for (name, per_unit, nodes), scale in zip(
+                    pr.stages[p], pr.stage_scale[p], strict=True
+                )
+            ]
+            for p in products
+        }
         # accounts: this week (USD) and cumulative (units)
         self.sales_usd = 0.0  # accelerator receipts from buyers
         self.sales_total_usd = 0.0  # cumulative
@@ -81,7 +90,6 @@ class VendorAgent(mesa.Agent):
         plus the uncontracted rest); substitute suppliers are asked in that proportion.
         (Plain floats and small dicts: a product touches at most a few nodes.)
         """
-        pr = self.model.world.products
         reach = reachable.tolist()
         backlog = backlog.tolist()
         total = [0.0] * len(reach)
@@ -99,10 +107,16 @@ class VendorAgent(mesa.Agent):
             if starts <= 0.0:
                 continue
             y = self.ramp_yield(p, week)
-            for (name, per_unit, nodes), scale in zip(pr.stages[p], pr.stage_scale[p], strict=True):
-                need = starts * per_unit / (y if name != "hbm" else 1.0)
+            for yields, per_unit, nodes, scale in self._stages[p]:
+                need = starts * per_unit / (y if yields else 1.0)
                 if scale is not None:  # yield learning
                     need *= scale[week]
+                if len(nodes) == 1:  # one supplier: the same share as below, cheaper
+                    node = nodes[0]
+                    part = reach[node]
+                    share = part / part if part > 0 else 1.0
+                    req[node] = req.get(node, 0.0) + need * share
+                    continue
                 split = [reach[j] for j in nodes]
                 whole = sum(split)
                 for node, part in zip(nodes, split, strict=True):
@@ -118,7 +132,6 @@ class VendorAgent(mesa.Agent):
         Each product gets the share of a node's grant that its request was of the
         vendor's requests there; it starts the Leontief minimum over its inputs.
         """
-        pr = self.model.world.products
         granted = grants.tolist()
         asked = [0.0] * len(granted)
         for req in self.requests.values():
@@ -132,17 +145,19 @@ class VendorAgent(mesa.Agent):
                 continue
             got = {n: granted[n] * q / asked[n] if asked[n] > 0 else 0.0 for n, q in req.items()}
             y = self.ramp_yield(p, week)
-            stages = [
-                (
-                    per_unit / (y if name != "hbm" else 1.0) * (1.0 if sc is None else sc[week]),
-                    nodes,
-                )
-                for (name, per_unit, nodes), sc in zip(pr.stages[p], pr.stage_scale[p], strict=True)
-            ]
-            units = min(sum(got.get(n, 0.0) for n in nodes) / eff for eff, nodes in stages)
+            stages = []  # (node units per unit started, nodes, node units got)
+            units = None  # the Leontief minimum (min() over the stages, first on a tie)
+            for yields, per_unit, nodes, sc in self._stages[p]:
+                eff = per_unit / (y if yields else 1.0) * (1.0 if sc is None else sc[week])
+                stage_got = 0  # as sum(): from int 0
+                for n in nodes:
+                    stage_got += got.get(n, 0.0)
+                stages.append((eff, nodes, stage_got))
+                u = stage_got / eff
+                if units is None or u < units:
+                    units = u
             units = max(0.0, units) if math.isfinite(units) else 0.0
-            for eff, nodes in stages:
-                stage_got = sum(got.get(n, 0.0) for n in nodes)
+            for eff, nodes, stage_got in stages:
                 if stage_got > 0:
                     for n in nodes:
                         used[n] += units * eff * got.get(n, 0.0) / stage_got

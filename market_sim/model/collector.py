@@ -13,6 +13,7 @@ same records tidy, with dates.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,7 +40,14 @@ class MetricsCollector(mesa.DataCollector):
         variables: Mapping[str, Sequence[str]],
         firms: Mapping[str, Sequence[tuple[str, str]]],
     ):
+        self._rows: list[tuple] = []  # weeks collected and not yet in model_vars
         super().__init__(model_reporters={k: functools.partial(_read_metric, key=k) for k in keys})
+        names = list(self._model_vars)
+        self._row_of = (  # a week's values in reporter order, in one call
+            operator.itemgetter(*names)
+            if len(names) > 1
+            else (lambda metrics, k=tuple(names): tuple(metrics[n] for n in k))
+        )
         self.variables = {g: tuple(variables[g]) for g in AGENT_GROUPS}
         self.firms = {g: list(firms[g]) for g in AGENT_GROUPS}
         names = list(dict.fromkeys(v for g in AGENT_GROUPS for v in self.variables[g]))
@@ -47,10 +55,24 @@ class MetricsCollector(mesa.DataCollector):
         self._agent_records = _LazyRecords(self)
         self.agent_weeks: list[dict[str, np.ndarray]] = []
 
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's ``{metric key: [value of each week]}``; the weeks are kept as rows and
+        moved into these lists when they are read (one call a week instead of ~430
+        appends)."""
+        columns, rows = self._model_vars, self._rows
+        if rows:
+            for values, column in zip(columns.values(), zip(*rows, strict=True), strict=True):
+                values.extend(column)
+            rows.clear()
+        return columns
+
+    @model_vars.setter
+    def model_vars(self, columns: dict[str, list]) -> None:
+        self._model_vars = columns
+
     def collect(self, model: mesa.Model) -> None:
-        metrics = model.metrics
-        for key, values in self.model_vars.items():
-            values.append(metrics[key])
+        self._rows.append(self._row_of(model.metrics))
         self.agent_weeks.append(model.agent_records())
 
     # ------------------------------------------------------------------ Mesa's agent data

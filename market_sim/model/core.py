@@ -111,6 +111,7 @@ class GPUMarketModel(mesa.Model):
         self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
         self._years = np.array([scenario.date_of(k).year for k in range(w.weeks + 1)])
         self._installed_cache: tuple[int, np.ndarray] | None = None
+        self._reference_cache: tuple[int, float] | None = None
         self._open_cache: tuple[tuple, np.ndarray, np.ndarray] | None = None
         self._choice_cache: tuple[tuple, Choices] | None = None
         # ---- the agents
@@ -278,9 +279,17 @@ class GPUMarketModel(mesa.Model):
         return self.scenario.date_of(week)
 
     def reference_price_per_h100e(self) -> float:
-        """List price per H100e of the reference product."""
-        p = self.world.reference_product
-        return float(self.market.list_price[p] / self.world.products.h100e[p])
+        """List price per H100e of the reference product (cached per price version)."""
+        market = self.market
+        cached = self._reference_cache
+        if cached is None or cached[0] != market.price_version:
+            p = self.world.reference_product
+            cached = (
+                market.price_version,
+                float(market.list_price[p] / self.world.products.h100e[p]),
+            )
+            self._reference_cache = cached
+        return cached[1]
 
     def open_orders(self) -> tuple[np.ndarray, np.ndarray]:
         """Per firm holder: open orders in H100e and at list price (USD); cached per book
@@ -297,8 +306,8 @@ class GPUMarketModel(mesa.Model):
     def choices(self) -> Choices:
         """Every holder's product shares, implied quote, price and order lines this week
         (see :class:`market_sim.model.choice.Choices`); cached until prices, quotes,
-        orderable products or export controls change."""
-        key = (self.week, self.market.price_version, self.market.choice_version)
+        orderable products or export controls change (they depend on nothing else)."""
+        key = (self.market.price_version, self.market.choice_version)
         if self._choice_cache is None or self._choice_cache[0] != key:
             self._choice_cache = (key, choices_for(self.world, self.market))
         return self._choice_cache[1]

@@ -46,6 +46,12 @@ class Supply:
         self.book, self.accounts = book, accounts
         self.chipmakers, self.vendors, self.holders = chipmakers, vendors, holders
         self.choices = choices
+        pr = world.products  # fixed per run, as Python numbers for the weekly loops
+        self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
+        self._policy_rows = [
+            (code, world.policy_codes == code) for code in np.unique(world.policy_codes).tolist()
+        ]
+        self._product_vendors = [vendors[v] for v in pr.vendor.tolist()]
 
     # ------------------------------------------------------------------ helpers
     def backlog_units(self) -> np.ndarray:
@@ -73,7 +79,7 @@ class Supply:
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
         pr = self.world.products
-        active = np.array([self.vendors[v].active for v in pr.vendor])
+        active = np.array([v.active for v in self._product_vendors])
         return (
             active
             & (self.market.launch_week - pr.cycle_weeks <= week)
@@ -130,8 +136,10 @@ class Supply:
         """Set capacities and which products can be ordered; open the vendors' books."""
         for chip in self.chipmakers:
             chip.open_week(week, float(self.events.node_factor[week, chip.index]))
-        self.market.orderable = self.orderable(week)
-        self.market.choices_changed()
+        orderable = self.orderable(week)
+        if not np.array_equal(orderable, self.market.orderable):  # else choices still hold
+            self.market.orderable = orderable
+            self.market.choices_changed()
         for vendor in self.vendors:
             vendor.open_books()
         for h in self.holders:
@@ -170,14 +178,14 @@ class Supply:
         has overtaken (the buyer will not pay it; it may order again at the new price),
         and, for a product whose last start is past, what its pipeline and inventory
         cannot fill (youngest orders first); the buyers then order something else."""
-        pr = self.world.products
         book = self.book
         priced_out = book.limit_price < self.market.list_price[book.product]
         if priced_out.any():
             self.accounts.cancelled_units += book.cancel_where(priced_out)
+        last_start = self._last_start
         for vendor in self.vendors:
             for p in vendor.products:
-                if week + int(pr.cycle_weeks[p]) <= pr.end_week[p] and vendor.active:
+                if week <= last_start[p] and vendor.active:  # week + cycle <= end
                     continue
                 idx = np.flatnonzero(book.product == p)
                 excess = float(book.qty[idx].sum()) - float(vendor.pipeline[p].sum())
@@ -214,11 +222,9 @@ class Supply:
         the pipeline the vendor's recent start rate.
         """
         book, pr, market = self.book, self.world.products, self.market
-        codes = self.world.policy_codes
         n_tiers = market.quotes.shape[1]
         ahead = np.zeros((len(pr), n_tiers))
-        for code in np.unique(codes).tolist():
-            rows = codes == code
+        for code, rows in self._policy_rows:
             queue = queue_ahead_of_new(
                 policy_by_code(code),
                 week,
@@ -231,7 +237,7 @@ class Supply:
                 n_tiers,
             )
             ahead[rows] = queue[rows]
-        vendors = [self.vendors[v] for v in pr.vendor.tolist()]
+        vendors = self._product_vendors
         inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
         rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
         offsets = self.world.pipeline_offsets

@@ -287,12 +287,14 @@ class Recorder:
         delivered, installed = acc.deliveries_holder.tolist(), v.installed.tolist()
         largest = self.world.largest_groups
         startups = CLASS_IDS[STARTUP_CLASS]
+        ranked = None  # firms by installed compute this week, largest first (made once)
         for g in self.group_names:
             if g == startups:
                 units, inst = float(acc.class_units[STARTUP_CLASS]), v.population[4]
             else:
                 if g in largest:  # the N largest firms by installed compute this week
-                    ranked = np.argsort(v.firms_or_none, kind="stable")[::-1]
+                    if ranked is None:
+                        ranked = np.argsort(v.firms_or_none, kind="stable")[::-1]
                     idx = ranked[: largest[g]].tolist()
                 else:
                     idx = self.group_members[g]

@@ -58,6 +58,7 @@ class Trading:
         self.rented = np.zeros(len(startups.live))
         """H100e each active startup rented this week, aligned with ``startups.live``
         (set when the rental market settles)."""
+        self._product_cache: tuple[tuple[int, int], int] | None = None
 
     # ----------------------------------------------------------------------- 4. orders
     def place_orders(self, week: int) -> np.ndarray:
@@ -88,7 +89,15 @@ class Trading:
         return np.bincount(batch.product, weights=batch.qty, minlength=len(self.world.products))
 
     def _startup_product(self) -> int:
-        """The product direct-buying startups order this week (best choice score), or -1."""
+        """The product direct-buying startups order this week (best choice score), or -1
+        (cached until prices, quotes or orderable products change)."""
+        market = self.market
+        key = (market.price_version, market.choice_version)
+        if self._product_cache is None or self._product_cache[0] != key:
+            self._product_cache = (key, self._best_startup_product())
+        return self._product_cache[1]
+
+    def _best_startup_product(self) -> int:
         pr, market = self.world.products, self.market
         ok = market.orderable & (pr.owner_holder < 0) & (pr.demand_weight > 0)
         if not ok.any():
@@ -135,7 +144,7 @@ class Trading:
         limit = pop.value[idx] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
         ok = limit >= market.list_price[p]  # else the list price is more than it would pay
         idx, limit, buy = idx[ok], limit[ok], buy[ok]
-        pop.on_order[idx] += buy
+        pop.add_on_order(idx, buy)
         orders = (np.full(len(idx), p, dtype=np.int64), idx, buy / pr.h100e[p], limit)
         return rental_bids, orders
 
