@@ -29,7 +29,7 @@ MASK128 = (1 << 128) - 1
 MASK64 = (1 << 64) - 1
 TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
-NOT_IN_A_RUN = ("_mulhi", "_muladd")
+NOT_IN_A_RUN = ("_mulhi", "_muladd", "_jump")
 """Helpers inlined into :func:`draws_at_rows_kernel`, never called on their own (the
 compile notice, :mod:`market_sim.runs.jit_cache`, does not wait for their cache)."""
 
@@ -68,6 +68,19 @@ def _muladd(
     return hi + ch + carry, out_lo
 
 
+@njit(cache=True, inline="always")
+def _jump(sh, sl, gap, a_hi, a_lo, c_hi, c_lo):
+    """The state ``gap`` steps ahead of ``(sh, sl)``: one multiply-add per set bit of
+    ``gap``, with the squared step constants ``(a_k, c_k)`` of bit k."""
+    k = 0
+    while gap > 0:
+        if gap & 1:
+            sh, sl = _muladd(a_hi[k], a_lo[k], sh, sl, c_hi[k], c_lo[k])
+        gap >>= 1
+        k += 1
+    return sh, sl
+
+
 @njit(cache=True)
 def draws_at_rows_kernel(
     state_hi: np.uint64,
@@ -100,26 +113,14 @@ def draws_at_rows_kernel(
     pos = 0
     for j in range(rows.shape[0]):
         r = rows[j]
-        gap = r + 1 - pos  # steps to the state whose output is draw r
-        k = 0
-        while gap > 0:
-            if gap & 1:
-                sh, sl = _muladd(a_hi[k], a_lo[k], sh, sl, c_hi[k], c_lo[k])
-            gap >>= 1
-            k += 1
+        # steps to the state whose output is draw r
+        sh, sl = _jump(sh, sl, r + 1 - pos, a_hi, a_lo, c_hi, c_lo)
         pos = r + 1
         x = sh ^ sl
         rot = sh >> _S58
         word = (x >> rot) | (x << ((_U64 - rot) & _U63))
         out[r] = np.float64(word >> _S11) * TO_UNIT
-    gap = n - pos
-    k = 0
-    while gap > 0:
-        if gap & 1:
-            sh, sl = _muladd(a_hi[k], a_lo[k], sh, sl, c_hi[k], c_lo[k])
-        gap >>= 1
-        k += 1
-    return sh, sl
+    return _jump(sh, sl, n - pos, a_hi, a_lo, c_hi, c_lo)
 
 
 def draws_at_rows(rng: np.random.Generator, rows: np.ndarray, n: int, out: np.ndarray) -> None:
