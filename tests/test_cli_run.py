@@ -121,6 +121,20 @@ def test_bad_input_exits_2_with_one_line(
     assert list(tmp_path.iterdir()) == []  # not even reports/
 
 
+def test_commands_restore_the_garbage_collector(tmp_path: Path) -> None:
+    """A command runs with fewer collections (market_sim.cli.GC_THRESHOLDS) and leaves the
+    process's collector as it found it, after success and after an error."""
+    import gc
+
+    from market_sim.cli import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    for args in (["validate", str(TINY)], ["run", "no/such.toml"]):
+        runner.invoke(app, args)
+        assert gc.get_threshold() == before
+
+
 def test_unwritable_out_and_non_run_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     line = _one_line_error(
