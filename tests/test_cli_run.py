@@ -121,18 +121,24 @@ def test_bad_input_exits_2_with_one_line(
     assert list(tmp_path.iterdir()) == []  # not even reports/
 
 
-def test_commands_restore_the_garbage_collector(tmp_path: Path) -> None:
-    """A command runs with fewer collections (market_sim.cli.GC_THRESHOLDS) and leaves the
-    process's collector as it found it, after success and after an error."""
+def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``market-sim`` (market_sim.cli.main) raises the collector's thresholds for its
+    process before the command line runs; a command run in-process leaves them alone."""
     import gc
 
-    from market_sim.cli import GC_THRESHOLDS
+    import market_sim.cli as cli
 
     before = gc.get_threshold()
-    assert before != GC_THRESHOLDS
-    for args in (["validate", str(TINY)], ["run", "no/such.toml"]):
-        runner.invoke(app, args)
-        assert gc.get_threshold() == before
+    assert before != cli.GC_THRESHOLDS
+    runner.invoke(app, ["validate", str(TINY)])
+    assert gc.get_threshold() == before
+    seen = []
+    monkeypatch.setattr(cli, "app", lambda: seen.append(gc.get_threshold()))
+    try:
+        cli.main()
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [cli.GC_THRESHOLDS]
 
 
 def test_unwritable_out_and_non_run_folder(tmp_path: Path) -> None:

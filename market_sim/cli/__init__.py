@@ -13,11 +13,10 @@ at the bottom of this file.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -122,30 +121,19 @@ def fail(line: str, code: int) -> typer.Exit:
 
 
 GC_THRESHOLDS = (10_000, 50, 50)
-"""Thresholds of Python's cyclic garbage collector while a command runs (Python's
-default: 700, 10, 10). A command imports about a million long-lived objects (pandas,
-numba, Mesa, plotly), and with the default thresholds the collector walked all of them
-in four full passes during a warm ``market-sim run`` (~0.3 s of its ~3 s) and freed
-almost nothing. Raised, it runs ~15 times less often and still frees cyclic garbage;
-loops that build many models also collect explicitly
-(:func:`market_sim.experiment.worker.simulate`)."""
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the block with the collector's thresholds at :data:`GC_THRESHOLDS`, then
-    restore the previous ones."""
-    before = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+"""Thresholds of Python's cyclic garbage collector in a ``market-sim`` process (:func:`main`;
+Python's default: 700, 10, 10). A command imports about a million long-lived objects
+(pandas, numba, Mesa, plotly), and with the default thresholds the collector walked all
+of them in four full passes during a warm ``market-sim run`` (~0.3 s of its ~3 s) and
+freed almost nothing. Raised, it runs ~15 times less often and still frees cyclic
+garbage; loops that build many models also collect explicitly
+(:func:`market_sim.experiment.worker.simulate`). Set for the whole process, not per
+command: restoring the defaults at the end of a command would start a collection of
+everything the command made."""
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected failures into lines on stderr and an exit code, never a traceback;
-    run the command with :func:`fewer_collections` (every command is wrapped in this).
+    """Turn expected failures into lines on stderr and an exit code, never a traceback.
 
     Exit 2: the user's input (ScenarioError, UserError, a LineError about input, a path
     that cannot be used). Exit 1: the environment (disk full, permissions, network,
@@ -155,8 +143,7 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with fewer_collections():
-                return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except UserError as err:
             raise fail(str(err), 2) from None
         except LineError as err:
@@ -194,7 +181,10 @@ def load(path: Path, overrides: list[str] | None) -> Scenario:
     return load_scenario(path, overrides or ())
 
 
-def main() -> None:  # pragma: no cover - console entry point
+def main() -> None:
+    """The ``market-sim`` process (console script and ``python -m market_sim.cli``): the
+    collector's :data:`GC_THRESHOLDS`, then the command line."""
+    gc.set_threshold(*GC_THRESHOLDS)
     app()
 
 
