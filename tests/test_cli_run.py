@@ -123,7 +123,8 @@ def test_bad_input_exits_2_with_one_line(
 
 def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch) -> None:
     """``market-sim`` (market_sim.cli.main) raises the collector's thresholds for its
-    process before the command line runs; a command run in-process leaves them alone."""
+    process before the command line runs and freezes what is alive when it is done; a
+    command run in-process leaves the collector alone."""
     import gc
 
     import market_sim.cli as cli
@@ -134,9 +135,12 @@ def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch
     assert gc.get_threshold() == before
     seen = []
     monkeypatch.setattr(cli, "app", lambda: seen.append(gc.get_threshold()))
+    frozen = gc.get_freeze_count()
     try:
         cli.main()
+        assert gc.get_freeze_count() > frozen  # the exit's final collection skips them
     finally:
+        gc.unfreeze()
         gc.set_threshold(*before)
     assert seen == [cli.GC_THRESHOLDS]
 
