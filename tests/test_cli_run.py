@@ -135,6 +135,7 @@ def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch
     assert gc.get_threshold() == before
     seen = []
     monkeypatch.setattr(cli, "app", lambda: seen.append(gc.get_threshold()))
+    monkeypatch.setitem(cli._IN_MAIN, "process", False)  # main() sets it
     frozen = gc.get_freeze_count()
     try:
         cli.main()
@@ -143,6 +144,26 @@ def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch
         gc.unfreeze()
         gc.set_threshold(*before)
     assert seen == [cli.GC_THRESHOLDS]
+
+
+def test_start_up_pauses_the_collector_and_freezes_only_in_a_market_sim_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    import market_sim.cli as cli
+
+    frozen = gc.get_freeze_count()
+    with cli.start_up():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen  # in-process: paused only
+    monkeypatch.setitem(cli._IN_MAIN, "process", True)
+    try:
+        with pytest.raises(KeyError), cli.start_up():
+            raise KeyError("an error in start-up")
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_unwritable_out_and_non_run_folder(tmp_path: Path) -> None:

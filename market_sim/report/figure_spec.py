@@ -131,18 +131,22 @@ def plotly_template() -> dict[str, Any]:
 
 
 def _tree_copy(value: Any) -> Any:
-    """A copy of the dicts and lists in ``value``; other values (arrays, strings) shared."""
+    """A copy of the dicts in ``value`` and of the lists that hold dicts or lists; other
+    values (arrays, strings, lists of numbers or dates) are shared."""
     if isinstance(value, Mapping):
         return {k: _tree_copy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple) and any(
+        isinstance(v, Mapping | list | tuple) for v in value
+    ):
         return [_tree_copy(v) for v in value]
     return value
 
 
 def as_spec(fig: Figure | Any) -> Figure:
     """``fig`` (a figure dict or a ``plotly.graph_objects.Figure``) as a new figure dict
-    with ``data`` and ``layout``, which can be changed without changing ``fig`` (a
-    dict's arrays are shared, not copied: change them by replacing them)."""
+    with ``data`` and ``layout``, whose dicts can be changed without changing ``fig`` (a
+    dict's arrays and lists of values are shared, not copied: replace them, do not
+    change them in place)."""
     if isinstance(fig, Mapping):
         spec = _tree_copy(fig)
         spec.setdefault("data", [])

@@ -90,7 +90,8 @@ def marks_from(ts: pd.DataFrame, marks: Sequence[tuple[int, str]]) -> list[Mark]
 
 def dates_of(ts: pd.DataFrame) -> list[str]:
     """The frame's week start dates as ``YYYY-MM-DD`` strings (the x values)."""
-    return pd.to_datetime(ts["date"]).dt.strftime("%Y-%m-%d").tolist()
+    days = pd.to_datetime(ts["date"]).to_numpy(dtype="datetime64[D]")
+    return np.datetime_as_string(days, unit="D").tolist()
 
 
 def styled(
