@@ -121,3 +121,19 @@ def test_page_draws_a_dict_as_plotly_draws_the_figure() -> None:
     assert '"bdata"' in html  # arrays base64-encoded, as go.Figure.to_dict writes them
     assert spec["data"][0]["y"] is not None and isinstance(spec["data"][0]["y"], np.ndarray)
     assert "template" not in spec["layout"]  # the caller's dict is left as it was
+
+
+def test_arrays_are_encoded_as_plotly_encodes_them() -> None:
+    from _plotly_utils.utils import convert_to_base64
+
+    from market_sim.report.figure_spec import encode_arrays
+
+    def spec() -> dict:
+        y = np.array([1.0, 2.5, np.nan])
+        marker = {"color": np.array([1, 2, 3]), "line": {"width": np.array([0.5, 1.0, 2.0])}}
+        layout = {"xaxis": {"range": np.array([0.0, 1.0])}, "shapes": [{"x0": 1, "y": y}]}
+        return {"data": [{"type": "scatter", "x": X, "y": y, "marker": marker}], "layout": layout}
+
+    expected = spec()
+    convert_to_base64(expected)
+    assert _json(encode_arrays(spec())) == _json(expected)

@@ -130,16 +130,45 @@ def plotly_template() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _holds_containers(values: list | tuple) -> bool:
+    """Whether ``values`` holds a dict, list or tuple (its item types, checked at C speed)."""
+    return any(issubclass(t, Mapping | list | tuple) for t in set(map(type, values)))
+
+
 def _tree_copy(value: Any) -> Any:
     """A copy of the dicts in ``value`` and of the lists that hold dicts or lists; other
     values (arrays, strings, lists of numbers or dates) are shared."""
     if isinstance(value, Mapping):
         return {k: _tree_copy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) and any(
-        isinstance(v, Mapping | list | tuple) for v in value
-    ):
+    if isinstance(value, list | tuple) and _holds_containers(value):
         return [_tree_copy(v) for v in value]
     return value
+
+
+def encode_arrays(spec: Figure) -> Figure:
+    """The numpy arrays in ``spec`` (changed in place) as plotly.js typed arrays
+    (``{"dtype", "bdata"}``), as ``go.Figure.to_dict`` writes them: plotly's own rules
+    (``_plotly_utils.utils.convert_to_base64``: its array test and encoding, the keys it
+    skips), without its walk through every item of a list of plain values (the dates of
+    every trace), where there is nothing to encode."""
+    from _plotly_utils.basevalidators import is_homogeneous_array
+    from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if is_skipped_key(key):
+                    continue
+                if is_homogeneous_array(value):
+                    obj[key] = to_typed_array_spec(value)
+                else:
+                    walk(value)
+        elif isinstance(obj, list | tuple) and _holds_containers(obj):
+            for value in obj:
+                walk(value)
+
+    walk(spec)
+    return spec
 
 
 def as_spec(fig: Figure | Any) -> Figure:

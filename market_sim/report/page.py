@@ -32,7 +32,13 @@ from markupsafe import Markup, escape
 
 from market_sim.fileio import write_text
 from market_sim.report.figure_data import figure_frame
-from market_sim.report.figure_spec import Figure, as_spec, axis_keys, plotly_template
+from market_sim.report.figure_spec import (
+    Figure,
+    as_spec,
+    axis_keys,
+    encode_arrays,
+    plotly_template,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -135,11 +141,10 @@ def figure_html(fig: Figure | go.Figure, div_id: str, data: pd.DataFrame | None 
     was built, a dict is built by this package's helpers.
     """
     import plotly.io as pio
-    from _plotly_utils.utils import convert_to_base64  # what go.Figure.to_dict applies
 
     spec = _without_marks_on_empty_axes(as_spec(fig))
     frame = figure_frame(spec) if data is None else data
-    convert_to_base64(spec)
+    encode_arrays(spec)
     if "template" not in spec["layout"]:  # shared, not copied: nothing below changes it
         spec["layout"]["template"] = plotly_template()
     full_id = f"fig-{_slug(div_id)}"  # never the same as a section's id
