@@ -121,6 +121,51 @@ def test_bad_input_exits_2_with_one_line(
     assert list(tmp_path.iterdir()) == []  # not even reports/
 
 
+def test_the_process_runs_with_fewer_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``market-sim`` (market_sim.cli.main) raises the collector's thresholds for its
+    process before the command line runs and freezes what is alive when it is done; a
+    command run in-process leaves the collector alone."""
+    import gc
+
+    import market_sim.cli as cli
+
+    before = gc.get_threshold()
+    assert before != cli.GC_THRESHOLDS
+    runner.invoke(app, ["validate", str(TINY)])
+    assert gc.get_threshold() == before
+    seen = []
+    monkeypatch.setattr(cli, "app", lambda: seen.append(gc.get_threshold()))
+    monkeypatch.setitem(cli._IN_MAIN, "process", False)  # main() sets it
+    frozen = gc.get_freeze_count()
+    try:
+        cli.main()
+        assert gc.get_freeze_count() > frozen  # the exit's final collection skips them
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert seen == [cli.GC_THRESHOLDS]
+
+
+def test_start_up_pauses_the_collector_and_freezes_only_in_a_market_sim_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    import market_sim.cli as cli
+
+    frozen = gc.get_freeze_count()
+    with cli.start_up():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen  # in-process: paused only
+    monkeypatch.setitem(cli._IN_MAIN, "process", True)
+    try:
+        with pytest.raises(KeyError), cli.start_up():
+            raise KeyError("an error in start-up")
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_unwritable_out_and_non_run_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     line = _one_line_error(

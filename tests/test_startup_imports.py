@@ -111,3 +111,46 @@ def test_version_is_read_on_first_use() -> None:
     assert __version__ == market_sim.__version__
     with pytest.raises(AttributeError):
         market_sim.not_a_name  # noqa: B018
+
+
+def test_kernels_leave_scipy_linalg_unloaded_and_usable() -> None:
+    """numba's BLAS check at start-up loads scipy.linalg.cython_blas without scipy.linalg's
+    package (market_sim.deferred); scipy.linalg and numba's BLAS work as usual after."""
+    code = (
+        "import numpy as np\n"
+        "import market_sim.market.kernels\n"
+        "import numba.np.arraymath\n"
+        "assert numba.np.arraymath._HAVE_BLAS\n"
+        "assert not [m for m in sys.modules if m.startswith('scipy.linalg')]\n"
+        "assert 'numpy.f2py' not in sys.modules\n"
+        "import scipy.linalg\n"
+        "from scipy.linalg.blas import drot\n"
+        "assert scipy.linalg.solve(np.eye(2), np.ones(2)).tolist() == [1.0, 1.0]\n"
+        "assert scipy.linalg.cython_blas.__pyx_capi__ and drot\n"
+        "from numba import njit\n"
+        "dot = njit(lambda a, b: np.dot(a, b))\n"
+        "assert dot(np.ones(3), np.ones(3)) == 3.0\n"
+    )
+    assert _loaded_after(code) == ["numba"]
+
+
+def test_a_deferred_package_used_in_the_block_stays() -> None:
+    from market_sim.deferred import DeferredModule, defer, deferred
+
+    assert defer("market_sim") is None  # imported already: nothing done
+    assert defer("no_such_package.sub") is None
+    code = (
+        "from market_sim.deferred import deferred\n"
+        "with deferred('xmlrpc'):\n"
+        "    import xmlrpc as t\n"
+        "    assert type(t).__name__ == 'DeferredModule'\n"
+        "assert 'xmlrpc' not in sys.modules\n"
+        "with deferred('logging'):\n"
+        "    import logging as m\n"
+        "    assert type(m).__name__ == 'DeferredModule'\n"
+        "    m.getLogger  # an attribute of the package: runs its __init__\n"
+        "assert type(sys.modules['logging']).__name__ == 'module'\n"
+        "assert sys.modules['logging'].getLogger('x').name == 'x'\n"
+    )
+    assert _loaded_after(code) == []
+    assert DeferredModule.__name__ == "DeferredModule" and callable(deferred)

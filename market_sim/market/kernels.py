@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from market_sim.deferred import deferred
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
 from market_sim.market.kernels_batch import clear_markets_core, quote_markets_core
@@ -58,7 +59,23 @@ def _drop_stale_kernel_cache() -> None:
         pass
 
 
+def _init_numba_target() -> None:
+    """Initialise numba's CPU target now, as the first kernel call would, with
+    ``scipy.linalg`` deferred (:mod:`market_sim.deferred`): numba's check that BLAS is
+    available then loads only ``scipy.linalg.cython_blas``, not scipy.linalg's package
+    (~0.1 s of every process that loads a kernel; the kernels use no BLAS). If numba's
+    internals moved, numba initialises itself on the first call as usual."""
+    try:
+        from numba.core.registry import cpu_target
+
+        with deferred("scipy.linalg"):
+            cpu_target.target_context.refresh()
+    except (ImportError, AttributeError):  # pragma: no cover - another numba layout
+        pass
+
+
 _drop_stale_kernel_cache()
+_init_numba_target()
 
 __all__ = [
     "ClearingResult",

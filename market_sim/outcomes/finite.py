@@ -28,8 +28,11 @@ class NonFiniteError(LineError):
 def first_non_finite(frame: pd.DataFrame) -> tuple[str, int, float] | None:
     """``(column, row, value)`` of the earliest non-finite number (by row, then column
     order), or None when every numeric value is finite."""
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
-    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(frame[c].dtype)]
+    numeric = [  # from the dtypes alone: frame[c] would build a Series per column
+        c
+        for c, dtype in frame.dtypes.items()
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ]
     if not numeric or frame.empty:
         return None
     values = frame[numeric].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -16,10 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import plotly.graph_objects as go
-
 from market_sim.problems import ENVIRONMENT, INPUT, LineError
 from market_sim.report.browser import chromium_path
+from market_sim.report.figure_spec import Figure
 from market_sim.report.page import PageFigure, collect_figures
 
 FORMATS = ("png", "svg")
@@ -37,11 +36,12 @@ _CHART = re.compile(r'<div id="(fig-[A-Za-z0-9_-]+)" class="plotly-graph-div"')
 
 @dataclass(frozen=True)
 class FigureFile:
-    """One chart of a page: ``name`` is its file name without extension."""
+    """One chart of a page: ``name`` is its file name without extension; ``figure`` the
+    plotly.js figure dict the page draws (kaleido draws the same dict)."""
 
     name: str
     section: str
-    figure: go.Figure
+    figure: Figure
 
 
 def render_with_figures(render: Callable[[], str]) -> tuple[str, list[FigureFile]]:
@@ -102,7 +102,7 @@ def write_figures(figures: Sequence[FigureFile], out_dir: Path, fmt: str = "png"
             "opts": {
                 "format": fmt,
                 "width": WIDTH_PX,
-                "height": int(f.figure.layout.height or HEIGHT_PX),
+                "height": int(f.figure["layout"].get("height") or HEIGHT_PX),
                 "scale": PNG_SCALE if fmt == "png" else 1,
             },
         }

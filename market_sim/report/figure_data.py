@@ -1,6 +1,7 @@
 """The data behind a chart as a table: what a report's "download data" link holds.
 
-:func:`figure_frame` reads a plotly figure's traces back into a frame. Series that share
+:func:`figure_frame` reads a figure's traces (a plotly.js figure dict or a
+``plotly.graph_objects.Figure``) back into a frame. Series that share
 their x values (the weekly charts) become one wide table: the x column (``date`` for
 dates) and one column per series, named by its legend name. Anything else (scatter
 points, box plots, heatmaps, series of different lengths) becomes a long table with one
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+
+from market_sim.report.figure_spec import Figure, as_spec
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 def _plain(text: Any) -> str:
@@ -34,19 +39,19 @@ def _values(v: Any) -> list[Any]:
     return list(v)
 
 
-def _series(fig: go.Figure) -> list[tuple[str, list[Any], list[Any]]]:
+def _series(traces: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Any], list[Any]]]:
     """(name, x, y) of every trace with y values; bands split into upper and lower."""
     out: list[tuple[str, list[Any], list[Any]]] = []
-    for i, t in enumerate(fig.data):
-        y = _values(getattr(t, "y", None))
+    for i, t in enumerate(traces):
+        y = _values(t.get("y"))
         if not y:
             continue
-        x = _values(getattr(t, "x", None)) or list(range(len(y)))
-        name = _plain(t.name) if t.name else f"series {i + 1}"
-        axis = getattr(t, "yaxis", None)
+        x = _values(t.get("x")) or list(range(len(y)))
+        name = _plain(t["name"]) if t.get("name") else f"series {i + 1}"
+        axis = t.get("yaxis")
         if axis not in (None, "y"):
             name = f"{name} [{axis}]"
-        if getattr(t, "fill", None) == "toself" and len(x) == len(y) and len(y) % 2 == 0:
+        if t.get("fill") == "toself" and len(x) == len(y) and len(y) % 2 == 0:
             half = len(y) // 2
             out.append((f"{name} (upper)", x[:half], y[:half]))
             out.append((f"{name} (lower)", x[half:][::-1], y[half:][::-1]))
@@ -70,28 +75,31 @@ def _is_dates(x: Sequence[Any]) -> bool:
     )
 
 
-def _heatmap_frame(fig: go.Figure) -> pd.DataFrame | None:
-    maps = [t for t in fig.data if t.type == "heatmap" and t.z is not None]
+def _heatmap_frame(traces: Sequence[Mapping[str, Any]]) -> pd.DataFrame | None:
+    maps = [t for t in traces if t.get("type") == "heatmap" and t.get("z") is not None]
     if not maps:
         return None
     rows = []
     for t in maps:
-        z = np.asarray(t.z, dtype=float)
-        xs = _values(t.x) or list(range(z.shape[1]))
-        ys = _values(t.y) or list(range(z.shape[0]))
+        z = np.asarray(t["z"], dtype=float)
+        xs = _values(t.get("x")) or list(range(z.shape[1]))
+        ys = _values(t.get("y")) or list(range(z.shape[0]))
         for i, yv in enumerate(ys):
             for j, xv in enumerate(xs):
                 rows.append({"y": _plain(yv), "x": _plain(xv), "z": z[i, j]})
     return pd.DataFrame(rows, columns=["y", "x", "z"])
 
 
-def figure_frame(fig: go.Figure) -> pd.DataFrame:
+def figure_frame(fig: Figure | go.Figure) -> pd.DataFrame:
     """The chart's data: wide (x column and a column per series) when every series has
-    the same x values, else long (``series``, ``x``, ``y``); empty if it has none."""
-    heat = _heatmap_frame(fig)
+    the same x values, else long (``series``, ``x``, ``y``); empty if it has none.
+    ``fig`` is a figure dict (its arrays not yet base64-encoded) or a graph_objects
+    figure."""
+    traces = fig["data"] if isinstance(fig, Mapping) else as_spec(fig)["data"]
+    heat = _heatmap_frame(traces)
     if heat is not None:
         return heat
-    series = _series(fig)
+    series = _series(traces)
     if not series:
         return pd.DataFrame()
     xs = [s[1] for s in series]

@@ -23,16 +23,25 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 from markupsafe import Markup, escape
 
 from market_sim.fileio import write_text
 from market_sim.report.figure_data import figure_frame
+from market_sim.report.figure_spec import (
+    Figure,
+    as_spec,
+    axis_keys,
+    encode_arrays,
+    plotly_template,
+)
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = [
     "Card",
@@ -89,10 +98,11 @@ def _slug(text: str) -> str:
 
 @dataclass(frozen=True)
 class PageFigure:
-    """A chart as drawn on a page: its div id (``fig-...``) and its figure."""
+    """A chart as drawn on a page: its div id (``fig-...``) and its figure, the plotly.js
+    figure dict the page draws (arrays base64-encoded, as plotly writes them)."""
 
     div_id: str
-    figure: go.Figure
+    figure: Figure
 
 
 _COLLECTED: contextvars.ContextVar[list[PageFigure] | None] = contextvars.ContextVar(
@@ -112,9 +122,11 @@ def collect_figures() -> Iterator[list[PageFigure]]:
         _COLLECTED.reset(token)
 
 
-def figure_html(fig: go.Figure, div_id: str, data: pd.DataFrame | None = None) -> Markup:
-    """A plotly figure as a ``<div>``, its drawing ``<script>`` and a "download data"
-    link (the CSV behind the chart, embedded in the page); no plotly.js in it.
+def figure_html(fig: Figure | go.Figure, div_id: str, data: pd.DataFrame | None = None) -> Markup:
+    """A figure (a plotly.js figure dict, :mod:`market_sim.report.figure_spec`, or a
+    ``plotly.graph_objects.Figure``) as a ``<div>``, its drawing ``<script>`` and a
+    "download data" link (the CSV behind the chart, embedded in the page); no plotly.js
+    in it.
 
     ``data`` is that CSV's table (default: the figure's own series,
     :func:`market_sim.report.figure_data.figure_frame`).
@@ -122,29 +134,39 @@ def figure_html(fig: go.Figure, div_id: str, data: pd.DataFrame | None = None) -
     which reads a small HTML subset: escape user strings with :func:`plot_text` first.
     The div's id is ``fig-<div_id>``, so it cannot clash with a section's anchor.
     Event marks on the x axis of a panel without data are dropped (plotly.js cannot place
-    a date on an axis that has no dates) and that panel's axes hidden.
+    a date on an axis that has no dates) and that panel's axes hidden. A figure dict
+    without a template gets plotly's default one, as a graph_objects figure has; arrays
+    are written base64-encoded, as ``go.Figure.to_dict`` writes them. The figure is
+    written as it is (``validate=False``): a graph_objects figure was validated when it
+    was built, a dict is built by this package's helpers.
     """
-    fig = _without_marks_on_empty_axes(fig)
+    import plotly.io as pio
+
+    spec = _without_marks_on_empty_axes(as_spec(fig))
+    frame = figure_frame(spec) if data is None else data
+    encode_arrays(spec)
+    if "template" not in spec["layout"]:  # shared, not copied: nothing below changes it
+        spec["layout"]["template"] = plotly_template()
     full_id = f"fig-{_slug(div_id)}"  # never the same as a section's id
     collected = _COLLECTED.get()
     if collected is not None:
-        collected.append(PageFigure(full_id, fig))
+        collected.append(PageFigure(full_id, spec))
     html = pio.to_html(
-        fig,
+        spec,
         include_plotlyjs=False,
         full_html=False,
         div_id=full_id,
         config=PLOTLY_CONFIG,
         default_height=f"{FIGURE_HEIGHT_PX}px",
         default_width="100%",
+        validate=False,
     )
     # plotly's JSON escapes '<', '>' and '/' as \u003c etc., so it cannot end the script.
-    return Markup('<div class="chart">') + Markup(html) + _data_link(fig, full_id, data)
+    return Markup('<div class="chart">') + Markup(html) + _data_link(frame, full_id)
 
 
-def _data_link(fig: go.Figure, full_id: str, data: pd.DataFrame | None) -> Markup:
+def _data_link(frame: pd.DataFrame, full_id: str) -> Markup:
     """The chart's CSV as a ``data:`` link (the page stays one self-contained file)."""
-    frame = figure_frame(fig) if data is None else data
     if frame.empty:
         return Markup("</div>")
     payload = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
@@ -154,26 +176,24 @@ def _data_link(fig: go.Figure, full_id: str, data: pd.DataFrame | None) -> Marku
     ).format(full_id.removeprefix("fig-"), payload)
 
 
-def _without_marks_on_empty_axes(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` without shapes and annotations on x axes no trace uses (the
-    empty cells of a subplot grid), those axes hidden; ``fig`` itself if there are none."""
-    if not fig.data:
-        return fig
-    used = {getattr(t, "xaxis", None) or "x" for t in fig.data}
-    names = [k for k in fig.layout.to_plotly_json() if re.fullmatch(r"xaxis\d*", k)]
-    empty = {"x" + k[5:] for k in names} - used
-    marked = {getattr(m, "xref", None) for m in (*fig.layout.shapes, *fig.layout.annotations)}
-    if not empty & marked:
-        return fig
-    fig = go.Figure(fig)
-    fig.layout.shapes = [m for m in fig.layout.shapes if m.xref not in empty]
-    fig.layout.annotations = [m for m in fig.layout.annotations if m.xref not in empty]
+def _without_marks_on_empty_axes(spec: Figure) -> Figure:
+    """``spec`` (a figure dict, changed in place) without shapes and annotations on x
+    axes no trace uses (the empty cells of a subplot grid), those axes hidden."""
+    data, layout = spec["data"], spec["layout"]
+    if not data:
+        return spec
+    used = {t.get("xaxis") or "x" for t in data}
+    empty = {"x" + k[5:] for k in axis_keys(layout, "xaxis")} - used
+    marks: dict[str, Any] = {k: layout.get(k) or [] for k in ("shapes", "annotations")}
+    if not empty & {m.get("xref") for items in marks.values() for m in items}:
+        return spec
+    for key, items in marks.items():
+        layout[key] = [m for m in items if m.get("xref") not in empty]
     for ref in empty:
-        fig.layout["xaxis" + ref[1:]].visible = False
-        y = "yaxis" + ref[1:]
-        if y in fig.layout:
-            fig.layout[y].visible = False
-    return fig
+        for axis in ("xaxis" + ref[1:], "yaxis" + ref[1:]):
+            if axis in layout:
+                layout[axis]["visible"] = False
+    return spec
 
 
 def plot_text(text: object) -> str:

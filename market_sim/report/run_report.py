@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from market_sim.outcomes.headline import HEADLINES
 from market_sim.report import figures as F
+from market_sim.report.figure_spec import Figure
 from market_sim.report.page import (
     Card,
     Section,
@@ -48,8 +48,9 @@ def subtitle_of(run: Run) -> str:
 # --------------------------------------------------------------------------- charts
 
 
-def chart_figure(chart: Chart, ts: pd.DataFrame, names: Names, marks: list[F.Mark]) -> go.Figure:
-    """One chart of :data:`market_sim.report.sections.SECTIONS`, drawn for one run."""
+def chart_figure(chart: Chart, ts: pd.DataFrame, names: Names, marks: list[F.Mark]) -> Figure:
+    """One chart of :data:`market_sim.report.sections.SECTIONS`, drawn for one run (a
+    plotly.js figure dict)."""
     title = chart.title(names)
     colours = F.CLASS_COLOURS_BY_LABEL if chart.class_colours else None
     if chart.kind in ("lines", "stacked"):
@@ -92,7 +93,7 @@ def chart_sections(run: Run, marks: list[F.Mark]) -> list[Section]:
         figures = []
         for chart in section.charts:
             fig = chart_figure(chart, run.timeseries, names, marks)
-            if fig.data:  # a scenario without, say, a second vendor has no such chart
+            if fig["data"]:  # a scenario without, say, a second vendor has no such chart
                 figures.append(figure_html(fig, f"fig-{chart.id}"))
         out.append(
             Section(section.id, section.title(names), join(paragraph(section.intro), *figures))

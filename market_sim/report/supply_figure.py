@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import networkx as nx
-import plotly.graph_objects as go
 
+from market_sim.report.figure_spec import Figure, axis_keys, new_figure, trace, update
 from market_sim.report.figures import styled
 from market_sim.report.page import plot_text
 from market_sim.supply.summary import binding_nodes, graph_from_summary
@@ -39,7 +39,7 @@ def layout_positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def supply_graph_figure(summary: dict) -> go.Figure:
+def supply_graph_figure(summary: dict) -> Figure:
     """The supply graph a run stored (:func:`market_sim.supply.summary.graph_summary`),
     capacities on hover, binding nodes ringed in red."""
     g = graph_from_summary(summary)
@@ -50,8 +50,9 @@ def supply_graph_figure(summary: dict) -> go.Figure:
     for u, v in g.edges():
         ex += [pos[u][0], pos[v][0], None]
         ey += [pos[u][1], pos[v][1], None]
-    fig = go.Figure(
-        go.Scatter(
+    fig = new_figure(
+        trace(
+            "scatter",
             x=ex,
             y=ey,
             mode="lines",
@@ -62,8 +63,9 @@ def supply_graph_figure(summary: dict) -> go.Figure:
     )
     if binding:
         nodes = sorted(binding)
-        fig.add_trace(
-            go.Scatter(
+        fig["data"].append(
+            trace(
+                "scatter",
                 x=[pos[n][0] for n in nodes],
                 y=[pos[n][1] for n in nodes],
                 mode="markers",
@@ -91,8 +93,9 @@ def supply_graph_figure(summary: dict) -> go.Figure:
             if n in binding:
                 text += "<br>binding for: " + ", ".join(binding[n])
             hover.append(plot_text(text).replace("&lt;br&gt;", "<br>"))
-        fig.add_trace(
-            go.Scatter(
+        fig["data"].append(
+            trace(
+                "scatter",
                 x=[pos[n][0] for n in nodes],
                 y=[pos[n][1] for n in nodes],
                 mode="markers+text",
@@ -111,18 +114,20 @@ def supply_graph_figure(summary: dict) -> go.Figure:
         )
     height = max(420, 22 * max(len(v) for v in _column_sizes(g).values()))
     styled(fig, f"Supply graph at {summary['date']} (binding nodes ringed)", height=height)
-    fig.update_layout(hovermode="closest", showlegend=True)
-    fig.update_xaxes(visible=False, range=[-0.3, 3.3])
-    fig.update_yaxes(visible=False, range=[-0.03, 1.03])
+    layout = update(fig["layout"], {"hovermode": "closest", "showlegend": True})
+    for key, span in (("xaxis", [-0.3, 3.3]), ("yaxis", [-0.03, 1.03])):
+        for axis in axis_keys(layout, key):
+            update(layout[axis], {"visible": False, "range": span})
     for x, label in ((0, "chips and memory"), (1, "packaging"), (2, "vendors"), (3, "buyers")):
-        fig.add_annotation(
-            x=x,
-            y=1.03,
-            text=label,
-            showarrow=False,
-            yanchor="bottom",
-            font={"size": 11, "color": "#52606d"},
-        )
+        note = {
+            "x": x,
+            "y": 1.03,
+            "text": label,
+            "showarrow": False,
+            "yanchor": "bottom",
+            "font": {"size": 11, "color": "#52606d"},
+        }
+        layout.setdefault("annotations", []).append(note)
     return fig
 
 

@@ -1,0 +1,80 @@
+"""Packages entered in ``sys.modules`` without running their ``__init__`` (start-up time).
+
+A :class:`DeferredModule` is a package registered with its real spec and path but not
+executed: its submodules can be imported, and the first attribute looked up on it runs its
+``__init__`` as usual (from then on it is an ordinary module). market_sim uses it for two
+third-party start-up costs of features it does not use:
+
+- ``mesa.experimental``, from ``import market_sim`` on (:func:`defer`): Mesa 3.3's
+  ``__init__`` imports it, and it imports ``scipy.spatial`` (0.2-0.4 s);
+- ``scipy.linalg`` while numba initialises its CPU target (:func:`deferred`, in
+  :mod:`market_sim.market.kernels`): numba checks that BLAS is available by importing
+  ``scipy.linalg.cython_blas``, which ran scipy.linalg's ``__init__`` (~0.1 s, numpy.f2py
+  and numpy.testing with it) in every process that loads a kernel, though the kernels use
+  no BLAS. The check needs only the ``cython_blas`` extension module, which loads without
+  its package's ``__init__``; afterwards ``scipy.linalg`` and its submodules are taken out
+  of ``sys.modules`` again (unless something used them), so a later ``import scipy.linalg``
+  runs as usual.
+
+Nothing happens when the package is imported already or cannot be found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+
+class DeferredModule(types.ModuleType):
+    """A package whose ``__init__`` runs on first use of one of its attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        spec = self.__spec__
+        self.__class__ = types.ModuleType  # from now on an ordinary module
+        spec.loader.exec_module(self)  # type: ignore[union-attr]
+        return getattr(self, name)
+
+
+def defer(name: str) -> DeferredModule | None:
+    """Enter the package ``name`` (e.g. ``"mesa.experimental"``) in ``sys.modules``
+    unexecuted, found without importing its parents; return it, or None (nothing done)
+    if it is imported already or cannot be found."""
+    if name in sys.modules:
+        return None
+    top, *rest = name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)  # top level: found, not imported
+        for depth in range(1, len(rest) + 1):
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(
+                ".".join([top, *rest[:depth]]), list(spec.submodule_search_locations)
+            )
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+    except (ImportError, ValueError, OSError):
+        return None
+    module.__class__ = DeferredModule
+    sys.modules[name] = module
+    return module
+
+
+@contextlib.contextmanager
+def deferred(name: str) -> Iterator[None]:
+    """Within the block the package ``name`` is deferred (:func:`defer`); after it, it
+    and the submodules imported under it are taken out of ``sys.modules`` again, unless
+    something used it (ran its ``__init__``)."""
+    module = defer(name)
+    try:
+        yield
+    finally:
+        if module is not None and sys.modules.get(name) is module:
+            if type(module) is DeferredModule:  # never executed
+                for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+                    del sys.modules[key]
