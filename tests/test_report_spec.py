@@ -82,6 +82,7 @@ def test_styled_lines_with_marks_match_graph_objects() -> None:
     expected = as_spec(fig)
     expected["layout"].pop("template")
     assert _json(spec) == _json(expected)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "units"  # a plain figure's y title
 
 
 def test_subplot_figures_match_graph_objects() -> None:

@@ -107,15 +107,17 @@ def styled(
         for key in [*axis_keys(layout, "xaxis"), *axis_keys(layout, "yaxis")]:
             update(layout[key], AXIS_STYLE)
         if y_title:
-            for key in axis_keys(layout, "yaxis"):
-                if layout[key].get("anchor") == "x":
-                    update(layout[key], title_of_y)
+            keys = axis_keys(layout, "yaxis") or ["yaxis"]  # a plain figure may have none
+            for key in keys:
+                axis = layout.setdefault(key, {})
+                if axis.get("anchor", "x") == "x":  # a plain figure's y has no anchor
+                    update(axis, title_of_y)
         return fig
     fig.update_layout(changes)
     fig.update_xaxes(AXIS_STYLE)
     fig.update_yaxes(AXIS_STYLE)
     if y_title:
-        fig.update_yaxes(title_of_y, selector={"anchor": "x"})
+        fig.update_yaxes(title_of_y, selector=lambda axis: axis.anchor in (None, "x"))
     return fig
 
 
