@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"  ensemble of {s['ensemble_size']} covers {covered}/{len(oos)} out-of-sample facts")
     print(
-        f"  with the model's discrepancy (sd {s['discrepancy_sd'] or float('nan'):.2f} log "
+        f"  with the model's discrepancy (sd {_sd_text(s['discrepancy_sd'])} log "
         "units, measured on "
         f"the {s['in_sample_n']} fitted facts only): predictive 5-95% range covers "
         f"{s['coverage_predictive_out_sample']}/{s['out_sample_n']} out-of-sample facts "
@@ -123,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
 
     write_report(result.out)
     return 0
+
+
+def _sd_text(sd: float | None) -> str:
+    """The discrepancy sd as printed; ``n/a`` when too few facts were fitted (None)."""
+    return "n/a" if sd is None else f"{sd:.2f}"
 
 
 def _after(fact, until: str) -> bool:

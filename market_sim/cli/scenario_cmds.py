@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -220,7 +221,7 @@ def facts(
 
         cov = fact_coverage([score_facts(frame, table, role=role) for frame in frames])
         sd = cov["discrepancy_sd"].median()
-        sd_text = f"sd {sd:.2f} in log units" if sd == sd else "none: fewer than 5 facts"
+        sd_text = "none: fewer than 5 facts" if math.isnan(sd) else f"sd {sd:.2f} in log units"
         for line in (
             f"{int(cov['inside'].sum())}/{len(cov)} facts' observed value inside the 5-95% "
             f"range of the {len(members)} members x {seeds} seed(s) (parameter uncertainty "
