@@ -176,7 +176,8 @@ class FleetBuyer(Holder):
         """This week's orders (and cancellations, applied to the book directly)."""
         rule, m, h = self.ordering, self.model, self.holder
         c = m.choices()  # (the methods' reads of the model's views, once: no change between)
-        quote = float(c.quote[h]) if c.lines[h] else self.expected_lead  # expected_quote()
+        lines = c.lines[h]
+        quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.learn_lead_time(quote)
         desired = self.desired
@@ -205,9 +206,18 @@ class FleetBuyer(Holder):
         if indicated < 0:
             self._cancel(-indicated, supply_line)
             return []
-        if not c.lines[h]:  # can_order()
+        if not lines:  # can_order()
             return []
-        return self.orders_for(self.cap_by_budget(week, indicated))
+        usd = c.usd_list[h]  # cap_by_budget(week, indicated), then orders_for(...)
+        left = self.budget_left_usd(week)
+        if usd > 0 and math.isfinite(left):
+            indicated = min(indicated, left / usd)
+        out = []
+        for p, units_per_h100e, limit in lines:
+            units = indicated * units_per_h100e
+            if units >= 1e-6:
+                out.append((p, units, limit))
+        return out
 
     def _cancel(self, h100e: float, supply_line: float) -> None:
         """Cancel up to ``h100e`` of open orders (youngest first), at most

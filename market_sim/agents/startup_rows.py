@@ -223,3 +223,42 @@ def population_summary_rows(
         top[:n_top],
         access[:k],
     )
+
+
+@njit(cache=True)
+def sum_per_live(pos: np.ndarray, rows: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
+    """Sum of ``weights`` per active startup: ``out[pos[rows[i]]] += weights[i]`` in the
+    order given, from ``0.0`` (``np.bincount(pos[rows], weights, minlength=m)``, bit for
+    bit). ``pos`` maps a row to its place in ``live`` (-1: not active); a row that is not
+    an active startup's raises ``ValueError``."""
+    out = np.zeros(m)
+    for i in range(rows.shape[0]):
+        j = pos[rows[i]]
+        if j < 0:
+            raise ValueError("a row that is not an active startup's")
+        out[j] += weights[i]
+    return out
+
+
+@njit(cache=True)
+def set_sums_at_rows(
+    col: np.ndarray,
+    pos: np.ndarray,
+    clear: np.ndarray,
+    clear_too: np.ndarray,
+    rows: np.ndarray,
+    weights: np.ndarray,
+) -> None:
+    """``col[clear] = 0`` and ``col[clear_too] = 0``; then ``col[r]`` = the sum of the
+    ``weights`` of ``rows`` equal to ``r`` (in the order given, from ``0.0``) at each row
+    of ``rows``, which must be active startups' (``pos[r] >= 0``, else ``ValueError``)."""
+    for i in range(clear.shape[0]):
+        col[clear[i]] = 0.0
+    for i in range(clear_too.shape[0]):
+        col[clear_too[i]] = 0.0
+    for i in range(rows.shape[0]):
+        if pos[rows[i]] < 0:
+            raise ValueError("a row that is not an active startup's")
+        col[rows[i]] = 0.0
+    for i in range(rows.shape[0]):
+        col[rows[i]] += weights[i]

@@ -175,6 +175,11 @@ class StartupPopulation:
         buy_row = np.flatnonzero(buy > 0)
         return K.compact_bids(bid_price, bid_qty, n), buy_row, buy[buy_row]
 
+    @property
+    def live_pos(self) -> np.ndarray:
+        """Each row's place in ``live`` (-1: not an active startup), over every slot."""
+        return self._pos
+
     def live_positions(self, rows: np.ndarray) -> np.ndarray:
         """Each row's position in ``live`` (the rows must be active startups')."""
         pos = self._pos[rows]
@@ -184,8 +189,9 @@ class StartupPopulation:
 
     def per_live(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Sum of ``weights`` per active startup (aligned with ``live``), adding in the
-        order given, as ``np.bincount`` over all rows would."""
-        return np.bincount(self.live_positions(rows), weights=weights, minlength=len(self.live))
+        order given, as ``np.bincount`` over all rows would (a kernel:
+        :func:`market_sim.agents.startup_rows.sum_per_live`)."""
+        return R.sum_per_live(self._pos, rows, weights, len(self.live))
 
     def set_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
         """``on_order`` from the book's open startup orders (rows and H100e): the sum per
@@ -193,13 +199,10 @@ class StartupPopulation:
 
         Only the rows that may hold a nonzero value are written: those of the last
         call's orders and of :meth:`add_on_order` since (the rest stay ``0.0``)."""
-        col = self.cols["on_order"]
-        col[self.exited_last] = 0.0
-        col[self._on_order_rows] = 0.0
-        held, at = np.unique(self.live_positions(rows), return_inverse=True)
-        held_rows = self.live[held]
-        col[held_rows] = np.bincount(at.ravel(), weights=h100e, minlength=len(held))
-        self._on_order_rows = held_rows
+        R.set_sums_at_rows(
+            self.cols["on_order"], self._pos, self.exited_last, self._on_order_rows, rows, h100e
+        )
+        self._on_order_rows = rows
 
     def add_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
         """Add this week's new direct orders (distinct rows, H100e) to ``on_order``."""

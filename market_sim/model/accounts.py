@@ -89,21 +89,23 @@ class Accounts:
         self.startup_delivered_h100e = np.zeros(n_s)
         self.startup_paid_usd = np.zeros(n_s)
 
-    def record_primary(self, prod, holder, klass, units, paid, h100e, waited) -> None:
-        """Book a week's primary deliveries (arrays over filled orders)."""
-        self.deliveries_product += np.bincount(prod, weights=units, minlength=self.n_p)
-        firm = holder >= 0
-        self.deliveries_holder += np.bincount(holder[firm], weights=units[firm], minlength=self.n_h)
-        self.deliveries_holder_h100e += np.bincount(
-            holder[firm], weights=h100e[firm], minlength=self.n_h
-        )
-        cell = holder[firm] * self.n_v + self.product_vendor[prod[firm]]
-        size = self.n_h * self.n_v
-        self.deliveries_firm_vendor += np.bincount(cell, weights=units[firm], minlength=size)
-        self.deliveries_firm_vendor_h100e += np.bincount(cell, weights=h100e[firm], minlength=size)
-        self.class_units += np.bincount(klass, weights=units, minlength=N_CLASSES)
-        self.class_h100e += np.bincount(klass, weights=h100e, minlength=N_CLASSES)
-        self.class_paid += np.bincount(klass, weights=paid, minlength=N_CLASSES)
+    def record_primary(
+        self,
+        filled: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        units_by_product: np.ndarray,
+        by_holder: tuple[np.ndarray, np.ndarray],
+        by_cell: tuple[np.ndarray, np.ndarray],
+        by_class: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Book a week's primary deliveries (once a week, after :meth:`open_week`): the
+        filled orders' ``(class, weeks waited, units, USD paid)`` and the sums of
+        :func:`market_sim.model.settle.settle_primary_sums` (units per product; units
+        and H100e per holder and per holder x vendor; units, H100e and USD per class)."""
+        klass, waited, units, paid = filled
+        self.deliveries_product = units_by_product
+        self.deliveries_holder, self.deliveries_holder_h100e = by_holder
+        self.deliveries_firm_vendor, self.deliveries_firm_vendor_h100e = by_cell
+        self.class_units, self.class_h100e, self.class_paid = by_class
         self.waits = (klass, waited, units)
         self.delivered_units_total += float(units.sum())
         self.primary_paid += float(paid.sum())

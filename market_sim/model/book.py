@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 
 STARTUP_HOLDER = -1
 
@@ -30,16 +31,17 @@ _FIELDS = {
 
 @dataclass
 class Batch:
-    """New orders of one week, to be appended to the book (all arrays of equal length)."""
+    """New orders, to be appended to the book: arrays (or lists) of equal length, or a
+    scalar for a field every order shares."""
 
-    product: np.ndarray
-    holder: np.ndarray
-    startup: np.ndarray
-    klass: np.ndarray
-    qty: np.ndarray
-    limit_price: np.ndarray
-    priority: np.ndarray
-    order_week: np.ndarray
+    product: ArrayLike
+    holder: ArrayLike
+    startup: ArrayLike
+    klass: ArrayLike
+    qty: ArrayLike
+    limit_price: ArrayLike
+    priority: ArrayLike
+    order_week: ArrayLike
 
 
 class OrderBook:
@@ -78,13 +80,13 @@ class OrderBook:
         raise AttributeError(name)
 
     def add(self, batch: Batch) -> None:
-        """Append a week's new orders; orders with qty <= 0 are dropped."""
+        """Append new orders (in the batch's order); orders with qty <= 0 are dropped."""
         self.version += 1
-        keep = batch.qty > 0
-        k = int(keep.sum())
+        qty = np.asarray(batch.qty, dtype=np.float64)
+        k = len(qty)
         if k == 0:
             return
-        need = self.n + k
+        start, need = self.n, self.n + k
         cap = len(self._cols["qty"])
         if need > cap:
             new_cap = max(need, 2 * cap)
@@ -92,12 +94,15 @@ class OrderBook:
                 grown = np.zeros(new_cap, dtype=col.dtype)
                 grown[: self.n] = col[: self.n]
                 self._cols[name] = grown
-        for name in _FIELDS:
-            if name == "lead_weeks":
-                self._cols[name][self.n : need] = 0
-            else:
-                self._cols[name][self.n : need] = np.asarray(getattr(batch, name))[keep]
+        cols = self._cols
+        for name in _FIELDS:  # scalars broadcast, lists convert
+            cols[name][start:need] = 0 if name == "lead_weeks" else getattr(batch, name)
         self.n = need
+        if not (qty > 0).all():  # rare: drop the new orders with nothing to order
+            keep = np.concatenate([np.ones(start, dtype=bool), qty > 0])
+            for col in cols.values():
+                col[: start + int(keep[start:].sum())] = col[:need][keep]
+            self.n = start + int(keep[start:].sum())
 
     def compact(self) -> None:
         """Drop orders with no open quantity (filled or cancelled)."""

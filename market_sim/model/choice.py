@@ -33,6 +33,10 @@ class Choices:
     quote: np.ndarray
     usd_per_h100e: np.ndarray
     lines: list[list[tuple[int, float, float]]]
+    quote_list: list[float]
+    """``quote`` as plain Python numbers (read by every buyer every week)."""
+    usd_list: list[float]
+    """``usd_per_h100e`` as plain Python numbers."""
 
 
 def choices_for(world: World, market: Market) -> Choices:
@@ -47,7 +51,8 @@ def choices_for(world: World, market: Market) -> Choices:
     per, lim = per_h100e[rows, cols].tolist(), limit[rows, cols].tolist()
     for h, p, units, usd in zip(rows.tolist(), cols.tolist(), per, lim, strict=True):
         lines[h].append((p, units, usd))
-    return Choices(shares, quote, shares @ (market.list_price / pr.h100e), lines)
+    usd = shares @ (market.list_price / pr.h100e)
+    return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist())
 
 
 def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]:

@@ -22,10 +22,11 @@ import numpy as np
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import clear_markets
-from market_sim.model.accounts import Accounts
+from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
 from market_sim.model.markets import DoubleAuction, Orders
+from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
 from market_sim.model.world import STARTUP_CLASS, World
 
@@ -59,34 +60,53 @@ class Trading:
         """H100e each active startup rented this week, aligned with ``startups.live``
         (set when the rental market settles)."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
+        self._product_vendor = world.products.vendor.tolist()
 
     # ----------------------------------------------------------------------- 4. orders
     def place_orders(self, week: int) -> np.ndarray:
         """Collect this week's orders from every buyer and the startups into the book
         (and the startups' rental bids for the rental market); returns the units ordered
         per product."""
-        rows: list[tuple] = []
+        product: list[int] = []
+        holder: list[int] = []
+        klass: list[int] = []
+        qty: list[float] = []
+        limit: list[float] = []
+        priority: list[int] = []
         for h in self.holders:
-            for p, units, limit in h.decide(week):
-                rows.append((p, h.holder, h.klass, units, limit, h.spec.priority_tier))
-        firms = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
+            lines = h.decide(week)
+            if not lines:
+                continue
+            for p, units, usd in lines:
+                product.append(p), qty.append(units), limit.append(usd)
+            k = len(lines)
+            holder += [h.holder] * k
+            klass += [h.klass] * k
+            priority += [h.spec.priority_tier] * k
         rental_bids, (st_product, st_index, st_qty, st_limit) = self._startup_orders(week)
-        n_s = len(st_index)
-        tier = self.world.scenario.startups.priority_tier
-        batch = Batch(
-            product=np.concatenate([firms[:, 0].astype(np.int64), st_product]),
-            holder=np.concatenate([firms[:, 1].astype(np.int64), np.full(n_s, STARTUP_HOLDER)]),
-            startup=np.concatenate([np.full(len(rows), -1), st_index]),
-            klass=np.concatenate([firms[:, 2].astype(np.int64), np.full(n_s, STARTUP_CLASS)]),
-            qty=np.concatenate([firms[:, 3], st_qty]),
-            limit_price=np.concatenate([firms[:, 4], st_limit]),
-            priority=np.concatenate([firms[:, 5].astype(np.int64), np.full(n_s, tier)]),
-            order_week=np.full(len(rows) + n_s, week, dtype=np.int64),
-        )
-        if len(batch.qty):
-            self.book.add(batch)
+        book = self.book
+        start = len(book)
+        if qty:
+            book.add(Batch(product, holder, -1, klass, qty, limit, priority, week))
+        if len(st_qty):
+            tier = self.world.scenario.startups.priority_tier
+            book.add(
+                Batch(
+                    st_product,
+                    STARTUP_HOLDER,
+                    st_index,
+                    STARTUP_CLASS,
+                    st_qty,
+                    st_limit,
+                    tier,
+                    week,
+                )
+            )
         self.rental_bids = rental_bids
-        return np.bincount(batch.product, weights=batch.qty, minlength=len(self.world.products))
+        # the new orders (none dropped: every line orders a positive quantity), firms first
+        return np.bincount(
+            book.product[start:], weights=book.qty[start:], minlength=len(self.world.products)
+        )
 
     def _startup_product(self) -> int:
         """The product direct-buying startups order this week (best choice score), or -1
@@ -224,39 +244,45 @@ class Trading:
         return res.price.copy()
 
     def _settle_primary(self, week: int, fills: np.ndarray, price: np.ndarray) -> None:
+        """Book the primary fills: the sums in one kernel call
+        (:func:`market_sim.model.settle.settle_primary_sums`), then the firms' payments
+        and the vendors' sales (in holder and product order)."""
         book, acc, pr, holdings = self.book, self.accounts, self.world.products, self.holdings
-        filled = np.flatnonzero(fills > 0)
-        prod = book.product[filled]
-        f = fills[filled]
-        paid = f * price[prod]
-        h100e = f * pr.h100e[prod]
-        holder = book.holder[filled]
-        klass = book.klass[filled]
-        waited = (week - book.order_week[filled]).astype(float)
-        book.qty[filled] -= f
-        np.maximum(book.qty, 0.0, out=book.qty)
+        startups = self.startups
+        filled, by_holder, by_startup, by_product, *by_firm = settle_primary_sums(
+            fills,
+            price,
+            book.product,
+            book.holder,
+            book.klass,
+            book.startup,
+            book.order_week,
+            book.qty,
+            pr.h100e,
+            pr.vendor,
+            startups.live_pos,
+            holdings.fleet,
+            acc.startup_units,
+            acc.n_v,
+            N_CLASSES,
+            len(startups.live),
+            week,
+        )
         book.touch()
-        firm = holder >= 0
-        np.add.at(holdings.fleet, (holder[firm], prod[firm]), f[firm])
         holdings.changed()
-        n_h = len(self.holders)
-        usd_by = np.bincount(holder[firm], weights=paid[firm], minlength=n_h)
-        h100e_by = np.bincount(holder[firm], weights=h100e[firm], minlength=n_h)
-        for h in np.flatnonzero(h100e_by > 0):
-            self.holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
-        st = ~firm
-        np.add.at(acc.startup_units, prod[st], f[st])
-        st_rows = book.startup[filled][st]  # per active startup (aligned with its live rows)
-        acc.startup_delivered_h100e = self.startups.per_live(st_rows, h100e[st])
-        acc.startup_paid_usd = self.startups.per_live(st_rows, paid[st])
-        n_p = len(pr)
-        units_by = np.bincount(prod, weights=f, minlength=n_p)
-        paid_by = np.bincount(prod, weights=paid, minlength=n_p)
-        for p in np.flatnonzero(units_by > 0):
-            v = self.vendors[pr.vendor[p]]
-            v.inventory[p] = max(0.0, v.inventory[p] - float(units_by[p]))
-            v.book_sales(int(p), float(units_by[p]), float(paid_by[p]))
-        acc.record_primary(prod, holder, klass, f, paid, h100e, waited)
+        usd_by, h100e_by = by_holder
+        holders = self.holders
+        for h in np.flatnonzero(h100e_by > 0).tolist():
+            holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
+        acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
+        units_by, paid_by = by_product
+        vendors, product_vendor = self.vendors, self._product_vendor
+        for p in np.flatnonzero(units_by > 0).tolist():
+            v = vendors[product_vendor[p]]
+            units = float(units_by[p])
+            v.inventory[p] = max(0.0, v.inventory[p] - units)
+            v.book_sales(p, units, float(paid_by[p]))
+        acc.record_primary(filled, units_by, *by_firm)
 
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
         """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples."""
