@@ -59,6 +59,10 @@ class Holder(mesa.Agent):
         self.rental_received_usd = 0.0  # rent earned, USD
         world = model.world
         self.weights = world.buyers.weights[index]  # over products (buyer's, else product's)
+        econ = world.scenario.economics  # fixed per run, read every week
+        self._service_hours = econ.service_life_weeks * econ.hours_per_week
+        self._opex_usd_per_hour = econ.opex_usd_per_gpu_hour
+        self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
     @property
@@ -82,9 +86,8 @@ class Holder(mesa.Agent):
 
     def own_cost_per_hour(self, utilisation: float = 1.0) -> float:
         """Cost of owning one H100e for an hour it is rented out, USD (the rental floor)."""
-        econ = self.model.world.scenario.economics
-        capital = self.paid_per_h100e() / (econ.service_life_weeks * econ.hours_per_week)
-        return capital / utilisation + econ.opex_usd_per_gpu_hour
+        capital = self.paid_per_h100e() / self._service_hours
+        return capital / utilisation + self._opex_usd_per_hour
 
     # ------------------------------------------------------------------ ordering
     def choose(self, week: int) -> np.ndarray:
@@ -236,30 +239,44 @@ class FleetBuyer(Holder):
         renting one until an order would arrive (rental price x hours x expected lead),
         up to the buyer's ceiling.
         """
-        m = self.model
-        gap = (self.desired[week] - self.given_up_h100e) - float(m.installed_h100e()[self.holder])
+        return self._gray_bid(self._fleet_gap(week))
+
+    def gray_ask(self, week: int) -> tuple[float, float]:
+        """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
+        return self._gray_ask(-self._fleet_gap(week))  # installed_h100e - wanted(week)
+
+    def gray_orders(self, week: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        """``(gray_bid(week), gray_ask(week))``, the fleet gap computed once (the surplus
+        is its negation, exactly)."""
+        gap = self._fleet_gap(week)
+        return self._gray_bid(gap), self._gray_ask(-gap)
+
+    def _fleet_gap(self, week: int) -> float:
+        """wanted(week) - installed H100e."""
+        installed = float(self.model.installed_h100e()[self.holder])
+        return (self.desired[week] - self.given_up_h100e) - installed
+
+    def _gray_bid(self, gap: float) -> tuple[float, float]:
         if gap <= 0:
             return 0.0, 0.0
+        m = self.model
         econ = m.world.scenario.economics
         wait = m.market.rental_price * econ.hours_per_week * self.expected_lead
         value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
 
-    def gray_ask(self, week: int) -> tuple[float, float]:
-        """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
-        m = self.model
-        surplus = float(m.installed_h100e()[self.holder]) - (
-            self.desired[week] - self.given_up_h100e
-        )  # installed_h100e - wanted(week)
+    def _gray_ask(self, surplus: float) -> tuple[float, float]:
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
-        haircut = m.world.scenario.economics.resale_haircut
-        return m.reference_price_per_h100e() / (1.0 - haircut), surplus
+        haircut = self.model.world.scenario.economics.resale_haircut
+        return self.model.reference_price_per_h100e() / (1.0 - haircut), surplus
 
     def rental_ask(self, week: int) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e) offered for rent this week."""
-        share = getattr(self.spec, "rent_out_share", 0.0)
+        share = self._rent_out_share
+        if share == 0.0:  # rents nothing out (share x installed compute is 0)
+            return 0.0, 0.0
         qty = share * self.installed_h100e
         return (self.own_cost_per_hour(), qty) if qty > 0 else (0.0, 0.0)
 

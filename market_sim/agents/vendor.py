@@ -73,40 +73,45 @@ class VendorAgent(mesa.Agent):
         out = week + self._cycle[p]
         return self.active and self.model.launch_week[p] <= out <= self._end[p]
 
-    def ramp_yield(self, p: int, week: int) -> float:
-        """Share of full yield for units started this week (they come out a cycle later)."""
+    def ramp_yield(self, p: int, week: int, launch: int | None = None) -> float:
+        """Share of full yield for units started this week (they come out a cycle later);
+        ``launch``: the product's launch week, if the caller has it at hand."""
         ramp = self._ramp[p]
         if ramp <= 0:
             return 1.0
         out = week + self._cycle[p]
-        done = (out - int(self.model.launch_week[p])) / ramp
+        if launch is None:
+            launch = int(self.model.launch_week[p])
+        done = (out - launch) / ramp
         low = self.production.min_ramp_yield
         return min(1.0, low + (1.0 - low) * max(0.0, done))
 
-    def plan(self, week: int, backlog: np.ndarray, reachable: np.ndarray) -> np.ndarray:
+    def plan(
+        self, week: int, backlog: list[float], reach: list[float], launch: list[int]
+    ) -> list[float]:
         """Input requests per node this week (node units), summed over products.
 
-        ``reachable[j]`` is the capacity this vendor can get at node j (contract share
-        plus the uncontracted rest); substitute suppliers are asked in that proportion.
-        (Plain floats and small dicts: a product touches at most a few nodes.)
+        ``backlog``: open units per product; ``reach[j]``: the capacity this vendor can
+        get at node j (contract share plus the uncontracted rest; substitute suppliers are
+        asked in that proportion); ``launch``: each product's launch week. (Plain floats
+        and small dicts: a product touches at most a few nodes.)
         """
-        reach = reachable.tolist()
-        backlog = backlog.tolist()
         total = [0.0] * len(reach)
+        active = self.active
         plan_weeks, safety_weeks = self.production.plan_weeks, self.production.safety_weeks
         self.requests = {}
         for p in self.products:
             req: dict[int, float] = {}
             self.requests[p] = req
-            if not self.can_start(p, week):
-                continue
+            if not (active and launch[p] <= week + self._cycle[p] <= self._end[p]):
+                continue  # not can_start(p, week)
             f = self.forecast[p]
             position = self.pipeline_total[p] + self.inventory[p] - backlog[p]
             target = f * (self._cycle[p] + safety_weeks)
             starts = max(0.0, f + (target - position) / plan_weeks)
             if starts <= 0.0:
                 continue
-            y = self.ramp_yield(p, week)
+            y = self.ramp_yield(p, week, launch[p])
             for yields, per_unit, nodes, scale in self._stages[p]:
                 need = starts * per_unit / (y if yields else 1.0)
                 if scale is not None:  # yield learning
@@ -124,15 +129,15 @@ class VendorAgent(mesa.Agent):
                     req[node] = req.get(node, 0.0) + need * share
             for node, q in req.items():
                 total[node] += q
-        return np.array(total)
+        return total
 
-    def start(self, week: int, grants: np.ndarray) -> np.ndarray:
-        """Start production from the granted inputs; return node units consumed.
+    def start(self, week: int, granted: list[float], launch: list[int]) -> list[float]:
+        """Start production from the granted inputs (node units per node); return node
+        units consumed per node. ``launch``: each product's launch week.
 
         Each product gets the share of a node's grant that its request was of the
         vendor's requests there; it starts the Leontief minimum over its inputs.
         """
-        granted = grants.tolist()
         asked = [0.0] * len(granted)
         for req in self.requests.values():
             for node, q in req.items():
@@ -144,7 +149,7 @@ class VendorAgent(mesa.Agent):
             if not req:
                 continue
             got = {n: granted[n] * q / asked[n] if asked[n] > 0 else 0.0 for n, q in req.items()}
-            y = self.ramp_yield(p, week)
+            y = self.ramp_yield(p, week, launch[p])
             stages = []  # (node units per unit started, nodes, node units got)
             units = None  # the Leontief minimum (min() over the stages, first on a tie)
             for yields, per_unit, nodes, sc in self._stages[p]:
@@ -165,7 +170,7 @@ class VendorAgent(mesa.Agent):
             self.pipeline_total[p] += units
             self.started[p] = units
             self.units_started_total += units
-        return np.array(used)
+        return used
 
     def smooth_start_rate(self) -> None:
         """Move each product's start rate (quoted beyond the pipeline) towards this

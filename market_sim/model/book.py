@@ -73,11 +73,17 @@ class OrderBook:
     def __len__(self) -> int:
         return self.n
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        cols = self.__dict__.get("_cols")
-        if cols is not None and name in cols:
-            return cols[name][: self.n]
-        raise AttributeError(name)
+    # the open orders' columns (views of the first n rows), one property each: a
+    # property is found at once, where ``__getattr__`` runs only after a failed lookup
+    product = property(lambda self: self._cols["product"][: self.n], doc="product index")
+    holder = property(lambda self: self._cols["holder"][: self.n], doc="firm, or -1")
+    startup = property(lambda self: self._cols["startup"][: self.n], doc="startup row or -1")
+    klass = property(lambda self: self._cols["klass"][: self.n], doc="buyer class code")
+    qty = property(lambda self: self._cols["qty"][: self.n], doc="open units")
+    limit_price = property(lambda self: self._cols["limit_price"][: self.n], doc="USD/unit")
+    priority = property(lambda self: self._cols["priority"][: self.n], doc="priority tier")
+    order_week = property(lambda self: self._cols["order_week"][: self.n], doc="week placed")
+    lead_weeks = property(lambda self: self._cols["lead_weeks"][: self.n], doc="quoted weeks")
 
     def add(self, batch: Batch) -> None:
         """Append new orders (in the batch's order); orders with qty <= 0 are dropped."""
@@ -107,12 +113,12 @@ class OrderBook:
     def compact(self) -> None:
         """Drop orders with no open quantity (filled or cancelled)."""
         self.version += 1
-        keep = self._cols["qty"][: self.n] > 0
-        if keep.all():
+        keep = np.flatnonzero(self._cols["qty"][: self.n] > 0)
+        k = len(keep)
+        if k == self.n:
             return
-        k = int(keep.sum())
         for col in self._cols.values():
-            col[:k] = col[: self.n][keep]
+            col[:k] = col[keep]
         self.n = k
 
     def open_by(self, holder: int, product: int | None = None) -> np.ndarray:

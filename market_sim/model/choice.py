@@ -46,10 +46,12 @@ def choices_for(world: World, market: Market) -> Choices:
     per_h100e = shares / pr.h100e  # units of each product per H100e ordered
     ceiling = world.buyers.ceiling
     limit = np.maximum(market.list_price[None, :], ceiling[:, None] * pr.h100e[None, :])
-    rows, cols = np.nonzero(shares > 0)
+    cells = np.flatnonzero(shares > 0)  # (holder, product) cells, row-major
     lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
-    per, lim = per_h100e[rows, cols].tolist(), limit[rows, cols].tolist()
-    for h, p, units, usd in zip(rows.tolist(), cols.tolist(), per, lim, strict=True):
+    per, lim = per_h100e.ravel()[cells].tolist(), limit.ravel()[cells].tolist()
+    n_p = shares.shape[1]
+    for cell, units, usd in zip(cells.tolist(), per, lim, strict=True):
+        h, p = divmod(cell, n_p)
         lines[h].append((p, units, usd))
     usd = shares @ (market.list_price / pr.h100e)
     return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist())

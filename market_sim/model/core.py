@@ -109,7 +109,7 @@ class GPUMarketModel(mesa.Model):
         self.flows = WeekFlows.empty(n_p, n_v, n_n)
         self.pipelines = np.zeros(int(w.pipeline_offsets[-1]))
         self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
-        self._years = np.array([scenario.date_of(k).year for k in range(w.weeks + 1)])
+        self._years = [scenario.date_of(k).year for k in range(w.weeks + 1)]
         self._installed_cache: tuple[int, np.ndarray] | None = None
         self._reference_cache: tuple[int, float] | None = None
         self._open_cache: tuple[tuple, np.ndarray, np.ndarray] | None = None
@@ -264,7 +264,7 @@ class GPUMarketModel(mesa.Model):
     def year_of(self, week: int) -> int:
         """Calendar year in which a week starts."""
         if 0 <= week < len(self._years):
-            return int(self._years[week])
+            return self._years[week]
         return self.scenario.date_of(week).year
 
     def installed_h100e(self) -> np.ndarray:

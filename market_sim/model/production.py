@@ -155,9 +155,10 @@ class Supply:
         for vendor in self.vendors:
             for p, units in vendor.receive().items():
                 arrivals[p] = units
-        backlog = self.backlog_units()
-        reach = self.reachable_capacity(week)
-        requests = np.array([v.plan(week, backlog, reach[v.index]) for v in self.vendors])
+        backlog = self.backlog_units().tolist()
+        reach = self.reachable_capacity(week).tolist()
+        launch = self.market.launch_week.tolist()
+        requests = np.array([v.plan(week, backlog, reach[v.index], launch) for v in self.vendors])
         shares = self.contract_shares(week)[0]
         reserved = self.world.reserved_share[week]
         capacity = np.array([c.capacity for c in self.chipmakers])
@@ -165,7 +166,8 @@ class Supply:
         asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
         for j, chip in enumerate(self.chipmakers):
             chip.record_allocation(asked[j], got[j], float(reserved[j]))
-        used = np.array([v.start(week, grants[v.index]) for v in self.vendors])
+        granted = grants.tolist()
+        used = np.array([v.start(week, granted[v.index], launch) for v in self.vendors])
         for j, chip in enumerate(self.chipmakers):
             chip.used = float(used[:, j].sum())
         for vendor in self.vendors:

@@ -139,6 +139,11 @@ class Recorder:
         self.node_vendor_keys = [f"output_{n.unit}@{n.id}:{v}" for n in nodes for v in w.vendor_ids]
         ref = w.products.ids[w.reference_product]
         self.spot_key = f"spot_price_usd@{ref}"
+        pr = w.products  # fixed per run: the incumbent's products and the in-house ones
+        self.incumbent_products = pr.vendor == w.incumbent
+        self.alt_products = ~self.incumbent_products
+        self.in_house_products = pr.owner_holder >= 0
+        self.incumbent_h100e = pr.h100e[self.incumbent_products]
         self.rental_key = f"rental_usd_per_gpu_hour@{ref}"
 
     # ------------------------------------------------------------------ the week
@@ -191,7 +196,7 @@ class Recorder:
             firms_or_none=np.where(aggregate, -1.0, installed),
             population=pop,
             all_installed=float(installed.sum()) + pop[4],
-            incumbent_products=pr.vendor == w.incumbent,
+            incumbent_products=self.incumbent_products,
         )
 
     # ------------------------------------------------------------------ families
@@ -248,8 +253,9 @@ class Recorder:
             inc_h100e, v.total_h100e, prev, "nvidia_new_compute_share_pct"
         )
         fleet, inc_products = self.holdings.fleet, v.incumbent_products
-        inc_bought = float((fleet[:, inc_products] @ pr.h100e[inc_products]).sum()) + float(
-            (acc.startup_units[inc_products] * pr.h100e[inc_products]).sum()
+        inc_h100e_per_unit = self.incumbent_h100e
+        inc_bought = float((fleet[:, inc_products] @ inc_h100e_per_unit).sum()) + float(
+            (acc.startup_units[inc_products] * inc_h100e_per_unit).sum()
         )
         all_bought = float((fleet @ pr.h100e).sum()) + float((acc.startup_units * pr.h100e).sum())
         share = 100.0 * inc_bought / all_bought if all_bought else 0.0
@@ -334,14 +340,14 @@ class Recorder:
     def _concentration(self, v: Week, out: dict[str, float]) -> None:
         """Ownership (each firm and each startup, the kernel summed over the startups) and
         access (compute in use); alternative and in-house chips' deliveries."""
-        pr, prev = self.world.products, v.prev
+        prev = v.prev
         st_owned, st_squares, st_top, access = v.population[4], *v.population[6:9]
         total = float(v.installed.sum()) + st_owned
         out["hhi_compute"] = hhi_of_parts(v.firms, st_squares, total)
         out["gini_compute"] = gini(access)
         out["top4_share_pct"] = top_share(np.concatenate([v.firms, st_top]), 4, total)
-        alt = float(v.h100e_delivered[~v.incumbent_products].sum())
-        in_house = float(v.h100e_delivered[pr.owner_holder >= 0].sum())
+        alt = float(v.h100e_delivered[self.alt_products].sum())
+        in_house = float(v.h100e_delivered[self.in_house_products].sum())
         out["alt_chip_deliveries_h100e"] = alt
         out["in_house_deliveries_h100e"] = in_house
         out["alt_chip_share_pct"] = _pct(alt, v.total_h100e, prev, "alt_chip_share_pct")

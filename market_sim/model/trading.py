@@ -51,7 +51,7 @@ class Trading:
         self.world, self.events, self.market, self.holdings = world, events, market, holdings
         self.book, self.accounts = book, accounts
         self.vendors, self.holders, self.startups = vendors, holders, startups
-        self.fleet_buyers = [h for h in holders if hasattr(h, "gray_bid")]
+        self.fleet_buyers = [h for h in holders if hasattr(h, "gray_orders")]
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -185,8 +185,7 @@ class Trading:
                 rate[p] = v.start_rate[p]
         orders = [auction.orders(self, week) for auction in DOUBLE_AUCTIONS]
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
-        bid_off = np.concatenate([[0], np.cumsum([len(b[0]) for b in bids])]).astype(np.int64)
-        ask_off = np.concatenate([[0], np.cumsum([len(a[0]) for a in asks])]).astype(np.int64)
+        bid_off, ask_off = _offsets(bids), _offsets(asks)
         res = clear_markets(
             order_offsets=offsets,
             supply=supply,
@@ -289,10 +288,10 @@ class Trading:
         bids: tuple[list, list, list] = ([], [], [])
         asks: tuple[list, list, list] = ([], [], [])
         for h in self.fleet_buyers:
-            price, qty = h.gray_bid(week)
+            (price, qty), ask = h.gray_orders(week)  # gray_bid(week), gray_ask(week)
             if qty > 0:
                 bids[0].append(price), bids[1].append(qty), bids[2].append(h.holder)
-            price, qty = h.gray_ask(week)
+            price, qty = ask
             if qty > 0:
                 asks[0].append(price), asks[1].append(qty), asks[2].append(h.holder)
         return _arrays(bids), _arrays(asks)
@@ -359,6 +358,14 @@ class Trading:
             acc.record_rental(market.rental_price, 0.0, 0.0)
             bid_fills = np.zeros_like(bid_fills)
         self.rented = self.startups.per_live(bids[2], bid_fills)  # aligned with live rows
+
+
+def _offsets(sides: list[Orders]) -> np.ndarray:
+    """CSR offsets of the auctions' orders: 0, then the running count."""
+    ends = [0]
+    for side in sides:
+        ends.append(ends[-1] + len(side[0]))
+    return np.array(ends, dtype=np.int64)
 
 
 def _arrays(t: tuple[list, list, list]) -> Orders:
