@@ -187,11 +187,18 @@ class VendorAgent(mesa.Agent):
             a = float(pipe[0])
             pipe[:-1] = pipe[1:]
             pipe[-1] = 0.0
+            arrived[p] = a
+        self.take_arrivals(arrived)
+        return arrived
+
+    def take_arrivals(self, arrived: dict[int, float]) -> None:
+        """Book units that left the pipelines (moved by the caller): into inventory, out
+        of the pipeline totals, into the smoothed throughput (units per product)."""
+        smoothing = self.production.forecast_smoothing
+        for p, a in arrived.items():
             self.pipeline_total[p] -= a
             self.inventory[p] += a
-            self.throughput[p] += self.production.forecast_smoothing * (a - self.throughput[p])
-            arrived[p] = a
-        return arrived
+            self.throughput[p] += smoothing * (a - self.throughput[p])
 
     # ------------------------------------------------------------------ prices
     def update_forecast(self, new_orders: np.ndarray) -> None:

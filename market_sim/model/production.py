@@ -52,6 +52,10 @@ class Supply:
             (code, world.policy_codes == code) for code in np.unique(world.policy_codes).tolist()
         ]
         self._product_vendors = [vendors[v] for v in pr.vendor.tolist()]
+        offsets = world.pipeline_offsets
+        self._pipe_starts, self._pipe_ends = offsets[:-1].copy(), offsets[1:].copy()
+        if (self._pipe_ends <= self._pipe_starts).any():  # pragma: no cover - cycle >= 1
+            raise ValueError("every product needs a pipeline at least one week long")
 
     # ------------------------------------------------------------------ helpers
     def backlog_units(self) -> np.ndarray:
@@ -69,6 +73,16 @@ class Supply:
             return w.vendor_shares[week], w.reachable_share[week]
         shares = committed_shares(w.reserved_share[week], w.vendor_shares[week], boost)
         return shares, reachable_shares(w.reserved_share[week], shares)
+
+    def advance_pipelines(self) -> np.ndarray:
+        """Move every product's pipeline one week at once (each is a slice of
+        ``pipelines``, :attr:`World.pipeline_offsets`, at least one week long); returns
+        the units that left each (``VendorAgent.receive`` for every product)."""
+        pipes, starts, ends = self.pipelines, self._pipe_starts, self._pipe_ends
+        arrivals = pipes[starts]  # a copy: the first slot of each product's pipeline
+        pipes[:-1] = pipes[1:]  # (numpy buffers the overlap)
+        pipes[ends - 1] = 0.0
+        return arrivals
 
     def reachable_capacity(self, week: int) -> np.ndarray:
         """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted
@@ -151,10 +165,10 @@ class Supply:
         Returns ``(arrivals, node_output)``: units that left the pipelines this week per
         product, and node units used [vendors, nodes].
         """
-        arrivals = np.zeros(len(self.world.products))
+        arrivals = self.advance_pipelines()
+        first = arrivals.tolist()
         for vendor in self.vendors:
-            for p, units in vendor.receive().items():
-                arrivals[p] = units
+            vendor.take_arrivals({p: first[p] for p in vendor.products})
         backlog = self.backlog_units().tolist()
         reach = self.reachable_capacity(week).tolist()
         launch = self.market.launch_week.tolist()
