@@ -33,6 +33,7 @@ from market_sim.model.record_parts import (
     VENDOR_VARIABLES,
     Week,
 )
+from market_sim.model.record_parts import pct_or_last as _pct
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.world import World
 from market_sim.outcomes.catalogue import Entities, metric_keys
@@ -102,6 +103,8 @@ class Recorder:
         self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in PRODUCT_VARIABLES]
         self.vendor_keys = [[f"{v}@{vid}" for v in VENDOR_VARIABLES] for vid in w.vendor_ids]
         self.holder_keys = [[f"{v}@{h}" for h in w.holder_ids] for v in HOLDER_VARIABLES]
+        self.product_flat_keys = [k for names in self.product_keys for k in names]
+        self.holder_flat_keys = [k for names in self.holder_keys for k in names]
         self.product_vendor = [vendors[v] for v in w.products.vendor.tolist()]
         vendor_index = {v: i for i, v in enumerate(w.vendor_ids)}
         holder_index = {h: i for i, h in enumerate(w.holder_ids)}
@@ -218,8 +221,7 @@ class Recorder:
             flows.arrivals,
             started,
         )
-        for names, column in zip(self.product_keys, values, strict=True):
-            out.update(zip(names, column.tolist(), strict=True))
+        out.update(zip(self.product_flat_keys, np.concatenate(values).tolist(), strict=True))
 
     def _vendors(self, v: Week, out: dict[str, float]) -> None:
         pr, acc = self.world.products, self.accounts
@@ -280,13 +282,13 @@ class Recorder:
             np.array([h.expected_lead for h in holders]),
             self.open_orders()[0],
         )
-        for names, column in zip(self.holder_keys, values, strict=True):
-            out.update(zip(names, column.tolist(), strict=True))
+        record = np.array(values)  # [variables, holders]
+        out.update(zip(self.holder_flat_keys, record.ravel().tolist(), strict=True))
         cells = self.firm_vendor_cells
         units_keys, h100e_keys = self.firm_vendor_keys
         out.update(zip(units_keys, acc.deliveries_firm_vendor[cells].tolist(), strict=True))
         out.update(zip(h100e_keys, acc.deliveries_firm_vendor_h100e[cells].tolist(), strict=True))
-        return np.array(values).T  # [holders, variables]; agents_frame
+        return record.T  # [holders, variables]; agents_frame
 
     def _groups(self, v: Week, out: dict[str, float]) -> None:
         acc = self.accounts
@@ -394,8 +396,3 @@ class Recorder:
         out["in_house_programs_started"] = float(
             sum(1 for h in self.holders if getattr(h, "program_started", None) is not None)
         )
-
-
-def _pct(part: float, total: float, prev: dict, key: str) -> float:
-    """100 x part / total, or last week's value when nothing was delivered."""
-    return 100.0 * part / total if total > 0 else float(prev.get(key, 0.0))

@@ -80,3 +80,9 @@ class Week:
     population: tuple  # population_summary's result
     all_installed: float
     incumbent_products: np.ndarray  # bool [products]
+
+
+def pct_or_last(part: float, total: float, prev: dict, key: str) -> float:
+    """100 x part / total, or last week's value (``prev[key]``, 0 at first) when nothing
+    was delivered."""
+    return 100.0 * part / total if total > 0 else float(prev.get(key, 0.0))
