@@ -14,7 +14,8 @@ import numpy as np
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import quote_markets
-from market_sim.market.policies import policy_by_code, queue_ahead_of_new
+from market_sim.market.kernels_queue import queue_ahead_of_new_fast
+from market_sim.market.policies import policy_by_code
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
@@ -241,7 +242,7 @@ class Supply:
         n_tiers = market.quotes.shape[1]
         ahead = np.zeros((len(pr), n_tiers))
         for code, rows in self._policy_rows:
-            queue = queue_ahead_of_new(
+            queue = queue_ahead_of_new_fast(  # policies.queue_ahead_of_new, in a kernel
                 policy_by_code(code),
                 week,
                 book.product,
