@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from market_sim.model.choice_kernel import PAIRWISE_MAX, choice_cells
 from market_sim.model.state import Market
 from market_sim.model.world import BuyerArrays, World
 
@@ -40,20 +41,50 @@ class Choices:
 
 
 def choices_for(world: World, market: Market) -> Choices:
-    """:func:`choice_matrix` with each holder's price and order lines (see Choices)."""
+    """:func:`choices_reference`, the per-holder work in one kernel call
+    (:func:`market_sim.model.choice_kernel.choice_cells`; the same numbers)."""
+    pr, b = world.products, world.buyers
+    if len(pr) > PAIRWISE_MAX:  # numpy sums longer rows in halves: keep its own sums
+        return choices_reference(world, market)
+    price_h = market.list_price / pr.h100e
+    log_price = np.log(np.maximum(price_h, 1e-9))
+    quotes = market.quotes[:, np.minimum(b.tiers, market.quotes.shape[1] - 1)].T.astype(float)
+    expo = np.exp(-b.elasticity * log_price - b.sensitivity * quotes)
+    shares, quote, cells, per, lim = choice_cells(
+        market.orderable,
+        market.allowed,
+        price_h,
+        b.ceiling,
+        b.weights,
+        market.program_commitment[pr.vendor],
+        expo,
+        np.ascontiguousarray(quotes),
+        market.list_price,
+        pr.h100e,
+    )
+    return _choices(shares, quote, cells, per, lim, market.list_price / pr.h100e)
+
+
+def choices_reference(world: World, market: Market) -> Choices:
+    """:func:`choice_matrix` with each holder's price and order lines (see Choices), in
+    numpy (the test oracle of :func:`choices_for`)."""
     shares, quote = choice_matrix(world, market)
     pr = world.products
     per_h100e = shares / pr.h100e  # units of each product per H100e ordered
     ceiling = world.buyers.ceiling
     limit = np.maximum(market.list_price[None, :], ceiling[:, None] * pr.h100e[None, :])
     cells = np.flatnonzero(shares > 0)  # (holder, product) cells, row-major
+    per, lim = per_h100e.ravel()[cells], limit.ravel()[cells]
+    return _choices(shares, quote, cells, per, lim, market.list_price / pr.h100e)
+
+
+def _choices(shares, quote, cells, per, lim, usd_per_unit_h100e) -> Choices:
     lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
-    per, lim = per_h100e.ravel()[cells].tolist(), limit.ravel()[cells].tolist()
     n_p = shares.shape[1]
-    for cell, units, usd in zip(cells.tolist(), per, lim, strict=True):
+    for cell, units, usd in zip(cells.tolist(), per.tolist(), lim.tolist(), strict=True):
         h, p = divmod(cell, n_p)
         lines[h].append((p, units, usd))
-    usd = shares @ (market.list_price / pr.h100e)
+    usd = shares @ usd_per_unit_h100e
     return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist())
 
 

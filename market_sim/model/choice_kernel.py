@@ -1,0 +1,104 @@
+"""Every holder's product choice in one kernel pass (:func:`choice_cells`).
+
+:func:`market_sim.model.choice.choices_for` calls it with the one numpy step a kernel
+would round differently (the exponential of the scores, numpy's own ``exp``) done
+first; :func:`market_sim.model.choice.choices_reference` is the all-numpy version and the
+test oracle (tests/test_choice_kernel.py): the same numbers, bit for bit. Sums over a
+row are numpy's pairwise summation (:func:`pairwise_sum`), which ``ndarray.sum(axis=1)``
+uses on a contiguous row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PAIRWISE_MAX = 128
+"""Longest run :func:`pairwise_sum` sums (numpy's block size; numpy halves longer runs)."""
+
+
+@njit(cache=True)
+def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """Sum of ``a[lo:lo + n]`` (``n <= PAIRWISE_MAX``) as numpy sums a contiguous run
+    (``pairwise_sum`` of numpy/_core/src/umath/loops_utils.h.src): from 0 below 8 values,
+    else eight partial sums. (Not recursive: numba's cache cannot reload recursion.)"""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def choice_cells(
+    orderable: np.ndarray,
+    allowed: np.ndarray,
+    price_per_h100e: np.ndarray,
+    ceiling: np.ndarray,
+    weights: np.ndarray,
+    commitment: np.ndarray,
+    expo: np.ndarray,
+    quotes: np.ndarray,
+    list_price: np.ndarray,
+    h100e: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shares [holders, products] and each holder's implied quote (weeks), then the cells
+    with a positive share in row-major order: flat index (holder x products + product),
+    units per H100e ordered, limit USD per unit.
+
+    A holder may order a product that is ``orderable``, ``allowed`` to it and priced
+    (USD per H100e) within its ``ceiling``; its weight is ``weights`` x (1 + the
+    product's program ``commitment``); its score the weight x ``expo`` (the price and
+    lead-time factor); its share the score over the row's sum (a row of zeros when
+    nothing scores). The limit is the list price or the ceiling per unit, the higher.
+    """
+    n_h, n_p = allowed.shape
+    shares = np.zeros((n_h, n_p))
+    quote = np.empty(n_h)
+    row = np.empty(n_p)
+    cells = np.empty(n_h * n_p, dtype=np.int64)
+    per = np.empty(n_h * n_p)
+    limit = np.empty(n_h * n_p)
+    k = 0
+    for h in range(n_h):
+        for p in range(n_p):
+            w = weights[h, p] * (1.0 + commitment[p])
+            ok = orderable[p] and allowed[h, p] and price_per_h100e[p] <= ceiling[h]
+            if not ok:
+                w = 0.0
+            row[p] = w * expo[h, p] if w > 0.0 else 0.0
+        total = pairwise_sum(row, 0, n_p)
+        if total > 0.0:
+            for p in range(n_p):
+                shares[h, p] = row[p] / total
+        for p in range(n_p):
+            row[p] = shares[h, p] * quotes[h, p]
+        quote[h] = pairwise_sum(row, 0, n_p)
+        for p in range(n_p):
+            s = shares[h, p]
+            if s > 0.0:
+                cells[k] = h * n_p + p
+                per[k] = s / h100e[p]
+                a = list_price[p]
+                b = ceiling[h] * h100e[p]
+                limit[k] = a if (a != a or a >= b) and b == b else b  # np.maximum
+                k += 1
+    return shares, quote, cells[:k], per[:k], limit[:k]
