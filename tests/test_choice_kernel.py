@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market_sim.market.kernels_sum import pairwise_sum
 from market_sim.model import GPUMarketModel
 from market_sim.model.choice import choices_for, choices_reference
-from market_sim.model.choice_kernel import pairwise_sum
 
 
 def _same(world, market) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from market_sim.model.choice_kernel import PAIRWISE_MAX, choice_cells
+from market_sim.market.kernels_sum import PAIRWISE_MAX
+from market_sim.model.choice_kernel import choice_cells
 from market_sim.model.state import Market
 from market_sim.model.world import BuyerArrays, World
 
