@@ -75,9 +75,7 @@ def distances(scored: pd.DataFrame) -> np.ndarray:
     )
 
 
-def objective(
-    dist: np.ndarray, weights: np.ndarray | None = None, miss_cost: float = 0.0
-) -> float:
+def objective(dist: np.ndarray, weights: np.ndarray | None = None, miss_cost: float = 0.0) -> float:
     """Weighted mean of the distance plus ``miss_cost`` for each fact outside its band
     (0: every fact inside its band)."""
     if len(dist) == 0:
