@@ -38,6 +38,9 @@ def test_band_distance():
     assert band_distance(math.nan, 4.0, 6.0) == MISSING
     assert band_distance(-3.0, -2.0, 2.0) == pytest.approx(0.5)  # a band through 0
     assert objective(np.array([0.0, 1.0]), np.array([1.0, 3.0])) == pytest.approx(0.75)
+    # a miss costs miss_cost on top of its distance; a fact inside costs nothing
+    assert objective(np.array([0.0, 1.0]), np.array([1.0, 3.0]), 0.2) == pytest.approx(0.9)
+    assert objective(np.array([0.0, 0.0]), None, 0.2) == 0.0
 
 
 def test_facts_split_at_the_cut_off():

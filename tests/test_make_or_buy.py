@@ -79,14 +79,17 @@ def test_a_rivals_bigger_surge_never_starts_later_nor_commits_less(tmp_path):
 
 
 def test_a_market_wide_surge_moves_in_house_volume_both_ways(tmp_path):
-    """Less demand everywhere: merchant GPUs never get slow enough and the dormant
-    programs never start; more: they start earlier and every program sells more."""
-    low, mid, high = (_run(_surge(tmp_path, "all", m)) for m in (0.8, 1.0, 1.2))
-    assert low["meta"][0] is None and low["meta"][3] == 0.0
-    assert high["meta"][0] < mid["meta"][0] == DECIDED_START_WEEK
-    for owner in PROGRAMS:
-        assert low[owner][2] <= mid[owner][2] <= high[owner][2]
-        assert low[owner][3] <= mid[owner][3] <= high[owner][3]
+    """Much less demand everywhere: merchant GPUs never get slow enough and the dormant
+    programs never start; a little less: they start later; more: they start earlier.
+    Every program sells more the more demand there is."""
+    runs = [_run(_surge(tmp_path, "all", m)) for m in (0.7, 0.8, 1.0, 1.2)]
+    none, low, mid, high = runs
+    assert none["meta"][0] is None and none["meta"][3] == 0.0
+    assert high["meta"][0] < mid["meta"][0] == DECIDED_START_WEEK < low["meta"][0]
+    for less, more in itertools.pairwise(runs):
+        for owner in PROGRAMS:
+            assert less[owner][2] <= more[owner][2]
+            assert less[owner][3] <= more[owner][3]
 
 
 def test_committed_shares_book_only_the_uncontracted_rest():

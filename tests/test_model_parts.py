@@ -10,8 +10,10 @@ from hypothesis.extra.numpy import arrays
 
 from market_sim.agents import startup_kernels as K
 from market_sim.agents.chipmaker import split_capacities, split_capacity
+from market_sim.model import GPUMarketModel
 from market_sim.model.book import Batch, OrderBook
 from market_sim.outcomes.measures import gini, hhi, hhi_of_parts, top_share, weighted_quantile
+from model_helpers import BASELINE, FAST
 
 amounts = st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False)
 
@@ -339,3 +341,59 @@ def test_gini_equals_mean_absolute_difference_definition(amounts):
     spread = np.abs(amounts[:, None] - amounts[None, :]).sum()
     want = 0.0 if total <= 0 else spread / (2 * n * total)
     assert gini(amounts) == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bids=st.lists(st.floats(1.0, 1e5), max_size=5),
+    asks=st.lists(st.floats(1.0, 1e5), max_size=5),
+    fallback=st.floats(1.0, 1e5),
+)
+def test_a_week_without_trade_quotes_between_the_best_bid_and_the_best_ask(bids, asks, fallback):
+    from market_sim.model.markets import quoted_price
+
+    price = quoted_price(np.array(bids), np.array(asks), fallback)
+    if bids and asks:
+        lo, hi = sorted((max(bids), min(asks)))
+        assert lo <= price <= hi
+        assert price == pytest.approx((max(bids) + min(asks)) / 2)
+    elif bids:
+        assert price == max(bids)  # only buyers: at least what the best of them bids
+    elif asks:
+        assert price == min(asks)  # only sellers: at most what the cheapest asks
+    else:
+        assert price == fallback
+
+
+def test_the_gray_price_is_never_a_stale_trade_in_a_week_without_one(monkeypatch):
+    """In every week nothing trades on the gray market, the recorded price lies between
+    that week's best bid and best ask (the quote), not the last trade carried forward."""
+    import dataclasses
+
+    import market_sim.model.trading as trading
+
+    seen = {}
+
+    def spy(self, week, price, bid_fills, ask_fills, bids, asks):
+        seen[week] = (bids[0].copy(), asks[0].copy())
+        return trading.Trading._settle_gray(self, week, price, bid_fills, ask_fills, bids, asks)
+
+    patched = tuple(
+        dataclasses.replace(a, settle=spy) if a.name == "gray" else a
+        for a in trading.DOUBLE_AUCTIONS
+    )
+    monkeypatch.setattr(trading, "DOUBLE_AUCTIONS", patched)
+    frame = GPUMarketModel(BASELINE, overrides=[*FAST, "simulation.weeks=130"]).run()
+    quiet = [w for w in frame.index if frame.loc[w, "gray_volume_h100e"] == 0]
+    assert len(quiet) > 10, "set-up: weeks without gray trades"
+    prices = frame["spot_price_usd@H100"]
+    moved = 0
+    for w in quiet:
+        bids, asks = seen[w]
+        if len(bids) and len(asks):
+            lo, hi = sorted((bids.max(), asks.min()))
+            assert lo - 1e-6 <= prices[w] <= hi + 1e-6
+        elif len(bids):
+            assert prices[w] == pytest.approx(bids.max())
+        moved += w > 0 and prices[w] != prices[w - 1]
+    assert moved > 0  # quiet weeks follow their quotes

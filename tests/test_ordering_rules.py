@@ -158,3 +158,70 @@ def test_yield_learning_lowers_inputs_per_unit_and_raises_output():
     assert (a["utilisation_pct@pack"] > 99).all()
     # the same packaging capacity makes more
     assert b["output_units@G1"].sum() > a["output_units@G1"].sum() * 1.2
+
+
+def _most_behind(model):
+    """The fleet buyer furthest behind its plan, with nothing given up yet."""
+    for b in model.fleet_buyers():
+        b.given_up_h100e = 0.0
+    return max(model.fleet_buyers(), key=lambda b: b.wanted(model.week) - b.installed_h100e)
+
+
+def test_with_a_return_rule_a_shortfall_is_given_up_only_while_waits_are_long():
+    model, buyer = _buyer_with_orders(
+        "policy.ordering.give_up_weeks=20",
+        "policy.ordering.give_up_return_weeks=10",
+        "policy.ordering.lead_time_smoothing_weeks=2600",  # the buyer's expectation holds still
+    )
+    week, normal = model.week, buyer.ordering.normal_lead_weeks
+    buyer = _most_behind(model)
+    gap = buyer.wanted(week) - buyer.installed_h100e
+    assert gap > 0, "set-up: a buyer behind its plan in the 2023 shortage"
+    buyer.expected_lead = normal + 10.0  # long waits: it gives up as before
+    buyer.decide(week)
+    assert buyer.given_up_h100e == pytest.approx(gap / 20, rel=1e-6)
+
+
+def test_with_a_return_rule_given_up_compute_comes_back_while_waits_are_normal():
+    model, buyer = _buyer_with_orders(
+        "policy.ordering.give_up_weeks=20",
+        "policy.ordering.give_up_return_weeks=10",
+        "policy.ordering.lead_time_smoothing_weeks=2600",
+    )
+    week = model.week
+    buyer.given_up_h100e = 5000.0
+    buyer.expected_lead = 0.5 * buyer.ordering.normal_lead_weeks  # short waits
+    buyer.decide(week)
+    assert buyer.given_up_h100e == pytest.approx(5000.0 * (1 - 1 / 10), rel=1e-6)
+    assert buyer.wanted(week) == pytest.approx(buyer.desired[week] - 4500.0)
+
+
+def test_without_a_return_rule_a_shortfall_is_given_up_at_any_wait_for_good():
+    model, buyer = _buyer_with_orders(
+        "policy.ordering.give_up_weeks=20",
+        "policy.ordering.lead_time_smoothing_weeks=2600",
+    )
+    week = model.week
+    buyer = _most_behind(model)
+    buyer.ordering = buyer.ordering.model_copy(update={"give_up_return_weeks": None})
+    gap = buyer.wanted(week) - buyer.installed_h100e
+    buyer.expected_lead = 0.5 * buyer.ordering.normal_lead_weeks
+    buyer.decide(week)
+    assert gap > 0 and buyer.given_up_h100e == pytest.approx(gap / 20, rel=1e-6)
+
+
+@pytest.mark.parametrize("share", [0.3, 0.5, 1.0])
+def test_production_in_flight_at_the_start_is_a_share_of_week_0_demand(share):
+    """``policy.initial_pipeline_share`` scales the week-0 start rates: exactly where the
+    capacity does not bind (TPU in the baseline), never above the full-demand rate nor
+    below ``share`` of it where it does (Nvidia's products)."""
+    over = [*FAST, 'policy.initial_pipeline="demand"']
+    model = GPUMarketModel(BASELINE, overrides=[*over, "policy.initial_pipeline_share=1"])
+    full = model.supply.initial_start_rates()[0]
+    part = GPUMarketModel(
+        BASELINE, overrides=[*over, f"policy.initial_pipeline_share={share}"]
+    ).supply.initial_start_rates()[0]
+    tpu = list(model.world.products.ids).index("TPU")
+    assert full[tpu] > 0
+    assert part[tpu] == pytest.approx(share * full[tpu], rel=1e-9)
+    assert (part <= full * (1 + 1e-9)).all() and (part >= share * full * (1 - 1e-9)).all()

@@ -186,8 +186,8 @@ class FleetBuyer(Holder):
         desired = self.desired
         need = max(0.0, desired[week + 1] - desired[week])
         gap = (desired[week] - self.given_up_h100e) - float(m.installed_h100e()[h])
-        if rule.give_up_weeks is not None and gap > 0:
-            self.given_up_h100e += gap / rule.give_up_weeks  # from next week on
+        if rule.give_up_weeks is not None:
+            self._give_up(rule, gap)
         supply_line = float(m.open_orders()[0][h])
         if rule.phantom_cancel > 0 and shortening:
             # orders beyond what the shorter quote needs in the pipe were placed to hold a
@@ -221,6 +221,21 @@ class FleetBuyer(Holder):
             if units >= 1e-6:
                 out.append((p, units, limit))
         return out
+
+    def _give_up(self, rule, gap: float) -> None:
+        """Give up 1/``give_up_weeks`` of a fleet gap (H100e) from next week on; with
+        ``give_up_return_weeks``, only while waits are long (expected lead above
+        ``normal_lead_weeks``), and take 1/``give_up_return_weeks`` of what was given up
+        back while they are not (deferred work returns from rented compute)."""
+        back = rule.give_up_return_weeks
+        if back is None:
+            if gap > 0:
+                self.given_up_h100e += gap / rule.give_up_weeks
+        elif self.expected_lead > rule.normal_lead_weeks:
+            if gap > 0:
+                self.given_up_h100e += gap / rule.give_up_weeks
+        else:
+            self.given_up_h100e -= self.given_up_h100e / back
 
     def _cancel(self, h100e: float, supply_line: float) -> None:
         """Cancel up to ``h100e`` of open orders (youngest first), at most

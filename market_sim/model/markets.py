@@ -45,6 +45,22 @@ class DoubleAuction:
     settle: Callable[[Any, int, float, np.ndarray, np.ndarray, Orders, Orders], None]
 
 
+def quoted_price(bid_price: np.ndarray, ask_price: np.ndarray, fallback: float) -> float:
+    """The price of a double auction in a week nothing trades (USD per unit traded): the
+    midpoint of the best bid and the best ask when both sides have orders, the best bid
+    when only buyers do (the price is at least that), the best ask when only sellers do
+    (at most that), ``fallback`` when neither. A week without trade never repeats an old
+    trade's price: a glut's gray market would show a shortage's price for a year."""
+    has_bid, has_ask = len(bid_price) > 0, len(ask_price) > 0
+    if has_bid and has_ask:
+        return 0.5 * (float(bid_price.max()) + float(ask_price.min()))
+    if has_bid:
+        return float(bid_price.max())
+    if has_ask:
+        return float(ask_price.min())
+    return float(fallback)
+
+
 @dataclass(frozen=True)
 class PrimaryMarkets:
     """The vendors' markets, one per product (documentation object: their rules live in

@@ -312,7 +312,9 @@ class Supply:
             demand += need * shares[h.holder] / pr.h100e
         near, far = np.zeros(len(pr)), np.zeros(len(pr))
         reach = self.reachable_capacity(0)
-        ramp = self.world.scenario.policy.initial_pipeline == "capacity_ramp"
+        policy = self.world.scenario.policy
+        ramp = policy.initial_pipeline == "capacity_ramp"
+        demand = demand * policy.initial_pipeline_share
         for vendor in self.vendors:
             usage = np.zeros(len(self.chipmakers))
             for p in vendor.products:

@@ -25,7 +25,7 @@ from market_sim.market import clear_markets
 from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
-from market_sim.model.markets import DoubleAuction, Orders
+from market_sim.model.markets import DoubleAuction, Orders, quoted_price
 from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
 from market_sim.model.world import STARTUP_CLASS, World
@@ -312,6 +312,9 @@ class Trading:
         buyers, sellers = bids[2], asks[2]
         volume = float(ask_fills.sum())
         if not np.isfinite(price) or volume <= 0:
+            ref = self.world.reference_product
+            reference = float(self.market.list_price[ref] / pr.h100e[ref])
+            self.market.spot_price = quoted_price(bids[0], asks[0], reference)
             return
         self.market.spot_price = float(price)
         pool_units = np.zeros(len(pr))
@@ -355,6 +358,7 @@ class Trading:
                     self.holders[h].rental_received_usd += float(q * price * hours)
             acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
         else:
+            market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
             acc.record_rental(market.rental_price, 0.0, 0.0)
             bid_fills = np.zeros_like(bid_fills)
         self.rented = self.startups.per_live(bids[2], bid_fills)  # aligned with live rows

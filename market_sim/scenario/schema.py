@@ -390,6 +390,15 @@ class OrderingRule(Strict):
         description="a fleet shortfall is given up (the work goes to rented or other "
         "compute) at 1/this of it a week; None: never",
     )
+    give_up_return_weeks: float | None = Field(
+        None,
+        gt=0,
+        le=2600,
+        description="with give_up_weeks: a shortfall is given up only while the expected "
+        "lead time is above normal_lead_weeks, and what was given up comes back (the work "
+        "returns from rented or other compute) at 1/this of it a week while it is not; "
+        "None: given up at any lead time, for good",
+    )
 
 
 class InHouseTrigger(Strict):
@@ -682,6 +691,14 @@ class Policy(Strict):
         "demand",
         description="production in flight at the start: at the week-0 demand rate, or "
         "ramping from it to the week-0 capacity over the pipeline (a market mid-boom)",
+    )
+    initial_pipeline_share: float = Field(
+        1.0,
+        gt=0,
+        le=2.0,
+        description="production in flight at the start, as a share of the week-0 demand "
+        "rate: below 1 the market starts short (new products still ramping)",
+        json_schema_extra={"unit": "factor"},
     )
 
 

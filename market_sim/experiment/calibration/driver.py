@@ -64,6 +64,7 @@ class Settings:
                 "scenario": scenario,
                 "parameters": [p.to_dict() for p in params.parameters],
                 "weights": params.weights,
+                "miss_cost": params.miss_cost,
                 "facts": facts.to_dict(orient="records"),
                 "role": self.role,
                 "until": self.until,
@@ -133,6 +134,7 @@ def calibrate(
         seeds=list(settings.seeds),
         weeks=weeks,
         fixed=[],
+        miss_cost=params.miss_cost,
     )
     start = _start(data, params)
     first = None if settings.cold else start
@@ -201,6 +203,7 @@ def calibrate(
             "settings": settings.__dict__,
             "parameters": [p.to_dict() for p in params.parameters],
             "weights": params.weights,
+            "miss_cost": params.miss_cost,
             "weeks": weeks,
             "start": start,
             "summary": summary,
@@ -264,7 +267,17 @@ def _validate(
         sets.append((int(row["member"]), {p.path: float(row[p.path]) for p in params.parameters}))
     futures = [
         client.submit(
-            evaluate, data, values, settings.seeds, chosen, weights, [], integer, None, pure=False
+            evaluate,
+            data,
+            values,
+            settings.seeds,
+            chosen,
+            weights,
+            [],
+            integer,
+            None,
+            params.miss_cost,
+            pure=False,
         )
         for _, values in sets
     ]

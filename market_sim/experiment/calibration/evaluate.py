@@ -82,6 +82,7 @@ def evaluate(
     fixed: Sequence[str] = (),
     integer: Mapping[str, bool] | None = None,
     weeks: int | None = None,
+    miss_cost: float = 0.0,
 ) -> Evaluation:
     """Run ``scenario`` (resolved data) with ``fixed`` overrides and ``params`` for each
     seed, over ``weeks`` weeks (default: the scenario's horizon), and score the facts.
@@ -124,7 +125,7 @@ def evaluate(
             elapsed_s=time.perf_counter() - t0,
         )
     per_seed = [
-        objective(part["distance"].to_numpy(), weights) + BREACH_WEIGHT * weeks / 52.0
+        objective(part["distance"].to_numpy(), weights, miss_cost) + BREACH_WEIGHT * weeks / 52.0
         for (_, part), weeks in zip(
             scored.groupby("seed_index", sort=True), breach_weeks, strict=True
         )

@@ -6,7 +6,9 @@ distance is the log-ratio to the nearer edge, ``|ln(simulated / edge)|`` (scale-
 the upper edge is 0.69 whatever the unit), or for a band that reaches zero or below, the
 gap over the band's half-width. A fact the run cannot simulate counts :data:`MISSING`.
 The objective is the weighted mean over the chosen facts (weights 1 unless the parameters
-file sets them), averaged over seeds.
+file sets them) of the distance plus, for a fact outside its band, the parameters file's
+``miss_cost`` (0 by default: a fit then has no reason to bring a fact from just outside its
+edge to just inside, and the in-band count flips with the seed), averaged over seeds.
 
 Which facts: those of a role (``target`` by default) whose window ends on or before
 ``until`` (the in-sample facts of a backtest); the rest are scored out of sample.
@@ -73,12 +75,14 @@ def distances(scored: pd.DataFrame) -> np.ndarray:
     )
 
 
-def objective(dist: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Weighted mean distance (0: every fact inside its band)."""
+def objective(dist: np.ndarray, weights: np.ndarray | None = None, miss_cost: float = 0.0) -> float:
+    """Weighted mean of the distance plus ``miss_cost`` for each fact outside its band
+    (0: every fact inside its band)."""
     if len(dist) == 0:
         return 0.0
     w = np.ones(len(dist)) if weights is None else np.asarray(weights, dtype=float)
-    return float((w * dist).sum() / w.sum())
+    cost = np.asarray(dist, dtype=float) + miss_cost * (np.asarray(dist) > 0)
+    return float((w * cost).sum() / w.sum())
 
 
 def fact_weights(facts: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:

@@ -12,6 +12,8 @@
     [weights]                     # optional: weight of a fact in the objective (default 1)
     F004 = 2.0
 
+    miss_cost = 0.1               # optional: added to the distance of a fact outside its band
+
     [ensemble]                    # optional
     size = 20                     # members shipped (at least 20)
     tolerance = 0.5               # members' objective within best + tolerance x (best + 0.01)
@@ -82,6 +84,9 @@ class ParamsFile(_Strict):
     weights: dict[str, float] = Field(default_factory=dict)
     ensemble: EnsembleSpec = EnsembleSpec()
     prior_weight: float = Field(0.002, ge=0, le=10, description="strength of the priors")
+    miss_cost: float = Field(
+        0.0, ge=0, le=5, description="added to the band distance of a fact outside its band"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Params:
     ensemble_size: int
     tolerance: float
     prior_weight: float
+    miss_cost: float = 0.0
 
 
 def load_params(path: str | Path, scenario: ScenarioRef) -> Params:
@@ -174,6 +180,7 @@ def load_params(path: str | Path, scenario: ScenarioRef) -> Params:
         spec.ensemble.size,
         spec.ensemble.tolerance,
         spec.prior_weight,
+        spec.miss_cost,
     )
 
 

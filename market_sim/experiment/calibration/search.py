@@ -44,6 +44,7 @@ class SearchInputs:
     seeds: list[int]
     weeks: int
     fixed: list[str]
+    miss_cost: float = 0.0
 
 
 def _load_optuna():
@@ -134,6 +135,7 @@ def search(
                 inputs.fixed,
                 integer,
                 inputs.weeks,
+                inputs.miss_cost,
                 pure=False,
                 key=f"calibrate-{trial.number}-{time.monotonic_ns()}",
             )
