@@ -228,14 +228,10 @@ class FleetBuyer(Holder):
         ``normal_lead_weeks``), and take 1/``give_up_return_weeks`` of what was given up
         back while they are not (deferred work returns from rented compute)."""
         back = rule.give_up_return_weeks
-        if back is None:
-            if gap > 0:
-                self.given_up_h100e += gap / rule.give_up_weeks
-        elif self.expected_lead > rule.normal_lead_weeks:
-            if gap > 0:
-                self.given_up_h100e += gap / rule.give_up_weeks
-        else:
+        if back is not None and self.expected_lead <= rule.normal_lead_weeks:
             self.given_up_h100e -= self.given_up_h100e / back
+        elif gap > 0:
+            self.given_up_h100e += gap / rule.give_up_weeks
 
     def _cancel(self, h100e: float, supply_line: float) -> None:
         """Cancel up to ``h100e`` of open orders (youngest first), at most

@@ -63,7 +63,7 @@ def choices_for(world: World, market: Market) -> Choices:
         market.list_price,
         pr.h100e,
     )
-    return _choices(shares, quote, cells, per, lim, market.list_price / pr.h100e)
+    return _choices(shares, quote, cells, per, lim, price_h)
 
 
 def choices_reference(world: World, market: Market) -> Choices:

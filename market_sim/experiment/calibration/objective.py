@@ -81,7 +81,8 @@ def objective(dist: np.ndarray, weights: np.ndarray | None = None, miss_cost: fl
     if len(dist) == 0:
         return 0.0
     w = np.ones(len(dist)) if weights is None else np.asarray(weights, dtype=float)
-    cost = np.asarray(dist, dtype=float) + miss_cost * (np.asarray(dist) > 0)
+    dist = np.asarray(dist, dtype=float)
+    cost = dist + miss_cost * (dist > 0)
     return float((w * cost).sum() / w.sum())
 
 
