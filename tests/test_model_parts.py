@@ -397,3 +397,33 @@ def test_the_gray_price_is_never_a_stale_trade_in_a_week_without_one(monkeypatch
             assert prices[w] == pytest.approx(bids.max())
         moved += w > 0 and prices[w] != prices[w - 1]
     assert moved > 0  # quiet weeks follow their quotes
+
+
+def test_neoclouds_rent_out_only_the_fleet_not_under_contract():
+    """A neocloud offers ``1 - contracted_share`` of its installed fleet on the rental
+    market; the contracted rest never reaches it, so with every neocloud fleet under
+    contract the rental market's supply is the other holders' offers only."""
+    from market_sim.agents.neocloud import NeocloudAgent
+
+    def neocloud_offers(shares: dict[str, float]) -> tuple[dict[str, tuple], float]:
+        sets = [f"agents.{firm}.contracted_share={s}" for firm, s in shares.items()]
+        model = GPUMarketModel(BASELINE, overrides=[*FAST, "simulation.weeks=40", *sets])
+        for _ in range(30):
+            model.step()
+        offers = {
+            h.firm_id: (h.rental_ask(model.week)[1], h.installed_h100e)
+            for h in model.holders
+            if isinstance(h, NeocloudAgent)
+        }
+        others = sum(
+            h.rental_ask(model.week)[1] for h in model.holders if not isinstance(h, NeocloudAgent)
+        )
+        return offers, others
+
+    offers, _ = neocloud_offers({"coreweave": 0.4, "lambda": 0.0})
+    qty, installed = offers["coreweave"]
+    assert installed > 0 and qty == pytest.approx(0.6 * installed)
+    qty, installed = offers["lambda"]
+    assert installed > 0 and qty == pytest.approx(installed)
+    offers, others = neocloud_offers({"coreweave": 1.0, "lambda": 1.0})
+    assert all(qty == 0.0 for qty, _ in offers.values()) and others > 0

@@ -5,8 +5,9 @@ Weekly, a neocloud compares what one H100e earns over its payback horizon,
 price per H100e it can order. When renting pays, it orders growth of
 ``max_growth_per_week`` of its fleet (at least ``min_growth_h100e``), as long as its open orders do
 not already cover that growth over the expected lead time and the year's capital allows.
-It offers its whole fleet for rent at its cost of owning (capital over the service life
-at its utilisation, plus opex).
+It offers its fleet for rent at its cost of owning (capital over the service life at its
+utilisation, plus opex), less the share leased under contract to buyers outside the model
+(``contracted_share``: AI labs and hyperscalers; the contracts' income is not modelled).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class NeocloudAgent(Holder):
         return self.orders_for(self.cap_by_budget(week, growth))
 
     def rental_ask(self, week: int) -> tuple[float, float]:
-        """(price USD per H100e-hour, H100e): the whole fleet, at the cost of owning."""
-        qty = self.installed_h100e
+        """(price USD per H100e-hour, H100e): the fleet not leased under contract
+        (``contracted_share``), at the cost of owning."""
+        qty = (1.0 - self.spec.contracted_share) * self.installed_h100e
         return (self.own_cost_per_hour(self.spec.utilisation), qty) if qty > 0 else (0.0, 0.0)

@@ -549,6 +549,13 @@ class NeocloudSpec(_Buyer):
     min_growth_h100e: float = Field(
         1000.0, ge=0, description="smallest weekly growth step planned (lets a fleet start)"
     )
+    contracted_share: Fraction = Field(
+        0.0,
+        description="share of the fleet leased under contract to AI labs and hyperscalers "
+        "outside the model (CoreWeave's S-1: Microsoft 35% of 2023 revenue, 62% of 2024's); "
+        "only the rest is offered on the rental market startups rent from",
+        json_schema_extra={"unit": "fraction 0-1"},
+    )
 
 
 # --------------------------------------------------------------------------- buyer classes
