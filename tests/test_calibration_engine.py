@@ -103,6 +103,28 @@ def test_apply_values_sets_nested_and_keyed_paths_and_keeps_comments():
     assert data["startups"]["value_usd_per_gpu_hour"] == 7.25
 
 
+def test_a_new_key_goes_before_the_comment_that_opens_the_next_table():
+    """tomlkit keeps ``# --- startups`` in the body of the table above it: a fitted key
+    new to that table is written above the comment, not under it."""
+    text = (
+        '[[agents]]\nid = "lambda"\nutilisation = 0.85\n\n'
+        "# --------------------------------------------------------------- startups\n\n"
+        "[startups]\ncount = 600\n"
+    )
+    out = apply_values(
+        text,
+        {"agents.lambda.contracted_share": 0.23, "agents.lambda.utilisation": 0.8},
+        {"agents.lambda.contracted_share": "calibrated: cal-x"},
+    )
+    lines = out.splitlines()
+    new = lines.index("contracted_share = 0.23 # calibrated: cal-x")
+    assert lines[new - 1] == "utilisation = 0.8"  # replaced in place
+    assert new < lines.index(next(x for x in lines if x.endswith(" startups")))
+    data = tomlkit.parse(out).unwrap()
+    assert data["agents"] == [{"id": "lambda", "utilisation": 0.8, "contracted_share": 0.23}]
+    assert data["startups"] == {"count": 600}
+
+
 def test_ensemble_selection():
     trials = pd.DataFrame(
         {

@@ -83,8 +83,25 @@ def apply_values(
         comment = comments.get(path)
         if comment:
             item.comment(comment)
-        table[rest[-1]] = item
+        _set_before_trailing_comments(table, rest[-1], item)
     return tomlkit.dumps(doc)
+
+
+def _set_before_trailing_comments(table: Any, key: str, item: Any) -> None:
+    """``table[key] = item``; a new key goes after the table's last value, before the
+    comments and blank lines that end it (tomlkit keeps a comment that introduces the
+    next table, say ``# --- startups``, in the body of the table above it)."""
+    container = getattr(table, "value", table)  # a Table's Container, or the document
+    body = container.body
+    if key in table or not body or body[-1][0] is not None:
+        table[key] = item
+        return
+    trailing = []
+    while body and body[-1][0] is None:  # comments and whitespace: no key, no index
+        trailing.append(body.pop()[1])
+    table[key] = item
+    for kept in reversed(trailing):
+        container.add(kept)
 
 
 def write_calibrated(
