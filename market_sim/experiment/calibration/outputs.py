@@ -91,11 +91,11 @@ def _set_before_trailing_comments(table: Any, key: str, item: Any) -> None:
     """``table[key] = item``; a new key goes after the table's last value, before the
     comments and blank lines that end it (tomlkit keeps a comment that introduces the
     next table, say ``# --- startups``, in the body of the table above it)."""
-    container = getattr(table, "value", table)  # a Table's Container, or the document
-    body = container.body
-    if key in table or not body or body[-1][0] is not None:
+    if key in table:  # replaced where it stands
         table[key] = item
         return
+    container = getattr(table, "value", table)  # a Table's Container, or the document
+    body = container.body
     trailing = []
     while body and body[-1][0] is None:  # comments and whitespace: no key, no index
         trailing.append(body.pop()[1])
