@@ -95,3 +95,25 @@ def test_summary_rows_equals_summary_of_every_row(pop, firms, top_k, zero_share,
     assert res[:7] == want[:7]
     np.testing.assert_array_equal(res[7], want[7])
     np.testing.assert_array_equal(res[8], want[8])
+
+
+def test_float_columns_side_by_side_give_the_same_numbers(monkeypatch) -> None:
+    """A large population stores its float columns side by side (one cache line a row,
+    ``startups.TOGETHER_MIN_ROWS``); the week's numbers do not depend on the layout."""
+    from market_sim.agents import startups
+    from market_sim.model import GPUMarketModel
+    from model_helpers import BASELINE
+
+    runs = {}
+    for label, min_rows in (("apart", 2**62), ("together", 0)):
+        monkeypatch.setattr(startups, "TOGETHER_MIN_ROWS", min_rows)
+        over = ["startups.count=300", "simulation.weeks=40"]
+        with GPUMarketModel(BASELINE, overrides=over, seed=3) as model:
+            model.run()
+            cols = model.startups.cols
+            assert (cols["cash"].strides[0] == 64) is (label == "together")  # the layout
+            runs[label] = (model.timeseries(), {k: v[: model.startups.n] for k, v in cols.items()})
+    (frame_a, cols_a), (frame_t, cols_t) = runs["apart"], runs["together"]
+    assert frame_a.equals(frame_t)
+    for name, col in cols_a.items():
+        np.testing.assert_array_equal(col, cols_t[name], err_msg=name)

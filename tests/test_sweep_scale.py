@@ -315,8 +315,9 @@ def _signatures(*args: str) -> dict[str, list[str]]:
         ("1",),
         ("2", "policy.allocation=auction", "startups.count=2000"),
         ("3", "policy.allocation=fifo", "simulation.weeks=52"),
+        ("4", "startups.count=300000", "simulation.weeks=3"),  # columns side by side
     ],
-    ids=["baseline", "auction", "fifo-52w"],
+    ids=["baseline", "auction", "fifo-52w", "large-population"],
 )
 def test_the_warm_up_compiles_every_kernel_a_run_uses(run: tuple[str, ...]) -> None:
     warm = _signatures("warm")

@@ -21,7 +21,7 @@ from numba import njit
 from market_sim.agents.startup_kernels import ACTIVE, EXITED
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def startups_demand_rows(
     rows: np.ndarray,
     need: np.ndarray,
@@ -42,6 +42,12 @@ def startups_demand_rows(
     The bids with a positive quantity in the reference's order (every first tranche by
     row, then every second tranche), each with its startup's row; the rows that order
     from a vendor (ascending) and the H100e each orders.
+
+    ``error_model="numpy"``: numba then does not test each division for a zero divisor
+    (Python's ``ZeroDivisionError``), which kept the loop ~2% of a 10k-startup week
+    slower (scripts/bench_week.py). Every division here has a nonzero divisor: ``cash``
+    and ``rest`` are tested first, ``low > 0`` is, ``buy_price_per_h100e > 0`` is, and
+    ``high * hours`` is positive because the schema makes ``value`` and ``hours`` positive.
     """
     m = rows.shape[0]
     price = np.empty(2 * m)

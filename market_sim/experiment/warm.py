@@ -19,18 +19,22 @@ installation compiles the same kernels at once. Instead:
 Warming means running the packaged baseline scenario (few startups, its whole
 horizon) once: that calls every kernel a run calls, with the argument types a run uses
 (a short run misses a signature that appears late; ``tests/test_sweep_scale.py`` checks
-that the warm-up compiles every kernel a full run uses).
+that the warm-up compiles every kernel a full run uses), then four weeks of it with the
+startups' float columns stored side by side, as a population of 2**18 rows or more
+stores them (``market_sim.agents.startups.TOGETHER_MIN_ROWS``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +76,8 @@ def warm_kernels(freeze: bool = False) -> dict[str, Any]:
     from market_sim.experiment.worker import simulate
 
     simulate(None, overrides=WARM_OVERRIDES)  # None: the packaged baseline
+    with _columns_together():  # a large population's layout: the startups' kernels again
+        simulate(None, overrides=(*WARM_OVERRIDES, "simulation.weeks=4"))
     hits = misses = signatures = 0
     for dispatcher in kernel_dispatchers().values():
         stats = dispatcher.stats
@@ -89,6 +95,22 @@ def warm_kernels(freeze: bool = False) -> dict[str, Any]:
         "pid": os.getpid(),
     }
     return _warm
+
+
+@contextlib.contextmanager
+def _columns_together() -> Iterator[None]:
+    """Within the block every startup population stores its float columns side by side,
+    as a large one does (``market_sim.agents.startups.TOGETHER_MIN_ROWS``): the
+    startups' kernels then see the strided columns a large run gives them, and are
+    compiled (or loaded) for those too."""
+    from market_sim.agents import startups
+
+    saved = startups.TOGETHER_MIN_ROWS
+    startups.TOGETHER_MIN_ROWS = 0
+    try:
+        yield
+    finally:
+        startups.TOGETHER_MIN_ROWS = saved
 
 
 class WarmUp(WorkerPlugin):
