@@ -16,9 +16,23 @@ budget (capex x share) net of what was paid and what is on order.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
+
+
+class WeekViews(NamedTuple):
+    """The model's views a buyer reads while it decides, taken once for all buyers
+    (``GPUMarketModel.week_views``): none of them changes while they decide, since a
+    buyer's cancellations change only its own open orders and orders join the book after
+    every buyer has decided. Per firm holder: installed compute and open orders (H100e,
+    and USD at list prices) as Python floats."""
+
+    choices: Any  # market_sim.model.choice.Choices
+    installed_h100e: list[float]
+    open_h100e: list[float]
+    open_usd: list[float]
 
 
 def target_path(spec, scenario, weeks: int) -> np.ndarray:
@@ -127,15 +141,18 @@ class Holder(mesa.Agent):
         known = [c for c in plan if c.year <= year] or [plan[0]]
         return known[-1].usd_bn * 1e9 * getattr(self.spec, "accelerator_share_of_capex", 1.0)
 
-    def budget_left_usd(self, week: int) -> float:
-        """Accelerator budget left this calendar year (inf without a capex plan)."""
+    def budget_left_usd(self, week: int, open_usd: float | None = None) -> float:
+        """Accelerator budget left this calendar year (inf without a capex plan);
+        ``open_usd``: the buyer's open orders at list prices, if the caller has them."""
         year = self.model.year_of(week)
         usd = self._budgets.get(year)
         if usd is None:
             usd = self._budgets[year] = self.budget_usd(year)
         if not math.isfinite(usd):
             return math.inf
-        return max(0.0, usd - self.paid_by_year.get(year, 0.0) - self.open_orders_usd())
+        if open_usd is None:
+            open_usd = self.open_orders_usd()
+        return max(0.0, usd - self.paid_by_year.get(year, 0.0) - open_usd)
 
     def cap_by_budget(self, week: int, h100e: float) -> float:
         """Scale an order (H100e) down to what the year's budget can pay at list price."""
@@ -175,20 +192,23 @@ class FleetBuyer(Holder):
         it has given up (0 without ``give_up_weeks``)."""
         return self.desired[week] - self.given_up_h100e
 
-    def decide(self, week: int) -> list[tuple]:
-        """This week's orders (and cancellations, applied to the book directly)."""
+    def decide(self, week: int, views: WeekViews | None = None) -> list[tuple]:
+        """This week's orders (and cancellations, applied to the book directly);
+        ``views``: the model's week views, if the caller took them for every buyer."""
         rule, m, h = self.ordering, self.model, self.holder
-        c = m.choices()  # (the methods' reads of the model's views, once: no change between)
+        if views is None:
+            views = m.week_views()
+        c = views.choices  # (the methods' reads of the model's views, once)
         lines = c.lines[h]
         quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.learn_lead_time(quote)
         desired = self.desired
         need = max(0.0, desired[week + 1] - desired[week])
-        gap = (desired[week] - self.given_up_h100e) - float(m.installed_h100e()[h])
+        gap = (desired[week] - self.given_up_h100e) - views.installed_h100e[h]
         if rule.give_up_weeks is not None:
             self._give_up(rule, gap)
-        supply_line = float(m.open_orders()[0][h])
+        supply_line = views.open_h100e[h]
         if rule.phantom_cancel > 0 and shortening:
             # orders beyond what the shorter quote needs in the pipe were placed to hold a
             # place in a long queue (double orders): cancel a share of them, order nothing
@@ -212,7 +232,7 @@ class FleetBuyer(Holder):
         if not lines:  # can_order()
             return []
         usd = c.usd_list[h]  # cap_by_budget(week, indicated), then orders_for(...)
-        left = self.budget_left_usd(week)
+        left = self.budget_left_usd(week, views.open_usd[h])
         if usd > 0 and math.isfinite(left):
             indicated = min(indicated, left / usd)
         out = []
@@ -256,16 +276,22 @@ class FleetBuyer(Holder):
         """(price USD/H100e, H100e) offered on the gray market: what is ahead of plan."""
         return self._gray_ask(-self._fleet_gap(week))  # installed_h100e - wanted(week)
 
-    def gray_orders(self, week: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    def gray_orders(
+        self, week: int, installed: list[float] | None = None
+    ) -> tuple[tuple[float, float], tuple[float, float]]:
         """``(gray_bid(week), gray_ask(week))``, the fleet gap computed once (the surplus
-        is its negation, exactly)."""
-        gap = self._fleet_gap(week)
+        is its negation, exactly); ``installed``: every firm holder's installed H100e, if
+        the caller has them."""
+        gap = self._fleet_gap(week, installed)
         return self._gray_bid(gap), self._gray_ask(-gap)
 
-    def _fleet_gap(self, week: int) -> float:
+    def _fleet_gap(self, week: int, installed: list[float] | None = None) -> float:
         """wanted(week) - installed H100e."""
-        installed = float(self.model.installed_h100e()[self.holder])
-        return (self.desired[week] - self.given_up_h100e) - installed
+        if installed is None:
+            mine = float(self.model.installed_h100e()[self.holder])
+        else:
+            mine = installed[self.holder]
+        return (self.desired[week] - self.given_up_h100e) - mine
 
     def _gray_bid(self, gap: float) -> tuple[float, float]:
         if gap <= 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import mesa
 
-from market_sim.agents.buyers import Holder
+from market_sim.agents.buyers import Holder, WeekViews
 
 
 class NeocloudAgent(Holder):
@@ -32,7 +32,9 @@ class NeocloudAgent(Holder):
         margin = m.rental_price - econ.opex_usd_per_gpu_hour
         return margin * econ.hours_per_week * self.spec.utilisation * self.spec.payback_weeks
 
-    def decide(self, week: int) -> list[tuple]:
+    def decide(self, week: int, views: WeekViews | None = None) -> list[tuple]:
+        """This week's orders; ``views`` is accepted for the buyers' common call
+        (:meth:`market_sim.agents.buyers.FleetBuyer.decide`) and not needed here."""
         m = self.model
         self.learn_lead_time(self.expected_quote())
         if not self.can_order():

@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from market_sim.agents.buyers import FleetBuyer, target_path
+from market_sim.agents.buyers import FleetBuyer, WeekViews, target_path
 from market_sim.agents.chipmaker import ChipmakerAgent
 from market_sim.agents.registry import HOLDER_AGENTS
 from market_sim.agents.startups import StartupAgent, StartupPopulation
@@ -302,6 +302,16 @@ class GPUMarketModel(mesa.Model):
                 *self.book.open_totals(n_h, self.world.products.h100e, self.market.list_price),
             )
         return self._open_cache[1], self._open_cache[2]
+
+    def week_views(self) -> WeekViews:
+        """The views buyers read while they decide (:class:`WeekViews`), taken now."""
+        open_h100e, open_usd = self.open_orders()
+        return WeekViews(
+            self.choices(),
+            self.installed_h100e().tolist(),
+            open_h100e.tolist(),
+            open_usd.tolist(),
+        )
 
     def choices(self) -> Choices:
         """Every holder's product shares, implied quote, price and order lines this week

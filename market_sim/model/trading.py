@@ -73,8 +73,9 @@ class Trading:
         qty: list[float] = []
         limit: list[float] = []
         priority: list[int] = []
+        views = self.holders[0].model.week_views() if self.holders else None
         for h in self.holders:
-            lines = h.decide(week)
+            lines = h.decide(week, views)
             if not lines:
                 continue
             for p, units, usd in lines:
@@ -287,8 +288,10 @@ class Trading:
         """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples."""
         bids: tuple[list, list, list] = ([], [], [])
         asks: tuple[list, list, list] = ([], [], [])
-        for h in self.fleet_buyers:
-            (price, qty), ask = h.gray_orders(week)  # gray_bid(week), gray_ask(week)
+        buyers = self.fleet_buyers
+        installed = buyers[0].model.installed_h100e().tolist() if buyers else []
+        for h in buyers:
+            (price, qty), ask = h.gray_orders(week, installed)  # gray_bid(week), gray_ask(week)
             if qty > 0:
                 bids[0].append(price), bids[1].append(qty), bids[2].append(h.holder)
             price, qty = ask
