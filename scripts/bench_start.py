@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -157,31 +158,43 @@ def mesa_import(repeats: int) -> dict[str, float]:
     return {k: 1e3 * v for k, v in best.items()}
 
 
-def warm_run(tree: Path) -> tuple[float, dict[str, float]]:
-    """Wall seconds and run.json timings of a warm ``run`` of the baseline in ``tree``."""
+def warm_run(tree: Path) -> tuple[float, float, dict[str, float]]:
+    """Wall seconds, CPU seconds (user + system: less moved by other processes on a
+    shared machine) and run.json timings of a warm ``run`` of the baseline in ``tree``."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         args = [sys.executable, "-m", "market_sim.cli", "run", "scenarios/baseline.toml"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(
             [*args, "--out", str(out)], cwd=tree, env=env, capture_output=True, check=True
         )
         wall = time.perf_counter() - t0
-        return wall, json.loads((out / "run.json").read_text())["timings_s"]
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return wall, cpu, json.loads((out / "run.json").read_text())["timings_s"]
 
 
 def runs(old: Path, repeats: int) -> dict[str, object]:
+    """Best wall and CPU seconds of a warm run in ``old`` and in this tree, in turn."""
     trees = {"old": old, "new": ROOT}
     for tree in trees.values():
         warm_run(tree)  # compiles or loads the kernel cache
-    best: dict[str, object] = {}
+    wall = dict.fromkeys(trees, float("inf"))
+    cpu = dict.fromkeys(trees, float("inf"))
+    timings: dict[str, dict[str, float]] = {}
     for _ in range(repeats):
         for name, tree in trees.items():
-            wall, timings = warm_run(tree)
-            if wall < best.get(f"run_{name}_s", float("inf")):  # type: ignore[operator]
-                best[f"run_{name}_s"], best[f"timings_{name}"] = wall, timings
-    return best
+            w, c, t = warm_run(tree)
+            cpu[name] = min(cpu[name], c)
+            if w < wall[name]:
+                wall[name], timings[name] = w, t
+    out: dict[str, object] = {}
+    for name in trees:
+        out |= {f"run_{name}_s": wall[name], f"run_cpu_{name}_s": cpu[name]}
+        out[f"timings_{name}"] = timings[name]
+    return out
 
 
 def main() -> None:
@@ -201,6 +214,7 @@ def main() -> None:
         ("  CSV of its charts' tables (ms)", "csv_old", "csv_new"),
         ("import mesa after market_sim.cli (ms)", "mesa_plain", "mesa_import_mesa"),
         ("warm `run` of the baseline (s)", "run_old_s", "run_new_s"),
+        ("  its CPU time, user + system (s)", "run_cpu_old_s", "run_cpu_new_s"),
     ]
     print(f"{'measure':<40} {'old':>9} {'new':>9} {'new/old':>8}")
     for label, old, new in rows:
