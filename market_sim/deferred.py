@@ -2,7 +2,7 @@
 
 A :class:`DeferredModule` is a package registered with its real spec and path but not
 executed: its submodules can be imported, and the first attribute looked up on it runs its
-``__init__`` as usual (from then on it is an ordinary module). market_sim uses it for two
+``__init__`` as usual (from then on it is an ordinary module). market_sim uses it for three
 third-party start-up costs of features it does not use:
 
 - ``mesa.experimental``, from ``import market_sim`` on (:func:`defer`): Mesa 3.3's
@@ -15,6 +15,11 @@ third-party start-up costs of features it does not use:
   its package's ``__init__``; afterwards ``scipy.linalg`` and its submodules are taken out
   of ``sys.modules`` again (unless something used them), so a later ``import scipy.linalg``
   runs as usual.
+
+- ``narwhals`` (with ``narwhals.stable`` and ``narwhals.stable.v1``, :func:`defer_chain`)
+  when a report module is imported (:mod:`market_sim.report`): plotly's validators,
+  which ``plotly.io`` imports to write a figure, import it (~30-40 ms) for arrays that
+  are not numpy arrays; the reports' figures hold numpy arrays, lists and plain values.
 
 Nothing happens when the package is imported already or cannot be found.
 """
@@ -63,6 +68,30 @@ def defer(name: str) -> DeferredModule | None:
     module.__class__ = DeferredModule
     sys.modules[name] = module
     return module
+
+
+def defer_chain(name: str) -> list[DeferredModule]:
+    """Defer the package ``name`` (e.g. ``"narwhals.stable.v1"``) and each of its parent
+    packages not imported yet (:func:`defer`), each bound as an attribute of its parent, so
+    that ``import narwhals.stable.v1 as nw`` gives the deferred package without running
+    any ``__init__``; return them, outermost first ([]: nothing done, when ``name`` is
+    imported already or one of them cannot be found)."""
+    if name in sys.modules:
+        return []
+    parts = name.split(".")
+    done: list[DeferredModule] = []
+    for depth in range(1, len(parts) + 1):
+        sub = ".".join(parts[:depth])
+        module = sys.modules.get(sub) or defer(sub)
+        if module is None:
+            for made in done:
+                del sys.modules[made.__name__]
+            return []
+        if depth > 1:
+            setattr(sys.modules[".".join(parts[: depth - 1])], parts[depth - 1], module)
+        if isinstance(module, DeferredModule) and sub not in {m.__name__ for m in done}:
+            done.append(module)
+    return done
 
 
 @contextlib.contextmanager

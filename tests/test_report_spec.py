@@ -10,6 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plotly.subplots import make_subplots
 
 from market_sim.report import figures as F
@@ -138,3 +140,129 @@ def test_arrays_are_encoded_as_plotly_encodes_them() -> None:
     expected = spec()
     convert_to_base64(expected)
     assert _json(encode_arrays(spec())) == _json(expected)
+
+
+def _plotlys_encoding(value: object) -> object:
+    from _plotly_utils.utils import to_typed_array_spec
+
+    return to_typed_array_spec(value)
+
+
+def _same(ours: object, theirs: object) -> bool:
+    """Equal typed-array specs, or (where plotly keeps an array) arrays with the same
+    dtype, shape and values."""
+    if isinstance(theirs, np.ndarray):
+        return (
+            isinstance(ours, np.ndarray)
+            and ours.dtype == theirs.dtype
+            and ours.shape == theirs.shape
+            and np.array_equal(ours, theirs, equal_nan=ours.dtype.kind in "fc")
+        )
+    return type(ours) is type(theirs) and ours == theirs
+
+
+INT_BOUNDS = [
+    (0, 1),
+    (-128, 127),
+    (-129, 127),
+    (0, 128),
+    (-32768, 32767),
+    (-32769, 0),
+    (0, 32768),
+    (-(2**31), 2**31 - 1),
+    (-(2**31) - 1, 0),
+    (0, 2**31),
+    (-(2**63), 2**63 - 1),
+]
+UINT_BOUNDS = [
+    (0, 255),
+    (0, 256),
+    (0, 65535),
+    (0, 65536),
+    (0, 2**32 - 1),
+    (0, 2**32),
+    (0, 2**64 - 1),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint64", "uint32", "uint8"])
+@pytest.mark.parametrize("bounds", INT_BOUNDS + UINT_BOUNDS)
+def test_typed_array_is_plotlys_on_integer_ranges(dtype: str, bounds: tuple[int, int]) -> None:
+    from market_sim.report.figure_spec import typed_array
+
+    info = np.iinfo(dtype)
+    lo, hi = max(bounds[0], info.min), min(bounds[1], info.max)
+    for values in ([lo, hi], [hi], [lo], [lo, hi, lo, hi, 0 if lo <= 0 <= hi else lo]):
+        arr = np.array(values, dtype=dtype)
+        assert _same(typed_array(arr), _plotlys_encoding(arr)), (dtype, values)
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [
+        np.array([1.0, np.nan, -np.inf, np.inf, -0.0, 5e-324, 1.7976931348623157e308]),
+        np.array([1.5, 2.5], dtype=np.float32),
+        np.array([1.5, 2.5], dtype=np.float16),
+        np.array([1.5, 2.5], dtype=">f8"),
+        np.array([1, 2], dtype=">i8"),
+        np.array([True, False, True]),
+        np.array([1 + 2j, 3j]),
+        np.array(["2024-01-01", "2024-01-08"], dtype="datetime64[D]"),
+        np.array(["a", "b"]),
+        np.array([1, "a", None], dtype=object),
+        np.array([], dtype=np.float64),
+        np.array([], dtype=np.int64),
+        np.zeros((0, 3)),
+        np.array(2.5),
+        np.array(7),
+        np.arange(12.0).reshape(3, 4),
+        np.arange(12, dtype=np.int64).reshape(3, 4),
+        np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        np.arange(24.0).reshape(2, 3, 4),
+        np.arange(20.0)[::3],
+        np.arange(20, dtype=np.int64)[::-2],
+        np.arange(40, dtype=np.uint64).reshape(5, 8)[1:4, ::3],
+        np.arange(12.0).reshape(3, 4).T,
+    ],
+    ids=lambda a: f"{a.dtype}-{a.shape}",
+)
+def test_typed_array_is_plotlys_on_other_arrays(arr: np.ndarray) -> None:
+    from market_sim.report.figure_spec import typed_array
+
+    assert _same(typed_array(arr), _plotlys_encoding(arr))
+
+
+def test_typed_array_leaves_other_values_to_plotly() -> None:
+    import pandas as pd
+
+    from market_sim.report.figure_spec import typed_array
+
+    series = pd.Series([1.0, 2.0, 3.0])
+    assert typed_array(series) == _plotlys_encoding(series)
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    assert _same(typed_array(masked), _plotlys_encoding(masked))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint8"]),
+    st.lists(st.integers(min_value=-(2**70), max_value=2**70), min_size=0, max_size=12),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=12),
+    st.sampled_from([None, (1, -1), (-1, 2)]),
+    st.integers(min_value=1, max_value=3),
+)
+def test_typed_array_is_plotlys_on_generated_arrays(
+    dtype: str, ints: list[int], floats: list[float], shape: tuple[int, int] | None, step: int
+) -> None:
+    from market_sim.report.figure_spec import typed_array
+
+    if np.dtype(dtype).kind == "f":
+        with np.errstate(over="ignore"):  # large floats to float32: inf
+            arr = np.array(floats, dtype=np.float64).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        arr = np.array([min(max(i, info.min), info.max) for i in ints], dtype=dtype)
+    if shape is not None and arr.size % 2 == 0 and arr.size:
+        arr = arr.reshape(shape)
+    arr = arr[::step]
+    assert _same(typed_array(arr), _plotlys_encoding(arr))

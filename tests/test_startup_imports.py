@@ -5,6 +5,7 @@ until something uses it. Each check runs in a fresh interpreter."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -154,3 +155,116 @@ def test_a_deferred_package_used_in_the_block_stays() -> None:
     )
     assert _loaded_after(code) == []
     assert DeferredModule.__name__ == "DeferredModule" and callable(deferred)
+
+
+_MESA_NAMES = (
+    "import logging\n"
+    "import mesa.mesa_logging as ml\n"
+    "init = mesa.Model.__init__\n"
+    "classname = [c.cell_contents for c in init.__closure__ if type(c.cell_contents) is str]\n"
+    "loggers = sorted(n for n in logging.root.manager.loggerDict if n.startswith('MESA'))\n"
+    "print(json.dumps([loggers, sorted(ml._module_loggers), classname]))\n"
+)
+
+
+def _mesa_names(import_line: str) -> list:
+    code = "import sys, json\nimport market_sim.cli\n" + import_line + _MESA_NAMES
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_import_mesa_names_mesas_loggers_as_a_plain_import() -> None:
+    """market_sim.mesa_import: Mesa's loggers and its logged class get the same names."""
+    helper = (
+        "import inspect\n"
+        "saved = inspect.stack, inspect.getouterframes, inspect.getmodule\n"
+        "from market_sim.mesa_import import import_mesa\n"
+        "mesa = import_mesa()\n"
+        "assert (inspect.stack, inspect.getouterframes, inspect.getmodule) == saved\n"
+    )
+    names = _mesa_names(helper)
+    assert names == _mesa_names("import mesa\n")
+    assert names[0] == ["MESA", "MESA.mesa", "MESA.mesa.mesa_logging", "MESA.mesa.model"]
+    assert names[2] == ["Model"]
+
+
+def test_light_frame_lookups_answer_as_inspect_and_are_restored() -> None:
+    import inspect
+
+    from market_sim.mesa_import import import_mesa, light_frame_lookups
+
+    saved = inspect.stack, inspect.getouterframes, inspect.getmodule
+
+    def here() -> tuple[list, list, object]:
+        frame = inspect.currentframe()
+        return inspect.stack(), inspect.getouterframes(frame), inspect.getmodule(frame)
+
+    plain, light = [], []
+    for lookups, found in ((contextlib.nullcontext, plain), (light_frame_lookups, light)):
+        with lookups():
+            found.extend(here())
+    for a, b in zip(plain[:2], light[:2], strict=True):
+        assert [(f.frame, f.filename, f.lineno, f.function) for f in a][1:] == [
+            (f.frame, f.filename, f.lineno, f.function) for f in b
+        ][1:]
+        assert (a[0].function, a[0].filename) == (b[0].function, b[0].filename)
+    assert light[2] is plain[2] is sys.modules[__name__]
+    with light_frame_lookups():
+        assert inspect.getmodule(json) is json  # not a frame: inspect's own answer
+    assert (inspect.stack, inspect.getouterframes, inspect.getmodule) == saved
+    with pytest.raises(ZeroDivisionError), light_frame_lookups():
+        1 / 0  # noqa: B018
+    assert (inspect.stack, inspect.getouterframes, inspect.getmodule) == saved
+    import mesa
+
+    assert import_mesa() is mesa  # imported already: nothing patched
+    assert (inspect.stack, inspect.getouterframes, inspect.getmodule) == saved
+
+
+def test_a_deferred_chain_imports_as_usual() -> None:
+    """market_sim.deferred.defer_chain: ``import a.b as m`` gives the deferred package
+    without running a parent's ``__init__``; the first use runs them as usual."""
+    code = (
+        "from market_sim.deferred import defer_chain\n"
+        "assert 'xml' not in sys.modules\n"
+        "assert defer_chain('xml.nope') == [] and 'xml' not in sys.modules\n"
+        "assert defer_chain('xml.dom.minidom') == []  # a module, not a package\n"
+        "made = defer_chain('xml.dom')\n"
+        "assert [m.__name__ for m in made] == ['xml', 'xml.dom']\n"
+        "assert defer_chain('xml.dom') == []\n"
+        "import xml.dom as d\n"
+        "assert type(d).__name__ == 'DeferredModule'\n"
+        "assert type(sys.modules['xml']).__name__ == 'DeferredModule'\n"
+        "assert d.Node.ELEMENT_NODE == 1 and type(d).__name__ == 'module'\n"
+        "import xml.dom.minidom as m\n"
+        "assert m.parseString('<a>b</a>').documentElement.tagName == 'a'\n"
+        "import xml\n"
+        "assert xml.dom.minidom is m and xml.dom is d\n"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_reports_leave_narwhals_unloaded_until_used() -> None:
+    code = (
+        "import numpy as np\n"
+        "from market_sim.report.figure_spec import new_figure, trace\n"
+        "from market_sim.report.page import figure_html\n"
+        "kinds = lambda: {type(sys.modules[k]).__name__ for k in\n"
+        "    ('narwhals', 'narwhals.stable', 'narwhals.stable.v1')}\n"
+        "y = np.array([1.0, 2.0, np.nan])\n"
+        "fig = new_figure(trace('scatter', x=['2024-01-01', '2024-01-08', '2024-01-15'], y=y))\n"
+        "assert 'bdata' in figure_html(fig, 'one')\n"
+        "assert kinds() == {'DeferredModule'}, kinds()\n"
+        "import pandas as pd\n"
+        "import plotly.graph_objects as go\n"
+        "html = figure_html(go.Figure(go.Scatter(y=pd.Series([1.0, 2.0]))), 'two')\n"
+        "assert 'bdata' in html\n"
+        "import narwhals, narwhals.stable.v1 as nw\n"
+        "assert nw is sys.modules['narwhals.stable.v1'] and narwhals.stable.v1 is nw\n"
+        "assert type(narwhals).__name__ == 'module' and narwhals.__version__\n"
+        "assert nw.from_native(pd.Series([1]), series_only=True).to_list() == [1]\n"
+    )
+    assert "plotly" in _loaded_after(code)

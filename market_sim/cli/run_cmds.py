@@ -105,8 +105,10 @@ def run(
         # Mesa first, while few modules are loaded: Mesa 3.3's mesa.model names its loggers
         # with inspect.stack() and inspect.getouterframes(), which look each frame's file
         # up among all loaded modules (~0.17 s of CPU after pandas, numba and plotly;
-        # ~0.05 s first).
-        import mesa  # noqa: F401
+        # ~0.05 s first), and without those lookups (market_sim.mesa_import).
+        from market_sim.mesa_import import import_mesa
+
+        import_mesa()
 
         import market_sim.model  # noqa: F401  # with its kernels: numba's start-up
         from market_sim.outcomes.headline import HEADLINES

@@ -31,7 +31,7 @@ def _kernel_modules() -> Iterator[str]:
     """Modules of market_sim whose source uses numba's jit."""
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        if _JIT.search(text):
+        if "jit" in text and _JIT.search(text):  # the regex on every file: ~10 ms a run
             rel = path.relative_to(PACKAGE.parent).with_suffix("")
             yield ".".join(rel.parts)
 
