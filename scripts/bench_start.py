@@ -3,10 +3,9 @@
 Prints, measured in one run (the two ways in turn, best of ``--repeats``):
 
 - the run report of a 156-week baseline run rendered in one process with plotly's array
-  encoding (``to_typed_array_spec`` through narwhals) and pandas' ``to_csv`` for the
-  charts' data links, and with :func:`market_sim.report.figure_spec.typed_array` and
-  :func:`market_sim.report.csv_text.csv_text` (the same page), ms and new / old; each
-  of the two parts alone on the figures and tables of that report;
+  encoding (``to_typed_array_spec`` through narwhals) and with
+  :func:`market_sim.report.figure_spec.typed_array` (the same page), ms and new / old;
+  the encoding alone on the figures of that report;
 - ``import mesa`` in a fresh process after ``import market_sim.cli`` (what a ``run`` has
   loaded by then), plain and through :func:`market_sim.mesa_import.import_mesa`;
 - with ``--old TREE``, the wall time of a warm ``python -m market_sim.cli run
@@ -73,8 +72,7 @@ def plotly_encode(spec: object) -> object:
 
 
 def report_parts(repeats: int) -> dict[str, float]:
-    """ms of the report (plotly's and pandas' encodings vs this tree's) and of each part."""
-    import pandas as pd
+    """ms of the report (plotly's array encoding vs this tree's) and of the encoding alone."""
 
     from market_sim.report import figure_spec, page
     from market_sim.report.run_report import render_run_report
@@ -82,30 +80,22 @@ def report_parts(repeats: int) -> dict[str, float]:
 
     run = execute(ROOT / "scenarios" / "baseline.toml")
     specs: list[dict] = []
-    frames: list[pd.DataFrame] = []
-    encode, link = page.encode_arrays, page._data_link
+    encode = page.encode_arrays
 
     def keep_spec(spec: dict) -> dict:
         specs.append(copy.deepcopy(spec))
         return encode(spec)
 
-    def keep_frame(frame: pd.DataFrame, full_id: str) -> object:
-        frames.append(frame)
-        return link(frame, full_id)
-
-    page.encode_arrays, page._data_link = keep_spec, keep_frame
+    page.encode_arrays = keep_spec
     new_html = render_run_report(run)
-    page.encode_arrays, page._data_link = encode, link
-
-    page_csv = page.csv_text
+    page.encode_arrays = encode
 
     def render_old() -> str:
         page.encode_arrays = plotly_encode
-        page.csv_text = lambda frame: frame.to_csv(index=False)
         try:
             return render_run_report(run)
         finally:
-            page.encode_arrays, page.csv_text = encode, page_csv
+            page.encode_arrays = encode
 
     assert render_old() == new_html, "the two ways must write the same page"
     copies = [copy.deepcopy(specs) for _ in range(2 * repeats)]
@@ -115,8 +105,6 @@ def report_parts(repeats: int) -> dict[str, float]:
             "report_new": lambda: render_run_report(run),
             "encode_old": lambda: [plotly_encode(s) for s in copies.pop()],
             "encode_new": lambda: [figure_spec.encode_arrays(s) for s in copies.pop()],
-            "csv_old": lambda: [f.to_csv(index=False) for f in frames],
-            "csv_new": lambda: [page_csv(f) for f in frames],
         },
         repeats,
     )
@@ -211,7 +199,6 @@ def main() -> None:
     rows = [
         ("run report (ms)", "report_old", "report_new"),
         ("  array encoding of its figures (ms)", "encode_old", "encode_new"),
-        ("  CSV of its charts' tables (ms)", "csv_old", "csv_new"),
         ("import mesa after market_sim.cli (ms)", "mesa_plain", "mesa_import_mesa"),
         ("warm `run` of the baseline (s)", "run_old_s", "run_new_s"),
         ("  its CPU time, user + system (s)", "run_cpu_old_s", "run_cpu_new_s"),

@@ -31,7 +31,6 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from market_sim.fileio import write_text
-from market_sim.report.csv_text import csv_text
 from market_sim.report.figure_data import figure_frame
 from market_sim.report.figure_spec import (
     Figure,
@@ -170,7 +169,7 @@ def _data_link(frame: pd.DataFrame, full_id: str) -> Markup:
     """The chart's CSV as a ``data:`` link (the page stays one self-contained file)."""
     if frame.empty:
         return Markup("</div>")
-    payload = base64.b64encode(csv_text(frame).encode("utf-8")).decode("ascii")
+    payload = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
     return Markup(
         '<a class="chart-data" download="{}.csv" href="data:text/csv;base64,{}">'
         "download data (CSV)</a></div>"
