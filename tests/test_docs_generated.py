@@ -101,6 +101,7 @@ _CODES = {
     "STARTUP_HOLDER",
     "NO_END",
     "PACKAGED_BASELINE",  # a file path (parents[1])
+    "TOGETHER_MIN_ROWS",  # a storage layout; no number depends on it (test_startup_rows.py)
 }
 
 
