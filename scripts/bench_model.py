@@ -23,12 +23,11 @@ per-agent mode at 10,000.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
-import json
-import platform
 import time
 from pathlib import Path
+
+from bench_results import write_results
 
 from market_sim.model import GPUMarketModel
 
@@ -142,24 +141,7 @@ def main() -> None:
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISS'}] {name}")
 
-    out = ROOT / "scripts" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"bench_model-{stamp}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "timestamp": stamp,
-                "machine": platform.platform(),
-                "python": platform.python_version(),
-                "warmup_s": warmup,
-                "rows": rows,
-                "checks": checks,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {path.relative_to(ROOT)}")
+    write_results("bench_model", {"warmup_s": warmup, "rows": rows, "checks": checks})
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -33,6 +31,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench_results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this tree's market_sim, whichever one is installed
@@ -211,20 +211,14 @@ def main() -> None:
     for name in ("old", "new"):
         if f"timings_{name}" in res:
             print(f"  timings_s of the best {name} run: {res[f'timings_{name}']}")
-    out = ROOT / "scripts" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"bench_start-{stamp}.json"
-    data = {
-        "timestamp": stamp,
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-        "repeats": args.repeats,
-        "old": str(args.old) if args.old else None,
-        "results": res,
-    }
-    path.write_text(json.dumps(data, indent=2))
-    print(f"wrote {path.relative_to(ROOT)}")
+    write_results(
+        "bench_start",
+        {
+            "repeats": args.repeats,
+            "old": str(args.old) if args.old else None,
+            "results": res,
+        },
+    )
 
 
 if __name__ == "__main__":

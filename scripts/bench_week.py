@@ -28,16 +28,15 @@ run in each tree pays numba's compilation (or loads its cache) first. Writes JSO
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from bench_results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_TREE = Path("/tmp/perf-old")
@@ -213,22 +212,16 @@ def main() -> None:
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISS'}] {name}")
 
-    out = ROOT / "scripts" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"bench_week-{stamp}.json"
-    data = {
-        "timestamp": stamp,
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-        "old": args.old,
-        "repeats": repeats,
-        "warmup_s": warmup,
-        "results": res,
-        "checks": checks,
-    }
-    path.write_text(json.dumps(data, indent=2))
-    print(f"wrote {path.relative_to(ROOT)}")
+    write_results(
+        "bench_week",
+        {
+            "old": args.old,
+            "repeats": repeats,
+            "warmup_s": warmup,
+            "results": res,
+            "checks": checks,
+        },
+    )
 
 
 if __name__ == "__main__":
