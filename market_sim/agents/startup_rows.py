@@ -44,8 +44,9 @@ def startups_demand_rows(
     from a vendor (ascending) and the H100e each orders.
 
     ``error_model="numpy"``: numba then does not test each division for a zero divisor
-    (Python's ``ZeroDivisionError``), which kept the loop ~2% of a 10k-startup week
-    slower (scripts/bench_week.py). Every division here has a nonzero divisor: ``cash``
+    (Python's ``ZeroDivisionError``), which kept the loop slower: ~2% of a 10k-startup
+    week (two models stepped in turn in one process, 2026-12-02; the median week 0.98
+    of the checked one). Every division here has a nonzero divisor: ``cash``
     and ``rest`` are tested first, ``low > 0`` is, ``buy_price_per_h100e > 0`` is, and
     ``high * hours`` is positive because the schema makes ``value`` and ``hours`` positive.
     """
