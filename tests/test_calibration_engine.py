@@ -20,7 +20,12 @@ from market_sim.experiment.calibration.objective import (
     objective,
     select_facts,
 )
-from market_sim.experiment.calibration.outputs import apply_values, load_ensemble
+from market_sim.experiment.calibration.outputs import (
+    apply_values,
+    load_ensemble,
+    write_calibrated,
+    write_ensemble,
+)
 from market_sim.experiment.calibration.search import select_ensemble
 from market_sim.facts import DEFAULT_FACTS, load_facts
 from market_sim.scenario import load_scenario
@@ -142,6 +147,28 @@ def test_ensemble_selection():
     assert len(wide) == 29
 
 
+def test_values_held_fixed_by_set_reach_the_calibrated_scenario_and_the_ensemble(tmp_path):
+    """A calibration run with --set must write those values too: the fit was measured
+    with them, so a scenario or ensemble without them would not reproduce it."""
+    fitted = "policy.ordering.supply_line_weight"
+    fixed = {"policy.initial_pipeline": "demand", "simulation.weeks": 40}
+    comments = {fitted: "calibrated: cal-x", "simulation.weeks": "held fixed"}
+    path = write_calibrated(
+        tmp_path, TINY, {**fixed, fitted: 0.4123456789}, comments, ["header"], {}
+    )
+    scenario = load_scenario(path)
+    assert scenario.policy.initial_pipeline == "demand"
+    assert scenario.simulation.weeks == 40
+    assert scenario.policy.ordering.supply_line_weight == pytest.approx(0.412346)
+    assert "weeks = 40 # held fixed" in path.read_text()
+    members = pd.DataFrame({fitted: [0.4, 0.5], "objective": [0.1, 0.2]})
+    lines = [f"{k}={v}" for k, v in fixed.items()]
+    ens = load_ensemble(write_ensemble(tmp_path, TINY, "cal-x", members, [fitted], {}, {}, lines))
+    assert ens.overrides(1) == [*lines, f"{fitted}=0.5"]
+    plain = load_ensemble(write_ensemble(tmp_path, TINY, "cal-x", members, [fitted], {}, {}))
+    assert plain.overrides(0) == [f"{fitted}=0.4"]
+
+
 @pytest.mark.slow
 def test_a_small_calibration_end_to_end_and_resume(tmp_path):
     params = _params(
@@ -163,6 +190,8 @@ def test_a_small_calibration_end_to_end_and_resume(tmp_path):
     ens = load_ensemble(out / "tiny.ensemble.toml")
     assert len(ens.members) >= 5
     calibrated = load_scenario(out / "tiny.calibrated.toml")
+    assert calibrated.simulation.weeks == 40  # the --set the fit ran with is kept
+    assert ens.overrides(0)[0] == "simulation.weeks=40"
     best = trials.sort_values("objective").iloc[0]
     assert calibrated.policy.ordering.supply_line_weight == pytest.approx(
         best["policy.ordering.supply_line_weight"], rel=1e-5

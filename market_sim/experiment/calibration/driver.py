@@ -33,6 +33,7 @@ from market_sim.experiment.calibration.search import (
     select_ensemble,
     trials_frame,
 )
+from market_sim.experiment.paths import value_at
 from market_sim.experiment.sweep import ScenarioRef
 from market_sim.facts.discrepancy import coverage, discrepancy_sd
 from market_sim.fileio import atomic_write, write_json
@@ -104,6 +105,7 @@ def calibrate(
     from market_sim.experiment.execute import connect
     from market_sim.facts import load_facts
     from market_sim.model import resolve_scenario
+    from market_sim.scenario.loader import resolve
 
     def phase(text: str) -> None:
         if on_phase is not None:
@@ -112,6 +114,7 @@ def calibrate(
     scenario_file = Path(settings.scenario_file)
     scenario = resolve_scenario(scenario_file, settings.overrides)
     data = scenario.model_dump(mode="json", by_alias=True)
+    raw_fixed = resolve(scenario_file, settings.overrides)  # --set values, typed as in TOML
     params = load_params(settings.params_file, ScenarioRef("scenario", str(scenario_file), data))
     facts_all = load_facts(settings.facts_file)
     until = pd.Timestamp(settings.until) if settings.until else None
@@ -182,7 +185,14 @@ def calibrate(
         f"Out of sample: {summary['out_sample_inside_after']}/{summary['out_sample_n']} inside.",
         "The ensemble file next to this one lists every parameter set that fits.",
     ]
-    calibrated = write_calibrated(out, scenario_file, best, comments, header, integer)
+    # the --set values the fit ran with: the calibrated scenario must reproduce them
+    fixed = {}
+    for item in settings.overrides:
+        path = item.split("=", 1)[0].strip()
+        if path not in best:
+            fixed[path] = value_at(raw_fixed.data, path)
+            comments[path] = f"held fixed by --set in calibration {cal_id}"
+    calibrated = write_calibrated(out, scenario_file, {**fixed, **best}, comments, header, integer)
     members = ensemble.rename(columns={"objective": "objective_in_sample"})
     ensemble_file = write_ensemble(
         out,
@@ -192,6 +202,7 @@ def calibrate(
         [p.path for p in params.parameters],
         integer,
         {"tolerance": params.tolerance, "objective_best": obj},
+        settings.overrides,
     )
     result = Result(out, cal_id, trials, ensemble, validation, summary, calibrated, ensemble_file)
     write_json(

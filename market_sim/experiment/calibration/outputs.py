@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +46,17 @@ def _split(path: str) -> tuple[str | None, str | None, list[str]]:
     return None, None, steps
 
 
-def _fmt(value: float, integer: bool) -> Any:
+def _fmt(value: Any, integer: bool) -> Any:
+    """A fitted number rounded for the file (6 significant digits, or a whole number);
+    any other value (a ``--set`` value that was held fixed) as it is."""
+    if not isinstance(value, float):
+        return value  # a whole number, a flag, a text or a date, as given
     return round(value) if integer else float(f"{value:.6g}")
 
 
 def apply_values(
     text: str,
-    values: Mapping[str, float],
+    values: Mapping[str, Any],
     comments: Mapping[str, str],
     integer: Mapping[str, bool] | None = None,
 ) -> str:
@@ -107,12 +111,13 @@ def _set_before_trailing_comments(table: Any, key: str, item: Any) -> None:
 def write_calibrated(
     out: Path,
     scenario_file: Path,
-    values: Mapping[str, float],
+    values: Mapping[str, Any],
     comments: Mapping[str, str],
     header: Sequence[str],
     integer: Mapping[str, bool],
 ) -> Path:
-    """``OUT/<stem>.calibrated.toml``: extends the scenario, sets the fitted values."""
+    """``OUT/<stem>.calibrated.toml``: extends the scenario, sets the fitted values (and
+    the values the calibration held fixed with ``--set``, which ``values`` includes)."""
     path = out / f"{scenario_file.stem}.calibrated.toml"
     rel = os.path.relpath(scenario_file.resolve(), out.resolve())
     base = "".join(f"# {line}\n" for line in header) + f'extends = "{Path(rel).as_posix()}"\n'
@@ -129,10 +134,12 @@ class Ensemble:
     scenario: Path
     members: list[dict[str, float]]
     integer: dict[str, bool]
+    fixed: list[str] = field(default_factory=list)
+    """The ``--set`` lines the calibration ran with (every member was fitted with them)."""
 
     def overrides(self, member: int) -> list[str]:
-        """``--set`` lines of one member."""
-        out = []
+        """``--set`` lines of one member: the calibration's fixed ones, then its values."""
+        out = list(self.fixed)
         for path, value in self.members[member].items():
             v = round(value) if self.integer.get(path) else float(value)
             out.append(f"{path}={v}")
@@ -147,9 +154,11 @@ def write_ensemble(
     paths: Sequence[str],
     integer: Mapping[str, bool],
     notes: Mapping[str, Any],
+    fixed: Sequence[str] = (),
 ) -> Path:
     """``OUT/<stem>.ensemble.parquet`` and ``OUT/<stem>.ensemble.toml`` naming it; returns
-    the latter."""
+    the latter. ``fixed``: the ``--set`` lines the calibration ran with, which every
+    member's run applies before its own values."""
     stem = scenario_file.stem
     table = out / f"{stem}.ensemble.parquet"
     atomic_write(table, lambda fh: members.to_parquet(fh, index=False))
@@ -163,6 +172,8 @@ def write_ensemble(
     doc["size"] = len(members)
     doc["parameters"] = list(paths)
     doc["integer"] = [p for p in paths if integer.get(p)]
+    if fixed:
+        doc["overrides"] = list(fixed)
     for key, value in notes.items():
         doc[key] = value
     pointer = out / f"{stem}.ensemble.toml"
@@ -198,4 +209,5 @@ def load_ensemble(path: str | Path) -> Ensemble:
         scenario=(path.parent / str(data["scenario"])).resolve(),
         members=members,
         integer={p: True for p in data.get("integer", [])},
+        fixed=[str(x) for x in data.get("overrides", [])],
     )
