@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         load_ensemble,
         write_ensemble,
     )
+    from market_sim.experiment.paths import value_at
     from market_sim.fileio import write_text
+    from market_sim.scenario.loader import resolve
 
     settings_file = args.calibration / "calibration.json"
     try:
@@ -62,8 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         path: f"calibrated: {cal_id}, objective {objective:.4g}, bounds [{lo:g}, {hi:g}]"
         for path, (lo, hi) in bounds.items()
     }
+    # values the calibration held fixed with --set become the scenario's own too, so the
+    # shipped ensemble needs no overrides of its own
+    raw = resolve(args.scenario, ensemble.fixed)
+    fixed = {}
+    for item in ensemble.fixed:
+        path = item.split("=", 1)[0].strip()
+        if path not in best:
+            fixed[path] = value_at(raw.data, path)
+            comments[path] = f"held fixed by --set in calibration {cal_id}"
     text = args.scenario.read_text(encoding="utf-8")
-    write_text(args.scenario, apply_values(text, best, comments, ensemble.integer))
+    write_text(args.scenario, apply_values(text, {**fixed, **best}, comments, ensemble.integer))
     pointer = write_ensemble(
         args.scenario.parent,
         args.scenario,
