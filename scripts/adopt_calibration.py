@@ -29,12 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from market_sim.experiment.calibration.outputs import (
         apply_values,
+        held_fixed,
         load_ensemble,
         write_ensemble,
     )
-    from market_sim.experiment.paths import value_at
     from market_sim.fileio import write_text
-    from market_sim.scenario.loader import resolve
 
     settings_file = args.calibration / "calibration.json"
     try:
@@ -66,13 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     # values the calibration held fixed with --set become the scenario's own too, so the
     # shipped ensemble needs no overrides of its own
-    raw = resolve(args.scenario, ensemble.fixed)
-    fixed = {}
-    for item in ensemble.fixed:
-        path = item.split("=", 1)[0].strip()
-        if path not in best:
-            fixed[path] = value_at(raw.data, path)
-            comments[path] = f"held fixed by --set in calibration {cal_id}"
+    fixed, notes = held_fixed(args.scenario, ensemble.fixed, best, cal_id)
+    comments.update(notes)
     text = args.scenario.read_text(encoding="utf-8")
     write_text(args.scenario, apply_values(text, {**fixed, **best}, comments, ensemble.integer))
     pointer = write_ensemble(

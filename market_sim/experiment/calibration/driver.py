@@ -23,7 +23,11 @@ import pandas as pd
 
 from market_sim.experiment.calibration.evaluate import Evaluation, evaluate, weeks_needed
 from market_sim.experiment.calibration.objective import fact_weights, select_facts
-from market_sim.experiment.calibration.outputs import write_calibrated, write_ensemble
+from market_sim.experiment.calibration.outputs import (
+    held_fixed,
+    write_calibrated,
+    write_ensemble,
+)
 from market_sim.experiment.calibration.params import Params, current_value, load_params
 from market_sim.experiment.calibration.search import (
     SearchInputs,
@@ -33,7 +37,6 @@ from market_sim.experiment.calibration.search import (
     select_ensemble,
     trials_frame,
 )
-from market_sim.experiment.paths import value_at
 from market_sim.experiment.sweep import ScenarioRef
 from market_sim.facts.discrepancy import coverage, discrepancy_sd
 from market_sim.fileio import atomic_write, write_json
@@ -105,7 +108,6 @@ def calibrate(
     from market_sim.experiment.execute import connect
     from market_sim.facts import load_facts
     from market_sim.model import resolve_scenario
-    from market_sim.scenario.loader import resolve
 
     def phase(text: str) -> None:
         if on_phase is not None:
@@ -114,7 +116,6 @@ def calibrate(
     scenario_file = Path(settings.scenario_file)
     scenario = resolve_scenario(scenario_file, settings.overrides)
     data = scenario.model_dump(mode="json", by_alias=True)
-    raw_fixed = resolve(scenario_file, settings.overrides)  # --set values, typed as in TOML
     params = load_params(settings.params_file, ScenarioRef("scenario", str(scenario_file), data))
     facts_all = load_facts(settings.facts_file)
     until = pd.Timestamp(settings.until) if settings.until else None
@@ -186,12 +187,8 @@ def calibrate(
         "The ensemble file next to this one lists every parameter set that fits.",
     ]
     # the --set values the fit ran with: the calibrated scenario must reproduce them
-    fixed = {}
-    for item in settings.overrides:
-        path = item.split("=", 1)[0].strip()
-        if path not in best:
-            fixed[path] = value_at(raw_fixed.data, path)
-            comments[path] = f"held fixed by --set in calibration {cal_id}"
+    fixed, notes = held_fixed(scenario_file, settings.overrides, best, cal_id)
+    comments.update(notes)
     calibrated = write_calibrated(out, scenario_file, {**fixed, **best}, comments, header, integer)
     members = ensemble.rename(columns={"objective": "objective_in_sample"})
     ensemble_file = write_ensemble(

@@ -108,6 +108,26 @@ def _set_before_trailing_comments(table: Any, key: str, item: Any) -> None:
         container.add(kept)
 
 
+def held_fixed(
+    scenario_file: str | Path, overrides: Sequence[str], fitted: Mapping[str, float], cal_id: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values a calibration held fixed with ``--set`` (``overrides``, on
+    ``scenario_file``), typed as the scenario file would have them, and a comment for each:
+    written next to the fitted values so the scenario reproduces the fit. A path that was
+    also fitted keeps its fitted value."""
+    from market_sim.experiment.paths import value_at
+    from market_sim.scenario.loader import resolve
+
+    raw = resolve(scenario_file, overrides)
+    values, comments = {}, {}
+    for item in overrides:
+        path = item.split("=", 1)[0].strip()
+        if path not in fitted:
+            values[path] = value_at(raw.data, path)
+            comments[path] = f"held fixed by --set in calibration {cal_id}"
+    return values, comments
+
+
 def write_calibrated(
     out: Path,
     scenario_file: Path,
