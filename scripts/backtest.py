@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from market_sim.experiment.calibration.driver import Settings, calibrate
     from market_sim.facts import DEFAULT_FACTS
     from market_sim.model import resolve_scenario
+    from market_sim.problems import LineError
 
     base = resolve_scenario(args.scenario)
     settings = Settings(
@@ -72,7 +73,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {done[0]}/{args.budget} evaluations", flush=True)
 
     t0 = time.perf_counter()
-    result = calibrate(settings, Path(args.out), args.resume, args.workers, None, print, on_result)
+    try:
+        result = calibrate(
+            settings, Path(args.out), args.resume, args.workers, None, print, on_result
+        )
+    except LineError as err:  # a user's mistake (a used --out, a bad file): one line
+        print(str(err), file=sys.stderr)
+        return 2
     wall = time.perf_counter() - t0
     s = result.summary
     v = result.validation
