@@ -1,0 +1,229 @@
+"""numba kernels of the recorder's collectors (:mod:`market_sim.model.record`): the
+vendors', firms', groups' and buyer classes' outcomes of a week, each in one call.
+
+Each kernel reads the week's arrays and writes its values into the week's row of
+outcomes (``row``, one float64 per catalogue key) at the positions the run's layout
+gives (``*_at``, :class:`market_sim.model.record_layout.RecordLayout`: flat, the
+first variable's entities first); a value carried
+forward is left as the row holds it (last week's). They do the arithmetic the numpy
+collectors did, in the same order, so the values are the same bit for bit: a sum by
+index adds in index order from 0.0 (as ``np.bincount`` and Python's ``sum``), a row sum
+in numpy's pairwise order (:func:`market_sim.market.kernels_sum.pairwise_sum`).
+:mod:`market_sim.model.record_reference` holds their numpy twins, the test oracles
+(tests/test_record_kernels.py).
+
+Units: product units, H100e, USD (billions where a key says ``_bn``), weeks, percent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from market_sim.market.kernels_sum import pairwise_sum
+from market_sim.outcomes.kernels import class_week_quantiles_kernel
+
+
+@njit(cache=True)
+def vendor_outcomes(
+    product_vendor: np.ndarray,
+    units: np.ndarray,
+    h100e: np.ndarray,
+    backlog: np.ndarray,
+    books: np.ndarray,
+    row: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """Each vendor's units and H100e delivered, revenue and COGS (USD bn), gross margin
+    (%), backlog (units) and implied ASP (USD per unit) into ``row`` at ``at``
+    ([VENDOR_VARIABLES, vendors], flat).
+
+    ``units``, ``h100e`` delivered and ``backlog`` are per product (summed by
+    ``product_vendor`` in product order); ``books`` is [vendors, (revenue, COGS, ...)]
+    in USD. Without revenue the margin, without deliveries the ASP, stay last week's.
+    """
+    n_v = books.shape[0]
+    by_units = np.zeros(n_v)
+    by_h100e = np.zeros(n_v)
+    by_backlog = np.zeros(n_v)
+    for p in range(product_vendor.shape[0]):
+        d = product_vendor[p]
+        by_units[d] += units[p]
+        by_h100e[d] += h100e[p]
+        by_backlog[d] += backlog[p]
+    for d in range(n_v):
+        revenue, cogs = books[d, 0], books[d, 1]
+        row[at[d]] = by_units[d]
+        row[at[n_v + d]] = by_h100e[d]
+        row[at[2 * n_v + d]] = revenue / 1e9
+        row[at[3 * n_v + d]] = cogs / 1e9
+        if revenue > 0:
+            row[at[4 * n_v + d]] = 100.0 * (1.0 - cogs / revenue)
+        row[at[5 * n_v + d]] = by_backlog[d]
+        if by_units[d] > 0:
+            row[at[6 * n_v + d]] = revenue / by_units[d]
+
+
+@njit(cache=True, error_model="numpy")
+def holder_outcomes(
+    delivered: np.ndarray,
+    delivered_h100e: np.ndarray,
+    fleet: np.ndarray,
+    installed: np.ndarray,
+    all_installed: float,
+    spend_usd: np.ndarray,
+    expected_lead: np.ndarray,
+    open_h100e: np.ndarray,
+    by_cell: np.ndarray,
+    by_cell_h100e: np.ndarray,
+    cells: np.ndarray,
+    row: np.ndarray,
+    at: np.ndarray,
+    cells_at: np.ndarray,
+) -> np.ndarray:
+    """The firms' record [HOLDER_VARIABLES, holders] (units and H100e delivered, units
+    and H100e installed, share of all installed H100e in %, spend in USD bn, expected
+    lead weeks, open orders in H100e), written into ``row`` at ``at`` (flat) and
+    returned; and each firm's deliveries by vendor (``by_cell[cells]``, units then
+    H100e) at ``cells_at`` (flat). ``fleet`` [holders, products] is C-contiguous; its row sums are
+    numpy's (pairwise)."""
+    n_h = installed.shape[0]
+    n_p = fleet.shape[1]
+    record = np.empty((8, n_h))
+    for h in range(n_h):
+        record[0, h] = delivered[h]
+        record[1, h] = delivered_h100e[h]
+        record[2, h] = pairwise_sum(fleet[h], 0, n_p)
+        record[3, h] = installed[h]
+        record[4, h] = 100.0 * installed[h] / all_installed
+        record[5, h] = spend_usd[h] / 1e9
+        record[6, h] = expected_lead[h]
+        record[7, h] = open_h100e[h]
+        for j in range(8):
+            row[at[j * n_h + h]] = record[j, h]
+    n_c = cells.shape[0]
+    for k in range(n_c):
+        row[cells_at[k]] = by_cell[cells[k]]
+        row[cells_at[n_c + k]] = by_cell_h100e[cells[k]]
+    return record
+
+
+@njit(cache=True)
+def group_outcomes(
+    delivered: np.ndarray,
+    installed: np.ndarray,
+    aggregate: np.ndarray,
+    members: np.ndarray,
+    largest: np.ndarray,
+    startup_group: int,
+    startup_units: float,
+    startup_h100e: float,
+    all_installed: float,
+    row: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """Each group's units delivered, installed H100e and share of all installed H100e
+    (%) into ``row`` at ``at`` ([3, groups], flat).
+
+    A group's sums add its holders in order from 0.0 (as Python's ``sum``): the holders
+    of ``members[g]`` (padded with -1), or, where ``largest[g]`` is N > 0, the N
+    firms with the most installed H100e, largest first and at a tie the later holder
+    first (``np.argsort(ranking, kind="stable")[::-1][:N]``, ranking ``installed`` and
+    -1 for an ``aggregate`` holder, which is many small firms). The startups' group
+    (``startup_group``) holds ``startup_units`` and ``startup_h100e``.
+    """
+    n_h = installed.shape[0]
+    ranking = np.where(aggregate, -1.0, installed)
+    order = np.empty(n_h, dtype=np.int64)  # by ranking, descending; later first at ties
+    for i in range(n_h):
+        j = i
+        while j > 0 and ranking[order[j - 1]] <= ranking[i]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+    n_g = members.shape[0]
+    for g in range(n_g):
+        units = 0.0
+        h100e = 0.0
+        if g == startup_group:
+            units, h100e = startup_units, startup_h100e
+        elif largest[g] > 0:
+            for k in range(min(largest[g], n_h)):
+                units += delivered[order[k]]
+                h100e += installed[order[k]]
+        else:
+            for k in range(members.shape[1]):
+                h = members[g, k]
+                if h < 0:
+                    break
+                units += delivered[h]
+                h100e += installed[h]
+        row[at[g]] = units
+        row[at[n_g + g]] = h100e
+        row[at[2 * n_g + g]] = 100.0 * h100e / all_installed if all_installed != 0.0 else 0.0
+
+
+@njit(cache=True)
+def class_outcomes(
+    book_klass: np.ndarray,
+    book_lead_weeks: np.ndarray,
+    book_qty: np.ndarray,
+    book_order_week: np.ndarray,
+    week: int,
+    klass: np.ndarray,
+    waited_weeks: np.ndarray,
+    units: np.ndarray,
+    class_units: np.ndarray,
+    class_h100e: np.ndarray,
+    class_paid: np.ndarray,
+    total_units: float,
+    reference_usd: float,
+    qs: np.ndarray,
+    row: np.ndarray,
+    quoted_at: np.ndarray,
+    realised_at: np.ndarray,
+    price_at: np.ndarray,
+    share_at: np.ndarray,
+) -> None:
+    """Each buyer class's quoted and realised lead times (weeks, the ``qs`` quantiles
+    weighted by units), effective price (USD per H100e) and share of the units
+    delivered (%) into ``row`` (``quoted_at`` and ``realised_at``: [classes, qs], flat).
+
+    Quoted: the open orders' (``book_*``), 0 without any. Realised: this week's
+    deliveries' (``klass``, ``waited_weeks`` truncated to whole weeks, ``units``); for a
+    class without deliveries, how long its open orders have waited at ``week``; without
+    either, last week's. Price: USD paid per H100e delivered; without deliveries last
+    week's, or ``reference_usd`` where that is 0. Share: last week's when nothing was
+    delivered.
+    """
+    n_c = class_units.shape[0]
+    quoted = class_week_quantiles_kernel(book_klass, book_lead_weeks, book_qty, n_c, qs)
+    waited = np.empty(waited_weeks.shape[0], dtype=np.int64)
+    for i in range(waited.shape[0]):
+        waited[i] = int(waited_weeks[i])
+    realised = class_week_quantiles_kernel(klass, waited, units, n_c, qs)
+    n_q = qs.shape[0]
+    undelivered = np.zeros(n_c, dtype=np.bool_)
+    for c in range(n_c):
+        for j in range(n_q):
+            if not np.isfinite(realised[c, j]):
+                undelivered[c] = True
+    if undelivered.any():  # how long such a class's open orders have waited so far
+        waiting = class_week_quantiles_kernel(book_klass, week - book_order_week, book_qty, n_c, qs)
+        for c in range(n_c):
+            if undelivered[c]:
+                realised[c] = waiting[c]
+    for c in range(n_c):
+        for j in range(n_q):  # NaN (no orders, no deliveries) fails the comparisons
+            q = quoted[c, j]
+            row[quoted_at[c * n_q + j]] = q if q >= 0 else 0.0
+            r = realised[c, j]
+            if r >= 0:
+                row[realised_at[c * n_q + j]] = r
+        h = class_h100e[c]
+        if h > 0:
+            row[price_at[c]] = class_paid[c] / h
+        elif row[price_at[c]] == 0.0:
+            row[price_at[c]] = reference_usd
+        if total_units > 0:
+            row[share_at[c]] = 100.0 * class_units[c] / total_units
