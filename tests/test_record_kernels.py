@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market_sim.market.kernels_sum import pairwise_sum_any
 from market_sim.model import GPUMarketModel
 from market_sim.model import record as record_module
 from market_sim.model import record_kernels as K
@@ -20,7 +21,15 @@ from market_sim.outcomes.catalogue import metric_keys
 from model_helpers import BASELINE, FAST
 
 SHOCK = Path(__file__).resolve().parent / "fixtures" / "golden" / "shock.toml"
-KERNELS = ("vendor_outcomes", "holder_outcomes", "group_outcomes", "class_outcomes")
+KERNELS = (
+    "vendor_outcomes",
+    "holder_outcomes",
+    "group_outcomes",
+    "class_outcomes",
+    "market_outcomes",
+    "concentration_outcomes",
+    "node_outcomes",
+)
 
 
 def _same_bits(got: np.ndarray, want: np.ndarray) -> None:
@@ -148,6 +157,59 @@ def test_class_kernel_on_random_weeks(seed: int) -> None:
     K.class_outcomes(*args, a, *ats)
     R.class_outcomes_reference(*args, b, *ats)
     _same_bits(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_market_concentration_and_node_kernels_on_random_weeks(seed: int) -> None:
+    """No incumbent or no purchases, weeks without deliveries, no wafer nodes."""
+    rng = np.random.default_rng(seed)
+    n_p, n_f, n_n, n_v = (int(rng.integers(1, 20)) for _ in range(4))
+
+    def some(n: int) -> np.ndarray:
+        return np.where(rng.random(n) < 0.3, 0.0, rng.lognormal(3.0, 3.0, n))
+
+    row = rng.normal(size=400)
+    at = rng.permutation(400)
+    incumbent = np.flatnonzero(rng.random(n_p) < 0.5)
+    args = (float(rng.choice([0.0, 10.0])), float(rng.choice([0.0, 20.0])))
+    args += (float(rng.choice([0.0, 5.0])), float(rng.choice([0.0, 50.0])))
+    args += (some(n_p), some(n_p), incumbent, some(n_p), float(rng.lognormal(5.0)))
+    incumbent_at = at[13:18] if rng.random() < 0.8 else at[:0]
+    a, b = row.copy(), row.copy()
+    K.market_outcomes(*args, a, at[:13], incumbent_at)
+    R.market_outcomes_reference(*args, b, at[:13], incumbent_at)
+    _same_bits(a, b)
+
+    alternative = np.flatnonzero(rng.random(n_p) < 0.5)
+    in_house = np.flatnonzero(rng.random(n_p) < 0.2)
+    top = np.sort(some(int(rng.integers(0, 5))))[::-1].copy()
+    total = float(rng.choice([0.0, 1e4]))
+    args = (some(n_f), top, int(rng.integers(0, 6)), total, some(n_p), alternative, in_house)
+    args += (float(rng.choice([0.0, 7.0])),)
+    a, b = row.copy(), row.copy()
+    K.concentration_outcomes(*args, a, at[:7])
+    R.concentration_outcomes_reference(*args, b, at[:7])
+    _same_bits(a, b)
+
+    chips = np.stack([some(n_n), some(n_n), some(n_n), rng.random(n_n)], axis=1)
+    wafer = np.flatnonzero(rng.random(n_n) < 0.5)
+    args = (chips, some(n_n), rng.lognormal(size=(n_v, n_n)), wafer)
+    ats = (at[: 4 * n_n], at[4 * n_n : 4 * n_n + len(wafer)])
+    ats += (at[4 * n_n + len(wafer) : 4 * n_n + len(wafer) + n_n * n_v],)
+    a, b = row.copy(), row.copy()
+    K.node_outcomes(*args, a, *ats)
+    R.node_outcomes_reference(*args, b, *ats)
+    _same_bits(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1))
+def test_pairwise_sum_any_is_numpys_sum(n: int, seed: int) -> None:
+    """Any length: numpy halves runs longer than its block of 128."""
+    rng = np.random.default_rng(seed)
+    a = rng.lognormal(size=n + 2) * 10.0 ** rng.uniform(-8, 8, n + 2)
+    assert pairwise_sum_any(a, 1, n) == a[1 : 1 + n].sum()
 
 
 def test_every_catalogue_key_is_made_once() -> None:

@@ -31,8 +31,11 @@ from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.record_kernels import (
     class_outcomes,
+    concentration_outcomes,
     group_outcomes,
     holder_outcomes,
+    market_outcomes,
+    node_outcomes,
     vendor_outcomes,
 )
 from market_sim.model.record_layout import RecordLayout
@@ -40,7 +43,7 @@ from market_sim.model.record_parts import AGENT_VARIABLES, FAMILIES, MetricRow, 
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.world import World
 from market_sim.outcomes.catalogue import metric_keys
-from market_sim.outcomes.measures import QS, gini, hhi_of_parts, top_share
+from market_sim.outcomes.measures import QS, gini, hhi_of_parts
 from market_sim.scenario.schema import STARTUP_CLASS
 
 QUANTILES = np.array(QS)
@@ -120,8 +123,9 @@ class Recorder:
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
         """Holders that may start an in-house program (make-or-buy)."""
         self.incumbent_products = pr.vendor == w.incumbent  # fixed per run
-        self.alt_products = ~self.incumbent_products
-        self.in_house_products = pr.owner_holder >= 0
+        self.incumbent_index = np.flatnonzero(self.incumbent_products)
+        self.alt_index = np.flatnonzero(~self.incumbent_products)
+        self.in_house_index = np.flatnonzero(pr.owner_holder >= 0)
         self.incumbent_h100e = pr.h100e[self.incumbent_products]
 
     # ------------------------------------------------------------------ the week
@@ -194,36 +198,21 @@ class Recorder:
         )
 
     def _market(self, v: Week) -> None:
-        pr, acc, row, at = self.world.products, self.accounts, self.row, self.layout.market_at
-        inc_at = self.layout.incumbent_at
-        if inc_at is None:
-            revenue = cogs = margin = inc_units = inc_h100e = 0.0
-        else:  # the incumbent vendor's values of this week (``vendors`` ran)
-            revenue, cogs, margin, inc_units, inc_h100e = row[inc_at].tolist()
-        total_units, total_h100e = v.total_units, v.total_h100e
-        unit_share = 100.0 * inc_units / total_units if total_units > 0 else float(row[at[3]])
-        compute_share = 100.0 * inc_h100e / total_h100e if total_h100e > 0 else float(row[at[4]])
-        fleet, inc_products = self.holdings.fleet, v.incumbent_products
-        inc_h100e_per_unit = self.incumbent_h100e
-        inc_bought = float((fleet[:, inc_products] @ inc_h100e_per_unit).sum()) + float(
-            (acc.startup_units[inc_products] * inc_h100e_per_unit).sum()
-        )
-        all_bought = float((fleet @ pr.h100e).sum()) + float((acc.startup_units * pr.h100e).sum())
-        share = 100.0 * inc_bought / all_bought if all_bought else 0.0
-        row[at] = (
-            revenue,
-            cogs,
-            margin,
-            unit_share,
-            compute_share,
-            share,
-            inc_units,
-            inc_h100e,
-            total_units,
-            total_h100e,
-            float(v.backlog.sum()),
+        pr, acc, fleet = self.world.products, self.accounts, self.holdings.fleet
+        incumbent = self.incumbent_index
+        market_outcomes(
+            v.total_units,
+            v.total_h100e,
+            float((fleet[:, incumbent] @ self.incumbent_h100e).sum()),  # numpy's matmul
+            float((fleet @ pr.h100e).sum()),
+            acc.startup_units,
+            pr.h100e,
+            incumbent,
+            v.backlog,
             v.all_installed,
-            100.0 - share if all_bought else 0.0,
+            self.row,
+            self.layout.market_at,
+            self.layout.incumbent_at,
         )
 
     def _firms(self, v: Week) -> None:
@@ -295,17 +284,19 @@ class Recorder:
         row, at = self.row, self.layout.concentration_at
         st_squares, st_top, access = v.population[6:9]
         total = v.all_installed  # the firms' installed H100e and the startups' owned
-        alt = float(v.h100e_delivered[self.alt_products].sum())
-        in_house = float(v.h100e_delivered[self.in_house_products].sum())
-        delivered = v.total_h100e
-        row[at] = (
-            hhi_of_parts(v.firms, st_squares, total),
-            gini(access, in_place=True),  # the summary's own array
-            top_share(np.concatenate([v.firms, st_top]), 4, total),
-            alt,
-            in_house,
-            100.0 * alt / delivered if delivered > 0 else float(row[at[5]]),
-            100.0 * in_house / delivered if delivered > 0 else float(row[at[6]]),
+        row[at[0]] = hhi_of_parts(v.firms, st_squares, total)  # numpy's dot
+        row[at[1]] = gini(access, in_place=True)  # numpy's sort of the summary's array
+        concentration_outcomes(
+            v.firms,
+            st_top,
+            4,
+            total,
+            v.h100e_delivered,
+            self.alt_index,
+            self.in_house_index,
+            v.total_h100e,
+            row,
+            at,
         )
 
     def _markets(self, v: Week) -> None:
@@ -321,16 +312,17 @@ class Recorder:
         )
 
     def _nodes(self, v: Week) -> None:
-        layout, row, chips = self.layout, self.row, self.chipmaker_record
-        capacity = chips[:, 0]  # [nodes, (capacity, used, expansion, utilisation)]
-        row[layout.nodes_at] = (
-            capacity,
-            100.0 * chips[:, 3],
-            chips[:, 1],
+        layout = self.layout
+        node_outcomes(
+            self.chipmaker_record,
             self.accounts.capacity_ordered,
+            self.flows.node_output,
+            layout.wafer_nodes,
+            self.row,
+            layout.nodes_at,
+            layout.wafers_per_month_at,
+            layout.node_vendors_at,
         )
-        row[layout.wafers_per_month_at] = capacity[layout.wafer_nodes] * 52.0 / 12.0
-        row[layout.node_vendors_at] = self.flows.node_output.T.ravel()
 
     def _startups(self, v: Week) -> None:
         n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]

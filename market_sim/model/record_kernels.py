@@ -1,5 +1,6 @@
 """numba kernels of the recorder's collectors (:mod:`market_sim.model.record`): the
-vendors', firms', groups' and buyer classes' outcomes of a week, each in one call.
+vendors', firms', groups', buyer classes', market's, concentration's and nodes'
+outcomes of a week, each in one call.
 
 Each kernel reads the week's arrays and writes its values into the week's row of
 outcomes (``row``, one float64 per catalogue key) at the positions the run's layout
@@ -8,7 +9,7 @@ first variable's entities first); a value carried
 forward is left as the row holds it (last week's). They do the arithmetic the numpy
 collectors did, in the same order, so the values are the same bit for bit: a sum by
 index adds in index order from 0.0 (as ``np.bincount`` and Python's ``sum``), a row sum
-in numpy's pairwise order (:func:`market_sim.market.kernels_sum.pairwise_sum`).
+and a ``.sum()`` in numpy's pairwise order (:mod:`market_sim.market.kernels_sum`).
 :mod:`market_sim.model.record_reference` holds their numpy twins, the test oracles
 (tests/test_record_kernels.py).
 
@@ -20,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from market_sim.market.kernels_sum import pairwise_sum
-from market_sim.outcomes.kernels import class_week_quantiles_kernel
+from market_sim.market.kernels_sum import pairwise_sum, pairwise_sum_any
+from market_sim.outcomes.kernels import class_week_quantiles_kernel, largest_sum
 
 
 @njit(cache=True)
@@ -227,3 +228,135 @@ def class_outcomes(
             row[price_at[c]] = reference_usd
         if total_units > 0:
             row[share_at[c]] = 100.0 * class_units[c] / total_units
+
+
+@njit(cache=True)
+def _sum_at(values: np.ndarray, idx: np.ndarray) -> float:
+    """``values[idx].sum()`` as numpy computes it (pairwise over the gathered values)."""
+    gathered = np.empty(idx.shape[0])
+    for k in range(idx.shape[0]):
+        gathered[k] = values[idx[k]]
+    return pairwise_sum_any(gathered, 0, gathered.shape[0])
+
+
+@njit(cache=True)
+def _dot_at(a: np.ndarray, b: np.ndarray, idx: np.ndarray) -> float:
+    """``(a[idx] * b[idx]).sum()`` as numpy computes it."""
+    gathered = np.empty(idx.shape[0])
+    for k in range(idx.shape[0]):
+        gathered[k] = a[idx[k]] * b[idx[k]]
+    return pairwise_sum_any(gathered, 0, gathered.shape[0])
+
+
+@njit(cache=True)
+def market_outcomes(
+    units_total: float,
+    h100e_total: float,
+    fleet_incumbent_h100e: float,
+    fleet_h100e: float,
+    startup_units: np.ndarray,
+    h100e_per_unit: np.ndarray,
+    incumbent: np.ndarray,
+    backlog: np.ndarray,
+    all_installed: float,
+    row: np.ndarray,
+    at: np.ndarray,
+    incumbent_at: np.ndarray,
+) -> None:
+    """The market's totals into ``row`` at ``at`` (``MARKET_KEYS``, in order): the
+    incumbent's revenue, COGS (USD bn) and margin (%), its shares of the units and
+    H100e delivered (last week's when nothing was), of the H100e bought so far (the
+    firms' ``fleet_*`` sums, numpy's, and the startups' pool by product), its units
+    and H100e delivered; all units and H100e delivered, the backlog (units), installed
+    H100e and the other vendors' share of the H100e bought (%).
+
+    ``incumbent_at``: the incumbent vendor's revenue, COGS, margin, units and H100e in
+    ``row`` (written this week; empty: no incumbent, zeros); ``incumbent``: its
+    products.
+    """
+    revenue = cogs = margin = units = h100e = 0.0
+    if incumbent_at.shape[0] > 0:
+        revenue, cogs, margin = row[incumbent_at[0]], row[incumbent_at[1]], row[incumbent_at[2]]
+        units, h100e = row[incumbent_at[3]], row[incumbent_at[4]]
+    everything = np.arange(h100e_per_unit.shape[0])
+    bought_incumbent = fleet_incumbent_h100e + _dot_at(startup_units, h100e_per_unit, incumbent)
+    bought = fleet_h100e + _dot_at(startup_units, h100e_per_unit, everything)
+    share = 100.0 * bought_incumbent / bought if bought != 0.0 else 0.0
+    row[at[0]] = revenue
+    row[at[1]] = cogs
+    row[at[2]] = margin
+    if units_total > 0:
+        row[at[3]] = 100.0 * units / units_total
+    if h100e_total > 0:
+        row[at[4]] = 100.0 * h100e / h100e_total
+    row[at[5]] = share
+    row[at[6]] = units
+    row[at[7]] = h100e
+    row[at[8]] = units_total
+    row[at[9]] = h100e_total
+    row[at[10]] = pairwise_sum_any(backlog, 0, backlog.shape[0])
+    row[at[11]] = all_installed
+    row[at[12]] = 100.0 - share if bought != 0.0 else 0.0
+
+
+@njit(cache=True)
+def concentration_outcomes(
+    firms: np.ndarray,
+    startups_top: np.ndarray,
+    top_k: int,
+    all_installed: float,
+    h100e_delivered: np.ndarray,
+    alternative: np.ndarray,
+    in_house: np.ndarray,
+    h100e_total: float,
+    row: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """The top ``top_k`` holders' share of installed H100e (%; firms and startups,
+    ``measures.top_share``), the H100e delivered of ``alternative`` and ``in_house``
+    products and their shares of all H100e delivered (%, last week's when nothing
+    was) into ``row`` at ``at[2:]`` (``CONCENTRATION_KEYS``; the HHI and the Gini are
+    the caller's)."""
+    n_f = firms.shape[0]
+    holders = np.empty(n_f + startups_top.shape[0])
+    holders[:n_f] = firms
+    holders[n_f:] = startups_top
+    if all_installed > 0:
+        row[at[2]] = 100.0 * largest_sum(holders, top_k) / all_installed
+    else:
+        row[at[2]] = 0.0
+    alt = _sum_at(h100e_delivered, alternative)
+    own = _sum_at(h100e_delivered, in_house)
+    row[at[3]] = alt
+    row[at[4]] = own
+    if h100e_total > 0:
+        row[at[5]] = 100.0 * alt / h100e_total
+        row[at[6]] = 100.0 * own / h100e_total
+
+
+@njit(cache=True)
+def node_outcomes(
+    chipmakers: np.ndarray,
+    capacity_ordered: np.ndarray,
+    node_output: np.ndarray,
+    wafer_nodes: np.ndarray,
+    row: np.ndarray,
+    at: np.ndarray,
+    wafers_at: np.ndarray,
+    node_vendors_at: np.ndarray,
+) -> None:
+    """Each node's capacity, utilisation (%), output (node units a week) and capacity
+    ordered into ``row`` at ``at`` ([4, nodes], flat); the wafer nodes' capacity per
+    month (x 52 / 12) at ``wafers_at``; each node's output by vendor
+    (``node_output`` [vendors, nodes]) at ``node_vendors_at`` (node-major).
+    ``chipmakers`` is [nodes, (capacity, used, expansion, utilisation)]."""
+    n_n, n_v = chipmakers.shape[0], node_output.shape[0]
+    for n in range(n_n):
+        row[at[n]] = chipmakers[n, 0]
+        row[at[n_n + n]] = 100.0 * chipmakers[n, 3]
+        row[at[2 * n_n + n]] = chipmakers[n, 1]
+        row[at[3 * n_n + n]] = capacity_ordered[n]
+        for v in range(n_v):
+            row[node_vendors_at[n * n_v + v]] = node_output[v, n]
+    for k in range(wafer_nodes.shape[0]):
+        row[wafers_at[k]] = chipmakers[wafer_nodes[k], 0] * 52.0 / 12.0

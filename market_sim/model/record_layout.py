@@ -101,12 +101,11 @@ class RecordLayout:
         )
         self.market_at = self._at("market", list(MARKET_KEYS))
         inc = vendors[w.incumbent] if w.incumbent >= 0 else None
-        self.incumbent_at: np.ndarray | None = (
-            None
-            if inc is None
-            else np.array([self.position[f"{v}@{inc}"] for v in INCUMBENT_VARIABLES], dtype=np.intp)
+        self.incumbent_at = np.array(
+            [self.position[f"{v}@{inc}"] for v in INCUMBENT_VARIABLES] if inc is not None else [],
+            dtype=np.int64,
         )
-        """The incumbent vendor's revenue, COGS, margin, units and H100e delivered (None:
+        """The incumbent vendor's revenue, COGS, margin, units and H100e delivered (empty:
         no incumbent; the ``market`` collector then reads zeros)."""
         self.holders_at = self._at(
             "firms", [[f"{v}@{h}" for h in holders] for v in HOLDER_VARIABLES], flat=True
@@ -170,8 +169,12 @@ class RecordLayout:
                 [f"output_{n.unit}@{n.id}" for n in nodes],
                 [f"capacity_ordered@{n.id}" for n in nodes],
             ],
+            flat=True,
         )
-        self.wafer_nodes = np.array([n.unit == "wafers" for n in nodes], dtype=bool)
+        self.wafer_nodes = np.array(
+            [i for i, n in enumerate(nodes) if n.unit == "wafers"], dtype=np.int64
+        )
+        """The nodes whose unit is wafers (their capacity is also recorded per month)."""
         self.wafers_per_month_at = self._at(
             "nodes", [f"capacity_wafers_per_month@{n.id}" for n in nodes if n.unit == "wafers"]
         )

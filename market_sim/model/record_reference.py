@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from market_sim.outcomes.measures import class_week_quantiles
+from market_sim.outcomes.measures import class_week_quantiles, top_share
 
 
 def vendor_outcomes_reference(
@@ -151,3 +151,85 @@ def class_outcomes_reference(
         row[price_at[c]] = float(class_paid[c]) / h if h > 0 else last or reference_usd
         if total_units > 0:
             row[share_at[c]] = 100.0 * float(class_units[c]) / total_units
+
+
+def market_outcomes_reference(
+    units_total: float,
+    h100e_total: float,
+    fleet_incumbent_h100e: float,
+    fleet_h100e: float,
+    startup_units: np.ndarray,
+    h100e_per_unit: np.ndarray,
+    incumbent: np.ndarray,
+    backlog: np.ndarray,
+    all_installed: float,
+    row: np.ndarray,
+    at: np.ndarray,
+    incumbent_at: np.ndarray,
+) -> None:
+    """:func:`~market_sim.model.record_kernels.market_outcomes` with numpy."""
+    revenue = cogs = margin = units = h100e = 0.0
+    if len(incumbent_at):
+        revenue, cogs, margin, units, h100e = row[incumbent_at].tolist()
+    last_units_share, last_h100e_share = float(row[at[3]]), float(row[at[4]])
+    inc_bought = fleet_incumbent_h100e + float(
+        (startup_units[incumbent] * h100e_per_unit[incumbent]).sum()
+    )
+    all_bought = fleet_h100e + float((startup_units * h100e_per_unit).sum())
+    share = 100.0 * inc_bought / all_bought if all_bought else 0.0
+    row[at] = (
+        revenue,
+        cogs,
+        margin,
+        100.0 * units / units_total if units_total > 0 else last_units_share,
+        100.0 * h100e / h100e_total if h100e_total > 0 else last_h100e_share,
+        share,
+        units,
+        h100e,
+        units_total,
+        h100e_total,
+        float(backlog.sum()),
+        all_installed,
+        100.0 - share if all_bought else 0.0,
+    )
+
+
+def concentration_outcomes_reference(
+    firms: np.ndarray,
+    startups_top: np.ndarray,
+    top_k: int,
+    all_installed: float,
+    h100e_delivered: np.ndarray,
+    alternative: np.ndarray,
+    in_house: np.ndarray,
+    h100e_total: float,
+    row: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """:func:`~market_sim.model.record_kernels.concentration_outcomes` with numpy."""
+    alt = float(h100e_delivered[alternative].sum())
+    own = float(h100e_delivered[in_house].sum())
+    row[at[2]] = top_share(np.concatenate([firms, startups_top]), top_k, all_installed)
+    row[at[3]], row[at[4]] = alt, own
+    if h100e_total > 0:
+        row[at[5]] = 100.0 * alt / h100e_total
+        row[at[6]] = 100.0 * own / h100e_total
+
+
+def node_outcomes_reference(
+    chipmakers: np.ndarray,
+    capacity_ordered: np.ndarray,
+    node_output: np.ndarray,
+    wafer_nodes: np.ndarray,
+    row: np.ndarray,
+    at: np.ndarray,
+    wafers_at: np.ndarray,
+    node_vendors_at: np.ndarray,
+) -> None:
+    """:func:`~market_sim.model.record_kernels.node_outcomes` with numpy."""
+    capacity = chipmakers[:, 0]
+    row[at] = np.concatenate(
+        [capacity, 100.0 * chipmakers[:, 3], chipmakers[:, 1], capacity_ordered]
+    )
+    row[wafers_at] = capacity[wafer_nodes] * 52.0 / 12.0
+    row[node_vendors_at] = node_output.T.ravel()
