@@ -39,7 +39,13 @@ from market_sim.model.record_kernels import (
     vendor_outcomes,
 )
 from market_sim.model.record_layout import RecordLayout
-from market_sim.model.record_parts import AGENT_VARIABLES, FAMILIES, MetricRow, Week
+from market_sim.model.record_parts import (
+    AGENT_VARIABLES,
+    FAMILIES,
+    HOLDER_VARIABLES,
+    MetricRow,
+    Week,
+)
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.world import World
 from market_sim.outcomes.catalogue import metric_keys
@@ -217,7 +223,8 @@ class Recorder:
 
     def _firms(self, v: Week) -> None:
         acc, holders, layout = self.accounts, self.holders, self.layout
-        record = holder_outcomes(  # [variables, holders]
+        record = np.empty((len(HOLDER_VARIABLES), len(holders)))  # [variables, holders]
+        holder_outcomes(
             acc.deliveries_holder,
             acc.deliveries_holder_h100e,
             self.holdings.fleet,
@@ -232,6 +239,7 @@ class Recorder:
             self.row,
             layout.holders_at,
             layout.firm_vendors_at,
+            record,
         )
         self.holder_record = record.T  # [holders, variables]; agents_frame
 
@@ -335,7 +343,7 @@ class Recorder:
             compute,
             owned,
             rented,
-            float(sum(sum(d.pipeline_total.values()) for d in vendors)),
+            float(sum([sum(d.pipeline_total.values()) for d in vendors])),
             float(sum(self.vendor_record[:, 3].tolist())),  # each vendor's, in order
-            float(sum(1 for h in self.program_holders if h.program_started is not None)),
+            float(len([h for h in self.program_holders if h.program_started is not None])),
         )

@@ -81,16 +81,16 @@ def holder_outcomes(
     row: np.ndarray,
     at: np.ndarray,
     cells_at: np.ndarray,
-) -> np.ndarray:
+    record: np.ndarray,
+) -> None:
     """The firms' record [HOLDER_VARIABLES, holders] (units and H100e delivered, units
     and H100e installed, share of all installed H100e in %, spend in USD bn, expected
-    lead weeks, open orders in H100e), written into ``row`` at ``at`` (flat) and
-    returned; and each firm's deliveries by vendor (``by_cell[cells]``, units then
+    lead weeks, open orders in H100e), written into ``record`` and into
+    ``row`` at ``at`` (flat); and each firm's deliveries by vendor (``by_cell[cells]``, units then
     H100e) at ``cells_at`` (flat). ``fleet`` [holders, products] is C-contiguous; its row sums are
     numpy's (pairwise)."""
     n_h = installed.shape[0]
     n_p = fleet.shape[1]
-    record = np.empty((8, n_h))
     for h in range(n_h):
         record[0, h] = delivered[h]
         record[1, h] = delivered_h100e[h]
@@ -106,7 +106,6 @@ def holder_outcomes(
     for k in range(n_c):
         row[cells_at[k]] = by_cell[cells[k]]
         row[cells_at[n_c + k]] = by_cell_h100e[cells[k]]
-    return record
 
 
 @njit(cache=True)

@@ -54,9 +54,10 @@ def holder_outcomes_reference(
     row: np.ndarray,
     at: np.ndarray,
     cells_at: np.ndarray,
-) -> np.ndarray:
+    record: np.ndarray,
+) -> None:
     """:func:`~market_sim.model.record_kernels.holder_outcomes` with numpy."""
-    record = np.array(
+    record[:] = np.array(
         (
             delivered,
             delivered_h100e,
@@ -72,7 +73,6 @@ def holder_outcomes_reference(
     cells_at = cells_at.reshape(2, -1)
     row[cells_at[0]] = by_cell[cells]
     row[cells_at[1]] = by_cell_h100e[cells]
-    return record
 
 
 def group_outcomes_reference(
