@@ -128,11 +128,13 @@ class Recorder:
         self.product_vendor = [vendors[v] for v in pr.vendor.tolist()]
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
         """Holders that may start an in-house program (make-or-buy)."""
-        self.incumbent_products = pr.vendor == w.incumbent  # fixed per run
-        self.incumbent_index = np.flatnonzero(self.incumbent_products)
-        self.alt_index = np.flatnonzero(~self.incumbent_products)
+        incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
+        self.incumbent_index = np.flatnonzero(incumbent)
+        self.alt_index = np.flatnonzero(~incumbent)
         self.in_house_index = np.flatnonzero(pr.owner_holder >= 0)
-        self.incumbent_h100e = pr.h100e[self.incumbent_products]
+        self.incumbent_h100e = pr.h100e[incumbent]
+        self.aggregate_index = np.flatnonzero(w.buyers.aggregate)
+        """Aggregate holders (many small firms): in totals, never ranked as one firm."""
 
     # ------------------------------------------------------------------ the week
     def collect(self, week: int) -> np.ndarray:
@@ -145,20 +147,23 @@ class Recorder:
         return self.holder_record
 
     def _shared(self, week: int) -> Week:
-        acc, pr, w = self.accounts, self.world.products, self.world
+        acc, pr = self.accounts, self.world.products
         self.vendor_record = np.array(
             [
                 (d.revenue_usd, d.cogs_usd, d.sales_usd, float(sum(d.inventory.values())))
                 for d in self.vendors
-            ]
-        )
+            ],
+            dtype=np.float64,
+        ).reshape(len(self.vendors), -1)
         self.chipmaker_record = np.array(
-            [(c.capacity, c.used, c.expansion, c.utilisation) for c in self.chipmakers]
-        )
+            [(c.capacity, c.used, c.expansion, c.utilisation) for c in self.chipmakers],
+            dtype=np.float64,
+        ).reshape(len(self.chipmakers), -1)
         h100e_delivered = acc.deliveries_product * pr.h100e
         installed = self.installed_h100e()
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
-        firms = np.where(w.buyers.aggregate, 0.0, installed)
+        firms = installed.copy()
+        firms[self.aggregate_index] = 0.0
         pop = self.startups.summary(firms, 4)
         return Week(
             week=week,
@@ -170,7 +175,6 @@ class Recorder:
             firms=firms,
             population=pop,
             all_installed=float(installed.sum()) + pop[4],
-            incumbent_products=self.incumbent_products,
         )
 
     # ------------------------------------------------------------------ families

@@ -79,7 +79,6 @@ class Week:
     firms: np.ndarray  # installed, 0 for aggregate holders
     population: tuple  # population_summary's result
     all_installed: float
-    incumbent_products: np.ndarray  # bool [products]
 
 
 class MetricRow(Mapping[str, float]):
