@@ -43,3 +43,40 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
         res += a[lo + i]
         i += 1
     return res
+
+
+@njit(cache=True)
+def pairwise_sum_any(a: np.ndarray, lo: int, n: int) -> float:
+    """Sum of ``a[lo:lo + n]`` as numpy sums a contiguous run of any length: runs
+    longer than :data:`PAIRWISE_MAX` split in halves (the first a multiple of 8) summed
+    apart and added, as numpy does, with an explicit stack (numba's cache cannot reload
+    recursion)."""
+    if n <= PAIRWISE_MAX:
+        return pairwise_sum(a, lo, n)
+    starts = np.empty(64, dtype=np.int64)  # a frame per halving: depth < 64
+    sizes = np.empty(64, dtype=np.int64)
+    stages = np.zeros(64, dtype=np.int64)  # 0: sum the first half, 1: the second, 2: add
+    firsts = np.empty(64)
+    top = 0
+    starts[0], sizes[0] = lo, n
+    value = 0.0  # the sum of the frame that just finished
+    while top >= 0:
+        m = sizes[top]
+        half = m // 2
+        half -= half % 8
+        if m <= PAIRWISE_MAX:
+            value = pairwise_sum(a, starts[top], m)
+            top -= 1
+        elif stages[top] == 0:
+            stages[top] = 1
+            top += 1
+            starts[top], sizes[top], stages[top] = starts[top - 1], half, 0
+        elif stages[top] == 1:
+            firsts[top] = value
+            stages[top] = 2
+            top += 1
+            starts[top], sizes[top], stages[top] = starts[top - 1] + half, m - half, 0
+        else:
+            value = firsts[top] + value
+            top -= 1
+    return value

@@ -2,7 +2,7 @@
 
 :class:`MetricsCollector` is a ``mesa.DataCollector``: one model reporter per metric key
 (``get_model_vars_dataframe`` and ``mesa.batch_run`` work unchanged), but ``collect``
-reads the week's values from ``model.metrics`` in one pass instead of calling ~400
+reads the week's values from ``model.metrics`` as one row instead of calling ~430
 reporters. The firms' records (holders, vendors, chipmakers; not the startups) are kept
 as a few arrays a week and served the Mesa way on demand: ``get_agent_vars_dataframe()``
 (index ``Step, AgentID``, one column per variable, NaN where a variable does not apply)
@@ -13,7 +13,6 @@ same records tidy, with dates.
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,14 +39,8 @@ class MetricsCollector(mesa.DataCollector):
         variables: Mapping[str, Sequence[str]],
         firms: Mapping[str, Sequence[tuple[str, str]]],
     ):
-        self._rows: list[tuple] = []  # weeks collected and not yet in model_vars
+        self._rows: list[np.ndarray] = []  # weeks collected and not yet in model_vars
         super().__init__(model_reporters={k: functools.partial(_read_metric, key=k) for k in keys})
-        names = list(self._model_vars)
-        self._row_of = (  # a week's values in reporter order, in one call
-            operator.itemgetter(*names)
-            if len(names) > 1
-            else (lambda metrics, k=tuple(names): tuple(metrics[n] for n in k))
-        )
         self.variables = {g: tuple(variables[g]) for g in AGENT_GROUPS}
         self.firms = {g: list(firms[g]) for g in AGENT_GROUPS}
         names = list(dict.fromkeys(v for g in AGENT_GROUPS for v in self.variables[g]))
@@ -57,12 +50,13 @@ class MetricsCollector(mesa.DataCollector):
 
     @property
     def model_vars(self) -> dict[str, list]:
-        """Mesa's ``{metric key: [value of each week]}``; the weeks are kept as rows and
-        moved into these lists when they are read (one call a week instead of ~430
-        appends)."""
+        """Mesa's ``{metric key: [value of each week]}``; the weeks are kept as rows (a
+        copy of ``model.metrics``' values each) and moved into these lists when they are
+        read (one copy a week instead of ~430 appends)."""
         columns, rows = self._model_vars, self._rows
         if rows:
-            for values, column in zip(columns.values(), zip(*rows, strict=True), strict=True):
+            weeks = np.array(rows).T.tolist()  # [key][week]
+            for values, column in zip(columns.values(), weeks, strict=True):
                 values.extend(column)
             rows.clear()
         return columns
@@ -72,7 +66,10 @@ class MetricsCollector(mesa.DataCollector):
         self._model_vars = columns
 
     def collect(self, model: mesa.Model) -> None:
-        self._rows.append(self._row_of(model.metrics))
+        """Keep the week's values (``model.metrics``, a
+        :class:`market_sim.model.record_parts.MetricRow` in reporter order) and firms'
+        records (``model.agent_records()``)."""
+        self._rows.append(model.metrics.row())
         self.agent_weeks.append(model.agent_records())
 
     # ------------------------------------------------------------------ Mesa's agent data

@@ -31,7 +31,7 @@ from market_sim.model.events import compile_events
 from market_sim.model.inputs import default_seed, resolve_scenario
 from market_sim.model.production import Supply
 from market_sim.model.record import Recorder
-from market_sim.model.record_parts import AGENT_VARIABLES
+from market_sim.model.record_parts import AGENT_VARIABLES, MetricRow
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.trading import Trading
 from market_sim.model.world import World, allowed_matrix, build_world
@@ -180,8 +180,8 @@ class GPUMarketModel(mesa.Model):
             outputs,
         )
         self.accounts.primed_units = self.supply.prime_pipelines()
-        self.metrics: dict[str, float] = dict.fromkeys(self.recorder.catalogue_keys, 0.0)
-        self.holder_record = np.zeros((n_h, len(AGENT_VARIABLES["holders"])))
+        self.metrics: MetricRow = self.recorder.metrics  # the last week's outcomes
+        self.holder_record = self.recorder.holder_record
         self.datacollector = MetricsCollector(
             self.recorder.keys,
             AGENT_VARIABLES,
@@ -385,7 +385,7 @@ class GPUMarketModel(mesa.Model):
         flows.new_orders = self.trading.place_orders(w)  # 4. orders, cancellations
         flows.market_price = self.trading.clear_and_settle(w)  # 5. every market; settlement
         self.supply.close_week(w, flows.new_orders)  # 6. prices, quotes, investment, programs
-        self.metrics, self.holder_record = self.recorder.collect(w, self.metrics)  # 7. outcomes
+        self.holder_record = self.recorder.collect(w)  # 7. outcomes
         self.datacollector.collect(self)
         self.week += 1
         if self.week >= self.world.weeks:
@@ -422,18 +422,13 @@ class GPUMarketModel(mesa.Model):
         return frame.reset_index(drop=True)
 
     def agent_records(self) -> dict[str, np.ndarray]:
-        """This week's per-firm variables: [firms, variables] arrays by role group."""
+        """The last week's per-firm variables, as phase 7 recorded them (zeros before the
+        first week): [firms, variables] arrays by role group."""
+        rec = self.recorder
         return {
             "holders": self.holder_record.copy(),
-            "vendors": np.array(
-                [
-                    [v.revenue_usd, v.cogs_usd, v.sales_usd, float(sum(v.inventory.values()))]
-                    for v in self.vendors
-                ]
-            ),
-            "chipmakers": np.array(
-                [[c.capacity, c.used, c.expansion, c.utilisation] for c in self.chipmakers]
-            ),
+            "vendors": rec.vendor_record.copy(),
+            "chipmakers": rec.chipmaker_record.copy(),
         }
 
     def agents_frame(self) -> pd.DataFrame:

@@ -2,8 +2,12 @@
 
 The keys and what they mean are declared in :mod:`market_sim.outcomes.catalogue`; this
 module computes them, one collector per family (``products``, ``vendors``, ``market``,
-``firms``, ``groups``, ``classes``, ``markets``, ``nodes``, ``startups``), from the week
-(:class:`Week`: totals several families share, computed once).
+``firms``, ``groups``, ``classes``, ``concentration``, ``markets``, ``nodes``,
+``startups``), from the week (:class:`Week`: totals several families share, computed
+once). Each collector computes its values as a few arrays over the products, vendors,
+holders, groups, classes or nodes and writes them into the week's row
+(:class:`MetricRow`, one float64 per catalogue key) through index arrays fixed for the
+run (:class:`RecordLayout`); a value carried forward is the row's, left as last week's.
 
 Concentration: ``compute_share_pct@X``, ``top4_share_pct`` and ``hhi_compute`` measure
 ownership of installed H100e (each firm, each startup); ``gini_compute`` measures access:
@@ -25,20 +29,31 @@ import numpy as np
 
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
+from market_sim.model.record_kernels import (
+    class_outcomes,
+    concentration_outcomes,
+    group_outcomes,
+    holder_outcomes,
+    market_outcomes,
+    node_outcomes,
+    vendor_outcomes,
+)
+from market_sim.model.record_layout import RecordLayout
 from market_sim.model.record_parts import (
+    AGENT_VARIABLES,
     FAMILIES,
-    FAMILY_NEEDS,
     HOLDER_VARIABLES,
-    PRODUCT_VARIABLES,
-    VENDOR_VARIABLES,
+    MetricRow,
     Week,
 )
-from market_sim.model.record_parts import pct_or_last as _pct
 from market_sim.model.state import Holdings, Market, WeekFlows
 from market_sim.model.world import World
-from market_sim.outcomes.catalogue import Entities, metric_keys
-from market_sim.outcomes.measures import QS, class_week_quantiles, gini, hhi_of_parts, top_share
-from market_sim.scenario.schema import CLASS_IDS, STARTUP_CLASS
+from market_sim.outcomes.catalogue import metric_keys
+from market_sim.outcomes.measures import QS, gini, hhi_of_parts
+from market_sim.scenario.schema import STARTUP_CLASS
+
+QUANTILES = np.array(QS)
+"""The lead times' quantiles (median, p90), as the class kernel takes them."""
 
 
 class Recorder:
@@ -47,9 +62,9 @@ class Recorder:
     Args: the world and the weekly state it reads (see :class:`GPUMarketModel`), and two
     of the model's cached views: ``installed_h100e()`` and ``open_orders()``;
     ``outputs``: the metric keys a run asks for (None: every key of the catalogue). With
-    ``outputs``, :attr:`keys` are those (in catalogue order), and from the second week on
-    only the collectors that make one of them run (and ``firms``, which makes the firms'
-    record); each computes what it computes in a full run, so the values are the same.
+    ``outputs``, :attr:`keys` are those (in catalogue order), and only the collectors
+    that make one of them run (and ``firms``, which makes the firms' record); each
+    computes what it computes in a full run, so the values are the same.
     """
 
     def __init__(
@@ -82,10 +97,10 @@ class Recorder:
             installed_h100e,
             open_orders,
         )
-        scenario = world.scenario
-        every = metric_keys(scenario)
+        every = metric_keys(world.scenario)
         self.catalogue_keys = every
         """Every key of the catalogue for this scenario (what a full run records)."""
+        self.layout = RecordLayout(world, every)
         self.full = outputs is None
         if outputs is None:
             self.keys: list[str] = every
@@ -95,304 +110,244 @@ class Recorder:
                 raise ValueError(f"outputs not in the metric catalogue: {unknown}")
             wanted = set(outputs)
             self.keys = [k for k in every if k in wanted]
-        self.families: tuple[str, ...] = FAMILIES
-        """The collectors that run each week (all of them until the first week shows
-        which make the keys asked for)."""
-        ent = Entities.of(scenario)
-        w = world
-        self.product_keys = [[f"{v}@{p}" for p in w.products.ids] for v in PRODUCT_VARIABLES]
-        self.vendor_keys = [[f"{v}@{vid}" for v in VENDOR_VARIABLES] for vid in w.vendor_ids]
-        self.holder_keys = [[f"{v}@{h}" for h in w.holder_ids] for v in HOLDER_VARIABLES]
-        self.product_flat_keys = [k for names in self.product_keys for k in names]
-        self.holder_flat_keys = [k for names in self.holder_keys for k in names]
-        self.product_vendor = [vendors[v] for v in w.products.vendor.tolist()]
-        vendor_index = {v: i for i, v in enumerate(w.vendor_ids)}
-        holder_index = {h: i for i, h in enumerate(w.holder_ids)}
-        n_v = len(w.vendor_ids)
-        self.firm_vendor_cells = np.array(
-            [holder_index[f] * n_v + vendor_index[v] for f, v in ent.firm_vendors], dtype=np.int64
+        self.families: tuple[str, ...] = (
+            FAMILIES if outputs is None else self.layout.families_for(self.keys)
         )
-        self.firm_vendor_keys = (
-            [f"deliveries_units@{f}:{v}" for f, v in ent.firm_vendors],
-            [f"deliveries_h100e@{f}:{v}" for f, v in ent.firm_vendors],
-        )
-        self.class_keys = [
-            {
-                "quoted": [f"lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
-                "realised": [f"realised_lead_time_weeks_{q}@{c}" for q in ("median", "p90")],
-                "price": f"effective_price_usd_per_h100e@{c}",
-                "share": f"delivery_share_pct@{c}",
-            }
-            for c in CLASS_IDS
-        ]
-        self.group_members = {g: idx.tolist() for g, idx in w.groups.items()}
-        self.group_names = list(ent.groups)
-        nodes = scenario.supply.nodes
-        self.node_keys = [
-            [f"capacity_per_week@{n.id}" for n in nodes],
-            [f"utilisation_pct@{n.id}" for n in nodes],
-            [f"output_{n.unit}@{n.id}" for n in nodes],
-            [f"capacity_ordered@{n.id}" for n in nodes],
-        ]
-        self.wafer_nodes = np.array([n.unit == "wafers" for n in nodes], dtype=bool)
-        self.wafers_per_month_keys = [
-            f"capacity_wafers_per_month@{n.id}" for n in nodes if n.unit == "wafers"
-        ]
-        # node_output is [vendor, node]; its transpose, flattened, is node-major
-        self.node_vendor_keys = [f"output_{n.unit}@{n.id}:{v}" for n in nodes for v in w.vendor_ids]
-        ref = w.products.ids[w.reference_product]
-        self.spot_key = f"spot_price_usd@{ref}"
-        pr = w.products  # fixed per run: the incumbent's products and the in-house ones
-        self.incumbent_products = pr.vendor == w.incumbent
-        self.alt_products = ~self.incumbent_products
-        self.in_house_products = pr.owner_holder >= 0
-        self.incumbent_h100e = pr.h100e[self.incumbent_products]
-        self.rental_key = f"rental_usd_per_gpu_hour@{ref}"
+        """The collectors that run each week."""
+        self._collectors = [getattr(self, f"_{f}") for f in self.families]
+        self.metrics = MetricRow(every, self.keys)
+        """The last week's outcomes (0.0 before the first week): ``model.metrics``."""
+        self.row = self.metrics.values  # what the collectors write, in place
+        self.holder_record = np.zeros((len(holders), len(AGENT_VARIABLES["holders"])))
+        """[holders, HOLDER_VARIABLES] of the last week (the ``firms`` collector's)."""
+        self.vendor_record = np.zeros((len(vendors), len(AGENT_VARIABLES["vendors"])))
+        """[vendors, AGENT_VARIABLES["vendors"]] of the last week."""
+        self.chipmaker_record = np.zeros((len(chipmakers), len(AGENT_VARIABLES["chipmakers"])))
+        """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
+        w, pr = world, world.products
+        self.product_vendor = [vendors[v] for v in pr.vendor.tolist()]
+        self.program_holders = [h for h in holders if hasattr(h, "program_started")]
+        """Holders that may start an in-house program (make-or-buy)."""
+        incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
+        self.incumbent_index = np.flatnonzero(incumbent)
+        self.alt_index = np.flatnonzero(~incumbent)
+        self.in_house_index = np.flatnonzero(pr.owner_holder >= 0)
+        self.incumbent_h100e = pr.h100e[incumbent]
+        self.aggregate_index = np.flatnonzero(w.buyers.aggregate)
+        """Aggregate holders (many small firms): in totals, never ranked as one firm."""
 
     # ------------------------------------------------------------------ the week
-    def collect(self, week: int, prev: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
-        """The week's outcomes (a dict with at least :attr:`keys`; the data collector
-        reads and orders those) and the holders' record ([holders, HOLDER_VARIABLES])."""
-        v = self._shared(week, prev)
-        found: dict[str, float] = {}
-        made: dict[str, list[str]] = {}
-        record = np.zeros(0)
-        track = not self.full and self.families is FAMILIES
-        for family in self.families:
-            before = len(found)
-            out = getattr(self, f"_{family}")(v, found)
-            if family == "firms":
-                record = out
-            if track:
-                made[family] = list(found)[before:]
-        if self.full:
-            if len(found) != len(self.keys):  # a collector and the catalogue disagree
-                extra = sorted(set(found) - set(self.keys))
-                missing = sorted(set(self.keys) - set(found))
-                raise RuntimeError(
-                    f"outcomes not in the catalogue: {extra}; not computed: {missing}"
-                )
-        elif self.families is FAMILIES:  # the first week: keep what makes the keys asked for
-            wanted = set(self.keys)
-            need = {f for f, keys in made.items() if wanted.intersection(keys)} | {"firms"}
-            need |= {d for f in need for d in FAMILY_NEEDS.get(f, ())}
-            self.families = tuple(f for f in FAMILIES if f in need)
-        return found, record
+    def collect(self, week: int) -> np.ndarray:
+        """Write the week's outcomes into :attr:`metrics` (at least :attr:`keys`) and
+        return the holders' record ([holders, HOLDER_VARIABLES]); the vendors' and
+        chipmakers' records are :attr:`vendor_record` and :attr:`chipmaker_record`."""
+        v = self._shared(week)
+        for collector in self._collectors:
+            collector(v)
+        return self.holder_record
 
-    def _shared(self, week: int, prev: dict[str, float]) -> Week:
-        acc, pr, w = self.accounts, self.world.products, self.world
+    def _shared(self, week: int) -> Week:
+        acc, pr = self.accounts, self.world.products
+        self.vendor_record = np.array(
+            [
+                (d.revenue_usd, d.cogs_usd, d.sales_usd, float(sum(d.inventory.values())))
+                for d in self.vendors
+            ],
+            dtype=np.float64,
+        ).reshape(len(self.vendors), -1)
+        self.chipmaker_record = np.array(
+            [(c.capacity, c.used, c.expansion, c.utilisation) for c in self.chipmakers],
+            dtype=np.float64,
+        ).reshape(len(self.chipmakers), -1)
         h100e_delivered = acc.deliveries_product * pr.h100e
         installed = self.installed_h100e()
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
-        aggregate = w.buyers.aggregate
-        firms = np.where(aggregate, 0.0, installed)
+        firms = installed.copy()
+        firms[self.aggregate_index] = 0.0
         pop = self.startups.summary(firms, 4)
         return Week(
             week=week,
-            prev=prev,
             backlog=self.backlog_units(),
             h100e_delivered=h100e_delivered,
             total_units=float(acc.deliveries_product.sum()),
             total_h100e=float(h100e_delivered.sum()),
             installed=installed,
             firms=firms,
-            firms_or_none=np.where(aggregate, -1.0, installed),
             population=pop,
             all_installed=float(installed.sum()) + pop[4],
-            incumbent_products=self.incumbent_products,
         )
 
     # ------------------------------------------------------------------ families
-    def _products(self, v: Week, out: dict[str, float]) -> None:
+    def _products(self, v: Week) -> None:
         pr, acc, market, flows = self.world.products, self.accounts, self.market, self.flows
         vendors = self.product_vendor
-        inventory = np.array([vd.inventory[p] for p, vd in enumerate(vendors)])
-        started = np.array([vd.started[p] for p, vd in enumerate(vendors)])
         tier = self.world.scenario.outcomes.standard_tier
-        values = (
-            market.quotes[:, tier].astype(float),
+        self.row[self.layout.products_at] = (
+            market.quotes[:, tier],
             market.list_price,
             pr.unit_cost_usd,
             market.list_price / pr.unit_cost_usd,
             acc.deliveries_product,
             flows.new_orders,
             v.backlog,
-            inventory,
+            [d.inventory[p] for p, d in enumerate(vendors)],
             flows.arrivals,
-            started,
+            [d.started[p] for p, d in enumerate(vendors)],
         )
-        out.update(zip(self.product_flat_keys, np.concatenate(values).tolist(), strict=True))
 
-    def _vendors(self, v: Week, out: dict[str, float]) -> None:
-        pr, acc = self.world.products, self.accounts
-        n_v = len(self.vendors)
-        by_vendor = zip(  # products' sums by vendor, each in product order
-            np.bincount(pr.vendor, weights=acc.deliveries_product, minlength=n_v).tolist(),
-            np.bincount(pr.vendor, weights=v.h100e_delivered, minlength=n_v).tolist(),
-            np.bincount(pr.vendor, weights=v.backlog, minlength=n_v).tolist(),
-            strict=True,
+    def _vendors(self, v: Week) -> None:
+        acc, product_vendor = self.accounts, self.world.products.vendor
+        vendor_outcomes(
+            product_vendor,
+            acc.deliveries_product,
+            v.h100e_delivered,
+            v.backlog,
+            self.vendor_record,
+            self.row,
+            self.layout.vendors_at,
         )
-        prev = v.prev
-        for vendor, keys, (units, h100e, waiting) in zip(
-            self.vendors, self.vendor_keys, by_vendor, strict=True
-        ):
-            rev, cogs = vendor.revenue_usd, vendor.cogs_usd
-            margin = 100.0 * (1.0 - cogs / rev) if rev > 0 else prev.get(keys[4], 0.0)
-            asp = rev / units if units > 0 else prev.get(keys[6], 0.0)
-            values = (units, h100e, rev / 1e9, cogs / 1e9, margin, waiting, asp)
-            out.update(zip(keys, values, strict=True))
 
-    def _market(self, v: Week, out: dict[str, float]) -> None:
-        w, pr, acc, prev = self.world, self.world.products, self.accounts, v.prev
-        inc = w.vendor_ids[w.incumbent] if w.incumbent >= 0 else None
-        out["nvidia_dc_revenue_usd_bn"] = out.get(f"revenue_usd_bn@{inc}", 0.0)
-        out["nvidia_cogs_usd_bn"] = out.get(f"cogs_usd_bn@{inc}", 0.0)
-        out["nvidia_gross_margin_pct"] = out.get(f"gross_margin_pct@{inc}", 0.0)
-        inc_units = out.get(f"deliveries_units@{inc}", 0.0)
-        inc_h100e = out.get(f"deliveries_h100e@{inc}", 0.0)
-        out["nvidia_unit_share_pct"] = _pct(inc_units, v.total_units, prev, "nvidia_unit_share_pct")
-        out["nvidia_new_compute_share_pct"] = _pct(
-            inc_h100e, v.total_h100e, prev, "nvidia_new_compute_share_pct"
+    def _market(self, v: Week) -> None:
+        pr, acc, fleet = self.world.products, self.accounts, self.holdings.fleet
+        incumbent = self.incumbent_index
+        market_outcomes(
+            v.total_units,
+            v.total_h100e,
+            float((fleet[:, incumbent] @ self.incumbent_h100e).sum()),  # numpy's matmul
+            float((fleet @ pr.h100e).sum()),
+            acc.startup_units,
+            pr.h100e,
+            incumbent,
+            v.backlog,
+            v.all_installed,
+            self.row,
+            self.layout.market_at,
+            self.layout.incumbent_at,
         )
-        fleet, inc_products = self.holdings.fleet, v.incumbent_products
-        inc_h100e_per_unit = self.incumbent_h100e
-        inc_bought = float((fleet[:, inc_products] @ inc_h100e_per_unit).sum()) + float(
-            (acc.startup_units[inc_products] * inc_h100e_per_unit).sum()
-        )
-        all_bought = float((fleet @ pr.h100e).sum()) + float((acc.startup_units * pr.h100e).sum())
-        share = 100.0 * inc_bought / all_bought if all_bought else 0.0
-        out["nvidia_installed_share_pct"] = share
-        out["incumbent_deliveries_units"] = inc_units
-        out["incumbent_deliveries_h100e"] = inc_h100e
-        out["deliveries_units"] = v.total_units
-        out["deliveries_h100e"] = v.total_h100e
-        out["backlog_units"] = float(v.backlog.sum())
-        out["installed_h100e"] = v.all_installed
-        out["alt_chip_installed_share_pct"] = 100.0 - share if all_bought else 0.0
 
-    def _firms(self, v: Week, out: dict[str, float]) -> np.ndarray:
-        acc, holders = self.accounts, self.holders
-        values = (
+    def _firms(self, v: Week) -> None:
+        acc, holders, layout = self.accounts, self.holders, self.layout
+        record = np.empty((len(HOLDER_VARIABLES), len(holders)))  # [variables, holders]
+        holder_outcomes(
             acc.deliveries_holder,
             acc.deliveries_holder_h100e,
-            self.holdings.fleet.sum(axis=1),
+            self.holdings.fleet,
             v.installed,
-            100.0 * v.installed / v.all_installed,
-            np.array([h.week_spend_usd for h in holders]) / 1e9,
+            v.all_installed,
+            np.array([h.week_spend_usd for h in holders]),
             np.array([h.expected_lead for h in holders]),
             self.open_orders()[0],
+            acc.deliveries_firm_vendor,
+            acc.deliveries_firm_vendor_h100e,
+            layout.firm_vendor_cells,
+            self.row,
+            layout.holders_at,
+            layout.firm_vendors_at,
+            record,
         )
-        record = np.array(values)  # [variables, holders]
-        out.update(zip(self.holder_flat_keys, record.ravel().tolist(), strict=True))
-        cells = self.firm_vendor_cells
-        units_keys, h100e_keys = self.firm_vendor_keys
-        out.update(zip(units_keys, acc.deliveries_firm_vendor[cells].tolist(), strict=True))
-        out.update(zip(h100e_keys, acc.deliveries_firm_vendor_h100e[cells].tolist(), strict=True))
-        return record.T  # [holders, variables]; agents_frame
+        self.holder_record = record.T  # [holders, variables]; agents_frame
 
-    def _groups(self, v: Week, out: dict[str, float]) -> None:
-        acc = self.accounts
-        delivered, installed = acc.deliveries_holder.tolist(), v.installed.tolist()
-        largest = self.world.largest_groups
-        startups = CLASS_IDS[STARTUP_CLASS]
-        ranked = None  # firms by installed compute this week, largest first (made once)
-        for g in self.group_names:
-            if g == startups:
-                units, inst = float(acc.class_units[STARTUP_CLASS]), v.population[4]
-            else:
-                if g in largest:  # the N largest firms by installed compute this week
-                    if ranked is None:
-                        ranked = np.argsort(v.firms_or_none, kind="stable")[::-1]
-                    idx = ranked[: largest[g]].tolist()
-                else:
-                    idx = self.group_members[g]
-                units = sum(delivered[i] for i in idx)
-                inst = sum(installed[i] for i in idx)
-            out[f"deliveries_units@{g}"] = units
-            out[f"installed_h100e@{g}"] = inst
-            total = v.all_installed
-            out[f"compute_share_pct@{g}"] = 100.0 * inst / total if total else 0.0
+    def _groups(self, v: Week) -> None:
+        acc, layout = self.accounts, self.layout
+        group_outcomes(
+            acc.deliveries_holder,
+            v.installed,
+            self.world.buyers.aggregate,
+            layout.group_members,
+            layout.group_largest,
+            layout.startup_group,
+            float(acc.class_units[STARTUP_CLASS]),
+            v.population[4],
+            v.all_installed,
+            self.row,
+            layout.groups_at,
+        )
 
-    def _classes(self, v: Week, out: dict[str, float]) -> None:
+    def _classes(self, v: Week) -> None:
         """Quantiles of whole weeks, weighted by units, all classes at once."""
-        acc, book, prev = self.accounts, self.book, v.prev
-        n = len(CLASS_IDS)
+        acc, book, layout, w = self.accounts, self.book, self.layout, self.world
         klass, waited, units = acc.waits
-        quoted_q = class_week_quantiles(book.klass, book.lead_weeks, book.qty, n)
-        realised_q = class_week_quantiles(klass, waited.astype(np.int64), units, n)
-        undelivered = ~np.isfinite(realised_q).all(axis=1)
-        if undelivered.any():  # how long such a class's open orders have waited so far
-            waiting_q = class_week_quantiles(book.klass, v.week - book.order_week, book.qty, n)
-            realised_q[undelivered] = waiting_q[undelivered]
-        class_h100e, class_paid = acc.class_h100e.tolist(), acc.class_paid.tolist()
-        class_units = acc.class_units.tolist()
-        ref = self.world.reference_product
-        for c, keys in enumerate(self.class_keys):
-            quoted, realised = quoted_q[c].tolist(), realised_q[c].tolist()
-            for j in range(len(QS)):  # NaN (no orders, no deliveries) fails the comparison
-                out[keys["quoted"][j]] = quoted[j] if quoted[j] >= 0 else 0.0
-                key = keys["realised"][j]
-                out[key] = realised[j] if realised[j] >= 0 else prev.get(key, 0.0)
-            key = keys["price"]
-            h = class_h100e[c]
-            reference = float(self.market.list_price[ref] / self.world.products.h100e[ref])
-            out[key] = class_paid[c] / h if h > 0 else prev.get(key) or reference
-            out[keys["share"]] = _pct(class_units[c], v.total_units, prev, keys["share"])
+        ref = w.reference_product
+        class_outcomes(
+            book.klass,
+            book.lead_weeks,
+            book.qty,
+            book.order_week,
+            v.week,
+            klass,
+            waited,
+            units,
+            acc.class_units,
+            acc.class_h100e,
+            acc.class_paid,
+            v.total_units,
+            float(self.market.list_price[ref] / w.products.h100e[ref]),
+            QUANTILES,
+            self.row,
+            layout.classes_quoted_at,
+            layout.classes_realised_at,
+            layout.classes_price_at,
+            layout.classes_share_at,
+        )
 
-    def _concentration(self, v: Week, out: dict[str, float]) -> None:
+    def _concentration(self, v: Week) -> None:
         """Ownership (each firm and each startup, the kernel summed over the startups) and
         access (compute in use); alternative and in-house chips' deliveries."""
-        prev = v.prev
-        st_owned, st_squares, st_top, access = v.population[4], *v.population[6:9]
-        total = float(v.installed.sum()) + st_owned
-        out["hhi_compute"] = hhi_of_parts(v.firms, st_squares, total)
-        out["gini_compute"] = gini(access)
-        out["top4_share_pct"] = top_share(np.concatenate([v.firms, st_top]), 4, total)
-        alt = float(v.h100e_delivered[self.alt_products].sum())
-        in_house = float(v.h100e_delivered[self.in_house_products].sum())
-        out["alt_chip_deliveries_h100e"] = alt
-        out["in_house_deliveries_h100e"] = in_house
-        out["alt_chip_share_pct"] = _pct(alt, v.total_h100e, prev, "alt_chip_share_pct")
-        out["in_house_share_pct"] = _pct(in_house, v.total_h100e, prev, "in_house_share_pct")
+        row, at = self.row, self.layout.concentration_at
+        st_squares, st_top, access = v.population[6:9]
+        total = v.all_installed  # the firms' installed H100e and the startups' owned
+        row[at[0]] = hhi_of_parts(v.firms, st_squares, total)  # numpy's dot
+        row[at[1]] = gini(access, in_place=True)  # numpy's sort of the summary's array
+        concentration_outcomes(
+            v.firms,
+            st_top,
+            4,
+            total,
+            v.h100e_delivered,
+            self.alt_index,
+            self.in_house_index,
+            v.total_h100e,
+            row,
+            at,
+        )
 
-    def _markets(self, v: Week, out: dict[str, float]) -> None:
+    def _markets(self, v: Week) -> None:
         market, acc, w = self.market, self.accounts, self.world
-        out[self.spot_key] = float(market.spot_price)
-        out[self.rental_key] = float(market.rental_price)
         ref = w.reference_product
         reference = float(market.list_price[ref] / w.products.h100e[ref])
-        out["spot_premium_pct"] = 100.0 * (market.spot_price / reference - 1.0)
-        out["gray_volume_h100e"] = float(acc.gray_volume)
-        out["rental_volume_h100e"] = float(acc.rental_volume)
-
-    def _nodes(self, v: Week, out: dict[str, float]) -> None:
-        chips = self.chipmakers
-        capacity = np.array([c.capacity for c in chips])
-        values = (
-            capacity,
-            np.array([100.0 * c.utilisation for c in chips]),
-            np.array([c.used for c in chips]),
-            self.accounts.capacity_ordered,
+        self.row[self.layout.markets_at] = (
+            float(market.spot_price),
+            float(market.rental_price),
+            100.0 * (market.spot_price / reference - 1.0),
+            float(acc.gray_volume),
+            float(acc.rental_volume),
         )
-        for names, column in zip(self.node_keys, values, strict=True):
-            out.update(zip(names, column.tolist(), strict=True))
-        per_month = (capacity[self.wafer_nodes] * 52.0 / 12.0).tolist()
-        out.update(zip(self.wafers_per_month_keys, per_month, strict=True))
-        by_vendor = self.flows.node_output.T.ravel().tolist()
-        out.update(zip(self.node_vendor_keys, by_vendor, strict=True))
 
-    def _startups(self, v: Week, out: dict[str, float]) -> None:
+    def _nodes(self, v: Week) -> None:
+        layout = self.layout
+        node_outcomes(
+            self.chipmaker_record,
+            self.accounts.capacity_ordered,
+            self.flows.node_output,
+            layout.wafer_nodes,
+            self.row,
+            layout.nodes_at,
+            layout.wafers_per_month_at,
+            layout.node_vendors_at,
+        )
+
+    def _startups(self, v: Week) -> None:
         n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]
-        out["startups_active"] = float(n_active)
-        out["startups_starved"] = float(n_starved)
-        out["startups_exited"] = float(n_exited)
-        out["startups_entered"] = float(self.startups.entered_total)
-        out["startups_compute_h100e"] = compute
-        out["startups_owned_h100e"] = owned
-        out["startups_rented_h100e"] = rented
         vendors = self.vendors
-        out["units_in_pipeline"] = float(sum(sum(vd.pipeline_total.values()) for vd in vendors))
-        out["units_inventory"] = float(sum(sum(vd.inventory.values()) for vd in vendors))
-        out["in_house_programs_started"] = float(
-            sum(1 for h in self.holders if getattr(h, "program_started", None) is not None)
+        self.row[self.layout.startups_at] = (
+            float(n_active),
+            float(n_starved),
+            float(n_exited),
+            float(self.startups.entered_total),
+            compute,
+            owned,
+            rented,
+            float(sum([sum(d.pipeline_total.values()) for d in vendors])),
+            float(sum(self.vendor_record[:, 3].tolist())),  # each vendor's, in order
+            float(len([h for h in self.program_holders if h.program_started is not None])),
         )

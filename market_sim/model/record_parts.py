@@ -1,9 +1,11 @@
 """What the recorder (:mod:`market_sim.model.record`) computes: the firms' weekly
 variables, the per-product and per-vendor outcome names, the collectors (families) in
-the order they run, and the values several of them share in a week (:class:`Week`)."""
+the order they run, the values several of them share in a week (:class:`Week`) and the
+row they write (:class:`MetricRow`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,20 +71,44 @@ class Week:
     """Values several collectors share, computed once a week."""
 
     week: int
-    prev: dict[str, float]
     backlog: np.ndarray  # [products] units
     h100e_delivered: np.ndarray  # [products]
     total_units: float
     total_h100e: float
     installed: np.ndarray  # [holders] H100e
     firms: np.ndarray  # installed, 0 for aggregate holders
-    firms_or_none: np.ndarray  # installed, -1 for aggregate holders (for ranking)
     population: tuple  # population_summary's result
     all_installed: float
-    incumbent_products: np.ndarray  # bool [products]
 
 
-def pct_or_last(part: float, total: float, prev: dict, key: str) -> float:
-    """100 x part / total, or last week's value (``prev[key]``, 0 at first) when nothing
-    was delivered."""
-    return 100.0 * part / total if total > 0 else float(prev.get(key, 0.0))
+class MetricRow(Mapping[str, float]):
+    """The week's outcomes: one float64 per key of the catalogue (:attr:`values`, in
+    catalogue order, 0.0 before the first week), which the recorder's collectors write
+    in place; read as a mapping of the keys the run records (``model.metrics``).
+
+    Args: ``catalogue``, every key of the catalogue for the scenario; ``recorded``, the
+    keys the run records (a subsequence of it).
+    """
+
+    def __init__(self, catalogue: Sequence[str], recorded: Sequence[str]):
+        self.values = np.zeros(len(catalogue))
+        self.position = {k: i for i, k in enumerate(catalogue)}
+        self.names = tuple(recorded)
+        self._recorded = frozenset(recorded)
+        self._full = self.names == tuple(catalogue)
+        self._columns = np.array([self.position[k] for k in recorded], dtype=np.intp)
+
+    def __getitem__(self, key: str) -> float:
+        if key not in self._recorded:
+            raise KeyError(key)
+        return float(self.values[self.position[key]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def row(self) -> np.ndarray:
+        """A copy of the recorded keys' values, in :attr:`names` order."""
+        return self.values.copy() if self._full else self.values[self._columns]

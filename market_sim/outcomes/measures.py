@@ -73,8 +73,15 @@ def hhi_of_parts(amounts: np.ndarray, more_squares: float, total: float) -> floa
     return float(s @ s) + 1e4 * (more_squares / total) / total
 
 
-def gini(amounts: np.ndarray) -> float:
-    """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated)."""
+def gini(amounts: np.ndarray, in_place: bool = False) -> float:
+    """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated).
+
+    ``in_place``: sort ``amounts`` (a float64 array the caller gives up) instead of a
+    copy; the same value.
+    """
+    if in_place:
+        amounts.sort()
+        return gini_of_sorted(amounts)
     return gini_of_sorted(np.sort(np.asarray(amounts, dtype=np.float64)))
 
 
