@@ -2,11 +2,11 @@
 tree's, on the same model states, in one process.
 
 The old commit's ``market_sim/model/record.py`` and ``record_parts.py`` (read with
-``git show``; default ``main``) are loaded as modules of their own beside this tree's
-package, and an old ``Recorder`` is built on this tree's model (the baseline at
-``--startups`` startups, default 10,000; seed 1). From week 104 to 155, after each of
-the model's weeks, phase 7 runs on that week's state in three ways, in turn, best of
-``--repeats`` each:
+``git show``; default b2d6051, the last commit before the row recorder) are loaded as
+modules of their own beside this tree's package, and an old ``Recorder`` is built on
+this tree's model (the baseline at ``--startups`` startups, default 10,000; seed 1).
+From week 104 to 155, after each of the model's weeks, phase 7 runs on that week's state
+in three ways, in turn, best of ``--repeats`` each:
 
 - ``old``: the old recorder's ``collect`` (a dict of every key), the old data
   collector's read of it (one ``itemgetter`` over the keys) and the old
@@ -21,7 +21,7 @@ script stops). Prints the median week of each and the ratios, and the Python-lev
 calls of one week's phase 7 (cProfile, deterministic); writes JSON to
 ``scripts/results/bench_record-<UTC timestamp>.json``.
 
-    python scripts/bench_record.py                 # old = main
+    python scripts/bench_record.py                 # old = b2d6051
     python scripts/bench_record.py --old b2d6051   # a given commit (its recorder API:
                                                    # collect(week, prev) -> (dict, record))
 """
@@ -46,15 +46,6 @@ import numpy as np
 from bench_results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNELS = (
-    "vendor_outcomes",
-    "holder_outcomes",
-    "group_outcomes",
-    "class_outcomes",
-    "market_outcomes",
-    "concentration_outcomes",
-    "node_outcomes",
-)
 
 
 def old_recorder_module(commit: str, folder: Path) -> Any:
@@ -95,13 +86,18 @@ def calls(f: Callable[[], Any]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", default="main", help="the old commit (default: main)")
+    parser.add_argument(
+        "--old",
+        default="b2d6051",
+        help="the old commit (default: b2d6051, the last before the row recorder)",
+    )
     parser.add_argument("--startups", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=9, help="best of (default 9)")
     args = parser.parse_args()
 
     from market_sim.model import GPUMarketModel, record_reference
     from market_sim.model import record as record_module
+    from market_sim.model.record_kernels import KERNEL_NAMES
 
     with tempfile.TemporaryDirectory() as tmp:
         old_module = old_recorder_module(args.old, Path(tmp))
@@ -124,8 +120,8 @@ def main() -> None:
         model.open_orders,
     )
     read_dict = operator.itemgetter(*rec.keys)
-    kernels = {name: getattr(record_module, name) for name in KERNELS}
-    twins = {name: getattr(record_reference, f"{name}_reference") for name in KERNELS}
+    kernels = {name: getattr(record_module, name) for name in KERNEL_NAMES}
+    twins = {name: getattr(record_reference, f"{name}_reference") for name in KERNEL_NAMES}
 
     def old_phase(week: int, prev: dict[str, float]) -> dict[str, float]:
         found, holder_record = old.collect(week, prev)

@@ -21,15 +21,6 @@ from market_sim.outcomes.catalogue import metric_keys
 from model_helpers import BASELINE, FAST
 
 SHOCK = Path(__file__).resolve().parent / "fixtures" / "golden" / "shock.toml"
-KERNELS = (
-    "vendor_outcomes",
-    "holder_outcomes",
-    "group_outcomes",
-    "class_outcomes",
-    "market_outcomes",
-    "concentration_outcomes",
-    "node_outcomes",
-)
 
 
 def _same_bits(got: np.ndarray, want: np.ndarray) -> None:
@@ -54,7 +45,7 @@ def test_kernels_equal_their_twins_over_a_run(
             got, got_record = rec.row.copy(), model.holder_record.copy()
             rec.row[:] = last
             with monkeypatch.context() as patch:
-                for name in KERNELS:
+                for name in K.KERNEL_NAMES:
                     patch.setattr(record_module, name, getattr(R, f"{name}_reference"))
                 want_record = rec.collect(model.week - 1).copy()
             _same_bits(got, rec.row)

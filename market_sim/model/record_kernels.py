@@ -28,6 +28,18 @@ from numba import njit
 from market_sim.market.kernels_sum import pairwise_sum, pairwise_sum_any
 from market_sim.outcomes.kernels import class_week_quantiles_kernel, largest_sum
 
+KERNEL_NAMES = (
+    "vendor_outcomes",
+    "holder_outcomes",
+    "group_outcomes",
+    "class_outcomes",
+    "market_outcomes",
+    "concentration_outcomes",
+    "node_outcomes",
+)
+"""The recorder's kernels, one per family (each has a ``<name>_reference`` twin in
+:mod:`market_sim.model.record_reference`, its test oracle)."""
+
 
 @njit(cache=True, error_model="numpy")
 def vendor_outcomes(
