@@ -15,8 +15,8 @@ from market_sim.scenario.shares import committed_shares, reachable_shares
 from model_helpers import BASELINE
 
 PROGRAMS = {"meta": "meta_mtia", "google": "google_tpu", "amazon": "amazon_trainium"}
-DECIDED_START_WEEK = 19
-"""2023-05-15: a quarter after standard H100 quotes passed 13 weeks (docs/ODD.md)."""
+DECIDED_START_WEEK = 16
+"""2023-04-24: a quarter after standard H100 quotes passed 13 weeks (docs/ODD.md)."""
 
 
 def _programs(model: GPUMarketModel) -> dict[str, tuple[int | None, int, float, float]]:

@@ -63,8 +63,15 @@ def test_more_cowos_never_raises_prices_or_lead_times(seed):
     lessors buy and when. With cal-3676c819b2 the horizon's mean rental rose +0.30% at
     seed 1 and +0.18% at seed 2 (fell 0.12% at seed 3), and still +0.27% and +0.12% with
     every buyer's lead-time sensitivity at 0 (product mix fixed): lessors own more compute
-    bought earlier, at 2023's prices. docs/ODD.md section 9 says so; a floor at
-    replacement cost would remove it."""
+    bought earlier, at 2023's prices. With today's values (cal-8b95cfffe2 and two scanned
+    values, 2026-12-02) it rose +0.08% at seed 1 and did not rise at seeds 2-3. docs/ODD.md
+    section 9 says so; a floor at replacement cost would remove it.
+
+    The list price is held to the law exactly, and it is the one that fails first: under
+    cal-48a99ece57 (a nearby fit, not shipped) it rose +0.15% at seed 2 and +0.07% at seed
+    3, through the A100's last cycle in the 2023 surge and buyers' double orders (it fell
+    with the A100's end moved to mid-2024, or with padding or phantom cancels at 0). Today
+    it falls 0.38-0.40% at seeds 1-3."""
     base = horizon_means(NO_MAKE_OR_BUY_BOOST, seed)
     more = horizon_means(
         [*NO_MAKE_OR_BUY_BOOST, "supply.nodes.tsmc_cowos.capacity_per_month=12000"], seed
@@ -79,7 +86,8 @@ def test_more_cowos_never_raises_prices_or_lead_times(seed):
 RENTAL = "rental_usd_per_gpu_hour@H100"
 RENTAL_FLOOR_SLACK = 0.005
 """How far the horizon's mean rental price may rise with more CoWoS (a share of it): the
-lessors' floor is a historical cost (see the test above; measured at most +0.30%)."""
+lessors' floor is a historical cost (see the test above; measured at most +0.30%, +0.08%
+today)."""
 
 
 @pytest.mark.parametrize("seed", SEEDS)
