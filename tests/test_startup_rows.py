@@ -59,12 +59,15 @@ def test_settle_rows_equals_settle_on_the_active_rows(pop, rental, week):
         *(full[k] for k in names), full["exited"], full["got"], pop["rented"],
         pop["delivered"], pop["paid"], pop["draws"], rental, *SETTLE_SCALARS, week, exits_full,
     )  # fmt: skip
+    rented_col = np.full(n, -1.0)
     k_rows = R.startups_settle_rows(
-        live, *(rows[k] for k in names), rows["exited"], rows["got"], pop["rented"][live],
+        live, *(rows[k] for k in names), rows["exited"], rows["got"], rented_col,
+        pop["rented"][live],
         pop["delivered"][live], pop["paid"][live], pop["draws"], rental, *SETTLE_SCALARS,
         week, exits_rows,
     )  # fmt: skip
     np.testing.assert_array_equal(exits_rows[:k_rows], exits_full[:k_full])
+    np.testing.assert_array_equal(rented_col[live], pop["rented"][live])
     for k in full:
         if k == "got":  # the full pass also zeroes the inactive rows' compute
             np.testing.assert_array_equal(rows[k][live], full[k][live])

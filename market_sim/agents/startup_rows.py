@@ -51,15 +51,15 @@ def startups_demand_rows(
     ``high * hours`` is positive because the schema makes ``value`` and ``hours`` positive.
     """
     m = rows.shape[0]
+    # first tranches from the front, second tranches from entry m on; then the second
+    # ones move down behind the first (no temporary arrays: less memory traffic)
     price = np.empty(2 * m)
     qty = np.empty(2 * m)
     owner = np.empty(2 * m, dtype=np.int64)
-    price2 = np.empty(m)
-    qty2 = np.empty(m)
-    owner2 = np.empty(m, dtype=np.int64)
     buy_row = np.empty(m, dtype=np.int64)
     buy = np.empty(m)
-    k = k2 = b = 0
+    k = b = 0
+    k2 = m
     for j in range(m):
         i = rows[j]
         want = need[i] * demand_mult
@@ -81,9 +81,9 @@ def startups_demand_rows(
         qty[k] = first
         owner[k] = i
         k += first > 0.0
-        price2[k2] = low
-        qty2[k2] = second
-        owner2[k2] = i
+        price[k2] = low
+        qty[k2] = second
+        owner[k2] = i
         k2 += second > 0.0
         if direct[i] and buy_price_per_h100e > 0.0:
             to_order = want - owned[i] - on_order[i]
@@ -94,9 +94,12 @@ def startups_demand_rows(
                     buy_row[b] = i
                     buy[b] = x
                     b += 1
-    price[k : k + k2] = price2[:k2]
-    qty[k : k + k2] = qty2[:k2]
-    owner[k : k + k2] = owner2[:k2]
+    n2 = k2 - m
+    for j in range(n2):  # k <= m: an ascending copy never overwrites what it reads
+        price[k + j] = price[m + j]
+        qty[k + j] = qty[m + j]
+        owner[k + j] = owner[m + j]
+    k2 = n2
     return price[: k + k2], qty[: k + k2], owner[: k + k2], buy_row[:b], buy[:b]
 
 
@@ -113,6 +116,7 @@ def startups_settle_rows(
     starved: np.ndarray,
     exited_week: np.ndarray,
     got: np.ndarray,
+    rented_col: np.ndarray,
     rented: np.ndarray,
     delivered_h100e: np.ndarray,
     paid_usd: np.ndarray,
@@ -134,11 +138,14 @@ def startups_settle_rows(
     """``startups_settle`` over the active ``rows`` (ascending). ``rented``,
     ``delivered_h100e`` and ``paid_usd`` have one value per entry of ``rows``; the other
     columns (and ``raise_draw``, the week's uniform draw of every row) are indexed by row.
+    ``rented_col`` is the population's ``rented`` column: each row's entry of ``rented``
+    is written to it first (``rented_col[rows] = rented``, here to save a pass).
     Writes the rows that exit now, in order, to ``exits`` (length >= len(rows)) and
     returns how many there are."""
     n_exits = 0
     for j in range(rows.shape[0]):
         i = rows[j]
+        rented_col[i] = rented[j]
         if status[i] != ACTIVE:
             got[i] = 0.0
             continue

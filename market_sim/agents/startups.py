@@ -259,8 +259,7 @@ class StartupPopulation:
             draws = self._draws[:n]
             startup_draws.draws_at_rows(self.model.rng, live, n, self._draws)
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
-            c["rented"][self.exited_last] = 0.0
-            c["rented"][live] = rented
+            c["rented"][self.exited_last] = 0.0  # the live rows' are written by the kernel
             exits = np.empty(len(live), dtype=np.int64)
             k = R.startups_settle_rows(
                 live,
@@ -274,6 +273,7 @@ class StartupPopulation:
                 c["starved"],
                 c["exited_week"],
                 c["got"],
+                c["rented"],
                 np.ascontiguousarray(rented, dtype=np.float64),
                 np.ascontiguousarray(delivered_h100e, dtype=np.float64),
                 np.ascontiguousarray(paid_usd, dtype=np.float64),
