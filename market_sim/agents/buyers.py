@@ -329,6 +329,7 @@ class HyperscalerAgent(FleetBuyer):
         self.program_started: int | None = None  # week the make-or-buy rule started it
         self.commitment = 0.0  # make-or-buy acceleration of the program (factor - 1)
         self._own_cost: dict[int, float] = {}  # vendor -> its cheapest USD per H100e
+        self._merchant = model.world.products.owner_holder < 0  # fixed per run
 
     def merchant_strain(self, vendor) -> tuple[float, float] | None:
         """(price premium, quote in weeks) of the merchant GPUs this buyer would order now,
@@ -341,19 +342,22 @@ class HyperscalerAgent(FleetBuyer):
         """
         trig = self.spec.in_house
         m = self.model
-        pr = m.world.products
-        shares = m.choices().shares[self.holder] * (pr.owner_holder < 0)
+        choices = m.choices()
+        shares = choices.shares[self.holder] * self._merchant
         total = float(shares.sum())
         if total <= 0:
             return None
         mix = shares / total
-        price = max(float(mix @ (m.list_price / pr.h100e)), float(m.spot_price))
+        market = m.market  # list price per H100e: the choices' (the same prices)
+        price = max(float(mix @ choices.price_per_h100e), float(market.spot_price))
         own_cost = self._own_cost.get(vendor.index)
         if own_cost is None:  # fixed per run
+            pr = m.world.products
             own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
             self._own_cost[vendor.index] = own_cost
-        tier = min(self.spec.priority_tier, trig.quote_tier_cap, m.quotes.shape[1] - 1)
-        quote = float(mix @ m.quotes[:, tier])
+        quotes = market.quotes
+        tier = min(self.spec.priority_tier, trig.quote_tier_cap, quotes.shape[1] - 1)
+        quote = float(mix @ quotes[:, tier])
         return price / own_cost, quote
 
     def consider_in_house(self, week: int) -> bool:

@@ -212,7 +212,7 @@ class Trading:
         book.lead_weeks[perm] = res.lead_weeks
         book.touch()
         acc = self.accounts
-        acc.open_week()
+        acc.open_trading_week()  # the primary settlement replaces the week's arrays
         self._settle_primary(week, fills, res.price)
         for k, auction in enumerate(DOUBLE_AUCTIONS):
             auction.settle(
