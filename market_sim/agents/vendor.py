@@ -39,12 +39,15 @@ class VendorAgent(mesa.Agent):
         self.production: ProductionRule = spec.production or model.scenario.policy.production
         world = model.world
         self.pipeline = {p: np.zeros(int(world.products.cycle_weeks[p])) for p in products}
-        self.pipeline_total = dict.fromkeys(products, 0.0)  # units in each pipeline
-        self.inventory = dict.fromkeys(products, 0.0)
-        self.forecast = dict.fromkeys(products, 0.0)
-        self.throughput = dict.fromkeys(products, 0.0)
-        self.started = dict.fromkeys(products, 0.0)  # this week
-        self.start_rate = dict.fromkeys(products, 0.0)  # smoothed starts, units/week
+        # per product (indexed by product, this vendor's entries its own): the model's
+        # production state (market_sim.model.production_kernel.ProductionState)
+        state = model.production_state
+        self.pipeline_total = state.pipeline_total  # units in each pipeline
+        self.inventory = state.inventory
+        self.forecast = state.forecast
+        self.throughput = state.throughput
+        self.started = state.started  # this week
+        self.start_rate = state.start_rate  # smoothed starts, units/week
         self.requests: dict[int, dict[int, float]] = {}
         pr = world.products  # fixed per product; as Python numbers for the weekly loops
         self._cycle = {p: int(pr.cycle_weeks[p]) for p in products}
@@ -178,6 +181,14 @@ class VendorAgent(mesa.Agent):
         weight = self.production.start_rate_smoothing
         for p in self.products:
             self.start_rate[p] += weight * (self.started[p] - self.start_rate[p])
+
+    def inventory_units(self) -> float:
+        """Finished units in inventory, over this vendor's products (in order)."""
+        return sum([float(self.inventory[p]) for p in self.products])
+
+    def pipeline_units(self) -> float:
+        """Units in this vendor's pipelines (the totals, over its products in order)."""
+        return sum([float(self.pipeline_total[p]) for p in self.products])
 
     def receive(self) -> dict[int, float]:
         """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""

@@ -136,7 +136,7 @@ class Accounts:
         """The terms of both unit identities (see the module docstring)."""
         vendors, holdings = self.vendors, self.holdings
         started = sum(v.units_started_total for v in vendors)
-        inventory = sum(sum(v.inventory.values()) for v in vendors)
+        inventory = sum(v.inventory_units() for v in vendors)
         pipeline = sum(float(p.sum()) for v in vendors for p in v.pipeline.values())
         return {
             "primed": self.primed_units,

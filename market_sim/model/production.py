@@ -20,6 +20,11 @@ from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
 from market_sim.model.events import EventSchedule
+from market_sim.model.production_kernel import (
+    ProductionState,
+    produce_kernel,
+    production_layout,
+)
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
 from market_sim.scenario.shares import committed_shares, reachable_shares
@@ -41,12 +46,15 @@ class Supply:
         holders: Sequence,
         pipelines: np.ndarray,
         choices: Callable[[], Choices],
+        state: ProductionState,
     ):
         self.world, self.events, self.market = world, events, market
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.book, self.accounts = book, accounts
         self.chipmakers, self.vendors, self.holders = chipmakers, vendors, holders
         self.choices = choices
+        self.state = state  # the vendors' production state, [products]
+        self.layout = production_layout(world, vendors)  # fixed per run
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
         self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
         self._policy_rows = [
@@ -164,8 +172,64 @@ class Supply:
         """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive.
 
         Returns ``(arrivals, node_output)``: units that left the pipelines this week per
-        product, and node units used [vendors, nodes].
+        product, and node units used [vendors, nodes]. The vendors' and chipmakers' work
+        is one kernel call (:func:`market_sim.model.production_kernel.produce_kernel`);
+        :meth:`produce_reference`, the agents' own methods, is its oracle.
         """
+        arrivals = self.advance_pipelines()
+        shares, reach_share = self.contract_shares(week)
+        capacity = np.array([c.capacity for c in self.chipmakers])
+        reserved = self.world.reserved_share[week]
+        vendors, st, lay = self.vendors, self.state, self.layout
+        units_started = np.array([v.units_started_total for v in vendors])
+        requests, grants, used = produce_kernel(
+            week,
+            np.array([v.active for v in vendors]),
+            self.market.launch_week,
+            arrivals,
+            self.backlog_units(),
+            capacity[None, :] * reach_share,  # reachable_capacity(week)
+            capacity,
+            shares,
+            reserved,
+            lay.vendor_offsets,
+            lay.vendor_products,
+            lay.cycle_weeks,
+            lay.end_week,
+            lay.ramp_weeks,
+            lay.pipeline_last,
+            lay.stage_offsets,
+            lay.stage_yields,
+            lay.stage_per_unit,
+            lay.stage_scale_row,
+            lay.node_offsets,
+            lay.stage_nodes,
+            lay.stage_scales,
+            lay.plan_weeks,
+            lay.safety_weeks,
+            lay.forecast_smoothing,
+            lay.start_rate_smoothing,
+            lay.min_ramp_yield,
+            st.forecast,
+            st.pipeline_total,
+            st.inventory,
+            st.throughput,
+            st.started,
+            st.start_rate,
+            self.pipelines,
+            units_started,
+        )
+        for v, total in zip(vendors, units_started.tolist(), strict=True):
+            v.units_started_total = total
+        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
+        reserved_list = reserved.tolist()
+        for j, chip in enumerate(self.chipmakers):
+            chip.record_allocation(asked[j], got[j], reserved_list[j])
+            chip.used = float(used[:, j].sum())
+        return arrivals, used
+
+    def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`produce` by the agents' methods, vendor by vendor (the kernel's oracle)."""
         arrivals = self.advance_pipelines()
         first = arrivals.tolist()
         for vendor in self.vendors:

@@ -149,10 +149,7 @@ class Recorder:
     def _shared(self, week: int) -> Week:
         acc, pr = self.accounts, self.world.products
         self.vendor_record = np.array(
-            [
-                (d.revenue_usd, d.cogs_usd, d.sales_usd, float(sum(d.inventory.values())))
-                for d in self.vendors
-            ],
+            [(d.revenue_usd, d.cogs_usd, d.sales_usd, d.inventory_units()) for d in self.vendors],
             dtype=np.float64,
         ).reshape(len(self.vendors), -1)
         self.chipmaker_record = np.array(
@@ -347,7 +344,7 @@ class Recorder:
             compute,
             owned,
             rented,
-            float(sum([sum(d.pipeline_total.values()) for d in vendors])),
+            float(sum([d.pipeline_units() for d in vendors])),
             float(sum(self.vendor_record[:, 3].tolist())),  # each vendor's, in order
             float(len([h for h in self.program_holders if h.program_started is not None])),
         )
