@@ -1,6 +1,7 @@
-"""Phase 3's kernel (market_sim.model.production_kernel) against its oracle: the vendors'
-and chipmakers' own methods (``Supply.produce_reference``) and numpy's capacity split,
-bit for bit."""
+"""The vendors' kernels (market_sim.model.production_kernel: phase 3;
+market_sim.model.pricing_kernel: phase 6's forecasts and list prices) against their
+oracle, the vendors' and chipmakers' own methods (``Supply.produce_reference`` and
+``Supply.reprice_reference``) and numpy's capacity split: bit for bit."""
 
 from __future__ import annotations
 
@@ -34,15 +35,16 @@ def test_split_kernel_equals_split_capacities(n_v, n_n, data):
 
 def _run(case, weeks: int, reference: bool) -> tuple[pd.DataFrame, GPUMarketModel]:
     model = GPUMarketModel(case.scenario, seed=case.seed, overrides=list(case.overrides))
-    if reference:  # every week's production by the agents' own methods
+    if reference:  # every week's production and prices by the agents' own methods
         model.supply.produce = model.supply.produce_reference
+        model.supply.reprice = model.supply.reprice_reference
     for _ in range(weeks):
         model.step()
     return model.timeseries(), model
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_produce_kernel_equals_the_agents_methods(case) -> None:
+def test_vendor_kernels_equal_the_agents_methods(case) -> None:
     """Two runs, one producing with the kernel and one with the vendors' and chipmakers'
     methods: every outcome and every state array the same, bit for bit (the shock case
     covers launches, outages, dormant programs and every allocation policy)."""
@@ -50,6 +52,7 @@ def test_produce_kernel_equals_the_agents_methods(case) -> None:
     kernel, k_model = _run(case, weeks, reference=False)
     oracle, o_model = _run(case, weeks, reference=True)
     pd.testing.assert_frame_equal(kernel, oracle, check_exact=True)
+    np.testing.assert_array_equal(k_model.market.list_price, o_model.market.list_price)
     for name in ("forecast", "pipeline_total", "inventory", "throughput", "started"):
         np.testing.assert_array_equal(
             getattr(k_model.production_state, name), getattr(o_model.production_state, name)

@@ -16,10 +16,12 @@ from market_sim.agents.vendor import VendorAgent
 from market_sim.market import quote_markets
 from market_sim.market.kernels_queue import queue_ahead_of_new_fast
 from market_sim.market.policies import policy_by_code
+from market_sim.model import priming
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
 from market_sim.model.events import EventSchedule
+from market_sim.model.pricing_kernel import reprice_kernel
 from market_sim.model.production_kernel import (
     ProductionState,
     produce_kernel,
@@ -55,6 +57,7 @@ class Supply:
         self.choices = choices
         self.state = state  # the vendors' production state, [products]
         self.layout = production_layout(world, vendors)  # fixed per run
+        self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
         self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
         self._policy_rows = [
@@ -278,12 +281,8 @@ class Supply:
         """Cancellations of what cannot be made, forecasts and list prices, quotes for new
         orders, investment, make-or-buy."""
         self.cancel_undeliverable(week)
-        backlog = self.backlog_units()
-        pricing = self.world.scenario.policy.pricing
+        self.reprice(week, new_orders)
         market = self.market
-        for vendor in self.vendors:
-            vendor.update_forecast(new_orders)
-            vendor.reprice(week, backlog, market.list_price, pricing)
         market.prices_changed()
         market.quotes = self.new_order_quotes(week)
         market.choices_changed()
@@ -292,6 +291,39 @@ class Supply:
         for h in self.holders:
             if hasattr(h, "consider_in_house"):
                 h.consider_in_house(week)
+
+    def reprice(self, week: int, new_orders: np.ndarray) -> None:
+        """Every vendor's forecasts and list prices, in one kernel call
+        (:func:`market_sim.model.pricing_kernel.reprice_kernel`; its oracle is
+        :meth:`reprice_reference`)."""
+        pricing, lay = self.world.scenario.policy.pricing, self.layout
+        reprice_kernel(
+            week,
+            new_orders,
+            self.backlog_units(),
+            self.market.launch_week,
+            self.world.products.unit_cost_usd,
+            lay.vendor_offsets,
+            lay.vendor_products,
+            self._in_house,
+            lay.forecast_smoothing,
+            self.state.throughput,
+            float(pricing.sensitivity),
+            float(pricing.min_backlog_weeks),
+            float(pricing.target_backlog_weeks),
+            float(pricing.max_change_per_week),
+            float(pricing.floor_markup),
+            self.state.forecast,
+            self.market.list_price,
+        )
+
+    def reprice_reference(self, week: int, new_orders: np.ndarray) -> None:
+        """:meth:`reprice` by the vendors' own methods (the kernel's oracle)."""
+        backlog = self.backlog_units()
+        pricing = self.world.scenario.policy.pricing
+        for vendor in self.vendors:
+            vendor.update_forecast(new_orders)
+            vendor.reprice(week, backlog, self.market.list_price, pricing)
 
     def new_order_quotes(self, week: int) -> np.ndarray:
         """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
@@ -331,69 +363,10 @@ class Supply:
     # --------------------------------------------------------------------------- start
     def prime_pipelines(self) -> float:
         """Fill vendors' pipelines with the production in flight at the start; returns
-        the units primed.
-
-        Slot k (arriving in k+1 weeks) gets a rate linear from ``near`` to ``far`` (see
-        :meth:`initial_start_rates`), if the product's output window has opened by then.
-        """
-        near, far = self.initial_start_rates()
-        pr = self.world.products
-        launch = self.market.launch_week
-        for vendor in self.vendors:
-            for p in vendor.products:
-                pipe = vendor.pipeline[p]
-                n = len(pipe)
-                for k in range(n):
-                    if launch[p] <= k + 1 <= pr.end_week[p]:
-                        pipe[k] = near[p] + (far[p] - near[p]) * (k + 1) / n
-                vendor.pipeline_total[p] = float(pipe.sum())
-                vendor.forecast[p] = near[p]
-                vendor.throughput[p] = near[p]
-                vendor.start_rate[p] = far[p]
-        return sum(float(p.sum()) for v in self.vendors for p in v.pipeline.values())
+        the units primed (:func:`market_sim.model.priming.prime_pipelines`)."""
+        return priming.prime_pipelines(self)
 
     def initial_start_rates(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start rates (units/week) of production in flight at the start, per product.
-
-        Returns ``(near, far)``: the rate of the units arriving next week and of those
-        arriving a whole cycle from now. ``near`` is the week-0 demand (buyers' target
-        growth split by their product choice), scaled down to what the vendor's reachable
-        capacity allows; ``far`` equals it, or with ``policy.initial_pipeline =
-        "capacity_ramp"`` the capacity-feasible rate for the same product mix. The
-        pipeline ramps linearly between.
-        """
-        pr = self.world.products
-        for chip in self.chipmakers:
-            chip.open_week(0, float(self.events.node_factor[0, chip.index]))
-        self.market.orderable = self.orderable(0)
-        self.market.choices_changed()
-        demand = np.zeros(len(pr))
-        shares = self.choices().shares
-        for h in self.holders:
-            if not hasattr(h, "desired"):
-                continue
-            need = max(0.0, h.desired[1] - h.desired[0])
-            demand += need * shares[h.holder] / pr.h100e
-        near, far = np.zeros(len(pr)), np.zeros(len(pr))
-        reach = self.reachable_capacity(0)
-        policy = self.world.scenario.policy
-        ramp = policy.initial_pipeline == "capacity_ramp"
-        demand = demand * policy.initial_pipeline_share
-        for vendor in self.vendors:
-            usage = np.zeros(len(self.chipmakers))
-            for p in vendor.products:
-                for _name, per_unit, nodes in pr.stages[p]:
-                    split = reach[vendor.index, nodes]
-                    w = (
-                        split / split.sum()
-                        if split.sum() > 0
-                        else np.full(len(nodes), 1 / len(nodes))
-                    )
-                    usage[nodes] += demand[p] * per_unit * w
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(usage > 0, reach[vendor.index] / usage, np.inf)
-            room = float(ratio.min()) if len(ratio) and np.isfinite(ratio.min()) else 1.0
-            for p in vendor.products:
-                near[p] = demand[p] * min(1.0, room)
-                far[p] = demand[p] * room if ramp else near[p]
-        return near, far
+        """``(near, far)`` start rates of the production in flight at the start, units a
+        week per product (:func:`market_sim.model.priming.initial_start_rates`)."""
+        return priming.initial_start_rates(self)
