@@ -165,6 +165,7 @@ class GPUMarketModel(mesa.Model):
             self.startups,
             self.pipelines,
             self.rng,
+            self.production_state,
         )
         self.recorder = Recorder(
             w,

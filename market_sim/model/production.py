@@ -13,7 +13,8 @@ import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
 from market_sim.agents.vendor import VendorAgent
-from market_sim.market import quote_markets
+from market_sim.market.kernels_batch import quote_markets_core
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES
 from market_sim.market.kernels_queue import queue_ahead_of_new_fast
 from market_sim.market.policies import policy_by_code
 from market_sim.model import priming
@@ -29,6 +30,7 @@ from market_sim.model.production_kernel import (
 )
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
+from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.scenario.shares import committed_shares, reachable_shares
 from market_sim.supply import restrict_products
 
@@ -58,6 +60,7 @@ class Supply:
         self.state = state  # the vendors' production state, [products]
         self.layout = production_layout(world, vendors)  # fixed per run
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
+        self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
         self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
         self._policy_rows = [
@@ -336,7 +339,7 @@ class Supply:
         """
         book, pr, market = self.book, self.world.products, self.market
         n_tiers = market.quotes.shape[1]
-        ahead = np.zeros((len(pr), n_tiers))
+        ahead = None
         for code, rows in self._policy_rows:
             queue = queue_ahead_of_new_fast(  # policies.queue_ahead_of_new, in a kernel
                 policy_by_code(code),
@@ -349,16 +352,30 @@ class Supply:
                 market.list_price,
                 n_tiers,
             )
+            if len(self._policy_rows) == 1:  # one policy for every product
+                ahead = queue
+                break
+            if ahead is None:
+                ahead = np.zeros((len(pr), n_tiers))
             ahead[rows] = queue[rows]
-        vendors = self._product_vendors
-        inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
-        rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
+        rate = np.maximum(self.state.start_rate, 0.0)
         offsets = self.world.pipeline_offsets
         pipe = self.pipelines.copy()
-        has = offsets[1:] > offsets[:-1]  # a product with a pipeline
-        pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
-        max_weeks = self.world.scenario.policy.max_lead_weeks
-        return quote_markets(ahead, offsets, pipe, rate, max_weeks)
+        # unsold units are available next week (the first slot of each pipeline)
+        pipe[self._pipe_starts] += self.state.inventory
+        out = np.empty((len(pr), n_tiers), dtype=np.int64)
+        err, m = quote_markets_core(  # quote_markets, on arrays that need no checks
+            np.ascontiguousarray(ahead),
+            self._one_unit[:n_tiers],
+            offsets,
+            pipe,
+            rate,
+            int(self.world.scenario.policy.max_lead_weeks),
+            out,
+        )
+        if err != ERR_OK:  # pragma: no cover - the model's arrays are well formed
+            raise ValueError(f"quote_markets market {m}: {ERROR_MESSAGES[err]}")
+        return out
 
     # --------------------------------------------------------------------------- start
     def prime_pipelines(self) -> float:

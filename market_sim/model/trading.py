@@ -26,6 +26,7 @@ from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
 from market_sim.model.markets import DoubleAuction, Orders, quoted_price
+from market_sim.model.production_kernel import ProductionState
 from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
 from market_sim.model.world import STARTUP_CLASS, World
@@ -47,6 +48,7 @@ class Trading:
         startups: StartupPopulation,
         pipelines: np.ndarray,
         rng: np.random.Generator,
+        production: ProductionState,
     ):
         self.world, self.events, self.market, self.holdings = world, events, market, holdings
         self.book, self.accounts = book, accounts
@@ -54,6 +56,7 @@ class Trading:
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_orders")]
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
+        self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
         self.rented = np.zeros(len(startups.live))
@@ -179,11 +182,8 @@ class Trading:
         scenario = self.world.scenario
         n_p = len(self.world.products)
         perm, offsets = book.by_market(n_p)
-        supply, rate = np.zeros(n_p), np.zeros(n_p)
-        for v in self.vendors:
-            for p in v.products:
-                supply[p] = v.inventory[p]
-                rate[p] = v.start_rate[p]
+        production = self.production  # every product is a vendor's: its entries
+        supply, rate = production.inventory.copy(), production.start_rate.copy()
         orders = [auction.orders(self, week) for auction in DOUBLE_AUCTIONS]
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
         bid_off, ask_off = _offsets(bids), _offsets(asks)
