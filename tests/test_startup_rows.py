@@ -120,3 +120,17 @@ def test_float_columns_side_by_side_give_the_same_numbers(monkeypatch) -> None:
     assert frame_a.equals(frame_t)
     for name, col in cols_a.items():
         np.testing.assert_array_equal(col, cols_t[name], err_msg=name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(population(), st.floats(0.5, 30.0), st.floats(0.5, 2.0), st.floats(0.0, 1e5), st.data())
+def test_direct_orders_rows_equals_numpy(pop, weeks, h100e_per_unit, list_price, data):
+    n = len(pop["status"])
+    rows = np.flatnonzero(data.draw(arrays(np.bool_, n)))
+    buy = data.draw(arrays(np.float64, len(rows), elements=st.floats(1e-6, 1e4)))
+    on_k, on_r = pop["on_order"].copy(), pop["on_order"].copy()
+    args = (168.0, weeks, h100e_per_unit, list_price)
+    got = R.direct_orders_rows(rows, buy, pop["value"], on_k, *args)
+    want = R.direct_orders_reference(rows, buy, pop["value"], on_r, *args)
+    _equal(got, want)
+    np.testing.assert_array_equal(on_k, on_r)

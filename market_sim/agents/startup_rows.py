@@ -276,3 +276,57 @@ def set_sums_at_rows(
         col[rows[i]] = 0.0
     for i in range(rows.shape[0]):
         col[rows[i]] += weights[i]
+
+
+@njit(cache=True)
+def direct_orders_rows(
+    buy_row: np.ndarray,
+    buy_h100e: np.ndarray,
+    value: np.ndarray,
+    on_order: np.ndarray,
+    hours: float,
+    willingness_weeks: float,
+    h100e_per_unit: float,
+    list_price: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The direct buyers' orders of one product: ``(row, units, limit USD per unit,
+    H100e)`` of each of ``buy_row`` (distinct rows, with the H100e each orders) whose
+    limit, ``value x hours x willingness_weeks x h100e_per_unit``, reaches the
+    ``list_price`` (else the price is more than it would pay); their H100e are added to
+    ``on_order`` in place. :func:`direct_orders_reference` is its numpy twin."""
+    m = buy_row.shape[0]
+    rows = np.empty(m, dtype=np.int64)
+    units = np.empty(m)
+    limit = np.empty(m)
+    h100e = np.empty(m)
+    k = 0
+    for j in range(m):
+        i = buy_row[j]
+        lim = value[i] * hours * willingness_weeks * h100e_per_unit
+        if lim >= list_price:
+            x = buy_h100e[j]
+            on_order[i] += x
+            rows[k] = i
+            units[k] = x / h100e_per_unit
+            limit[k] = lim
+            h100e[k] = x
+            k += 1
+    return rows[:k], units[:k], limit[:k], h100e[:k]
+
+
+def direct_orders_reference(
+    buy_row: np.ndarray,
+    buy_h100e: np.ndarray,
+    value: np.ndarray,
+    on_order: np.ndarray,
+    hours: float,
+    willingness_weeks: float,
+    h100e_per_unit: float,
+    list_price: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`direct_orders_rows` in numpy (its test oracle)."""
+    limit = value[buy_row] * hours * willingness_weeks * h100e_per_unit
+    ok = limit >= list_price
+    rows, limit, buy = buy_row[ok], limit[ok], buy_h100e[ok]
+    on_order[rows] += buy
+    return rows, buy / h100e_per_unit, limit, buy

@@ -223,16 +223,38 @@ class StartupPopulation:
         startup (in the order given, as ``per_live``), zero for those with none.
 
         Only the rows that may hold a nonzero value are written: those of the last
-        call's orders and of :meth:`add_on_order` since (the rest stay ``0.0``)."""
+        call's orders and of :meth:`order_direct` since (the rest stay ``0.0``)."""
         R.set_sums_at_rows(
             self.cols["on_order"], self._pos, self.exited_last, self._on_order_rows, rows, h100e
         )
         self._on_order_rows = rows
 
-    def add_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
-        """Add this week's new direct orders (distinct rows, H100e) to ``on_order``."""
-        self.cols["on_order"][rows] += h100e
+    def order_direct(
+        self,
+        rows: np.ndarray,
+        h100e: np.ndarray,
+        hours: float,
+        willingness_weeks: float,
+        h100e_per_unit: float,
+        list_price: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This week's direct orders of one product (USD ``list_price`` per unit of
+        ``h100e_per_unit`` H100e) from the buyers ``rows`` (distinct, each wanting
+        ``h100e``): ``(rows, units, limit USD per unit)`` of those whose worth of the
+        product (value x ``hours`` x ``willingness_weeks``) reaches the list price,
+        added to ``on_order`` (:func:`market_sim.agents.startup_rows.direct_orders_rows`)."""
+        rows, units, limit, h100e = R.direct_orders_rows(
+            rows,
+            h100e,
+            self.cols["value"],
+            self.cols["on_order"],
+            float(hours),
+            float(willingness_weeks),
+            float(h100e_per_unit),
+            float(list_price),
+        )
         self._on_order_rows = np.concatenate([self._on_order_rows, rows])
+        return rows, units, limit
 
     def settle(
         self,

@@ -165,11 +165,11 @@ class Trading:
                 np.zeros(0),
             )
         hours = self.world.scenario.economics.hours_per_week
-        limit = pop.value[idx] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
-        ok = limit >= market.list_price[p]  # else the list price is more than it would pay
-        idx, limit, buy = idx[ok], limit[ok], buy[ok]
-        pop.add_on_order(idx, buy)
-        orders = (np.full(len(idx), p, dtype=np.int64), idx, buy / pr.h100e[p], limit)
+        # the orders whose limit (USD per unit) reaches the list price; on order now
+        idx, units, limit = pop.order_direct(
+            idx, buy, hours, spec.willingness_weeks, pr.h100e[p], market.list_price[p]
+        )
+        orders = (np.full(len(idx), p, dtype=np.int64), idx, units, limit)
         return rental_bids, orders
 
     # ---------------------------------------------------------------------- 5. markets
@@ -235,8 +235,10 @@ class Trading:
             demand,
             scenario.economics.opex_usd_per_gpu_hour,
         )
-        if len(exited):
-            mask = (book.holder == STARTUP_HOLDER) & np.isin(book.startup, exited)
+        if len(exited):  # their open orders: a lookup by row (as np.isin)
+            gone = np.zeros(startups.n, dtype=bool)
+            gone[exited] = True
+            mask = (book.holder == STARTUP_HOLDER) & gone[book.startup]  # firms' -1: masked
             acc.cancelled_units += book.cancel_where(mask)
         book.compact()
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
@@ -270,18 +272,20 @@ class Trading:
         )
         book.touch()
         holdings.changed()
-        usd_by, h100e_by = by_holder
+        usd_by, h100e_by = (a.tolist() for a in by_holder)  # Python floats, in order
         holders = self.holders
-        for h in np.flatnonzero(h100e_by > 0).tolist():
-            holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
+        for h, h100e in enumerate(h100e_by):
+            if h100e > 0:
+                holders[h].pay(week, usd_by[h], h100e)
         acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
         units_by, paid_by = by_product
         vendors, product_vendor = self.vendors, self._product_vendor
-        for p in np.flatnonzero(units_by > 0).tolist():
-            v = vendors[product_vendor[p]]
-            units = float(units_by[p])
-            v.inventory[p] = max(0.0, v.inventory[p] - units)
-            v.book_sales(p, units, float(paid_by[p]))
+        inventory = self.production.inventory
+        paid_list = paid_by.tolist()
+        for p, units in enumerate(units_by.tolist()):
+            if units > 0:
+                inventory[p] = max(0.0, inventory[p] - units)
+                vendors[product_vendor[p]].book_sales(p, units, paid_list[p])
         acc.record_primary(filled, units_by, *by_firm)
 
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
