@@ -60,9 +60,16 @@ def test_settle_rows_equals_settle_on_the_active_rows(pop, rental, week):
         pop["delivered"], pop["paid"], pop["draws"], rental, *SETTLE_SCALARS, week, exits_full,
     )  # fmt: skip
     rented_col = np.full(n, -1.0)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[live] = np.arange(len(live))
+    # each row's rent as two bids (tranches) in the auction's order: first halves, then
+    # the rest; summed per row from 0.0 they give the row's rent
+    half = pop["rented"][live] * 0.5
+    bid_rows = np.concatenate([live, live])
+    bid_h100e = np.concatenate([half, pop["rented"][live] - half])
     k_rows = R.startups_settle_rows(
         live, *(rows[k] for k in names), rows["exited"], rows["got"], rented_col,
-        pop["rented"][live],
+        bid_rows, bid_h100e, pos,
         pop["delivered"][live], pop["paid"][live], pop["draws"], rental, *SETTLE_SCALARS,
         week, exits_rows,
     )  # fmt: skip

@@ -117,7 +117,9 @@ def startups_settle_rows(
     exited_week: np.ndarray,
     got: np.ndarray,
     rented_col: np.ndarray,
-    rented: np.ndarray,
+    bid_rows: np.ndarray,
+    bid_h100e: np.ndarray,
+    live_pos: np.ndarray,
     delivered_h100e: np.ndarray,
     paid_usd: np.ndarray,
     raise_draw: np.ndarray,
@@ -135,17 +137,25 @@ def startups_settle_rows(
     week: int,
     exits: np.ndarray,
 ) -> int:
-    """``startups_settle`` over the active ``rows`` (ascending). ``rented``,
-    ``delivered_h100e`` and ``paid_usd`` have one value per entry of ``rows``; the other
-    columns (and ``raise_draw``, the week's uniform draw of every row) are indexed by row.
-    ``rented_col`` is the population's ``rented`` column: each row's entry of ``rented``
-    is written to it first (``rented_col[rows] = rented``, here to save a pass).
-    Writes the rows that exit now, in order, to ``exits`` (length >= len(rows)) and
-    returns how many there are."""
+    """``startups_settle`` over the active ``rows`` (ascending). Each row rents the sum
+    of its rental bids' fills (``bid_rows``, ``bid_h100e``: added in the order given,
+    from ``0.0``, as :func:`sum_per_live`; a bid of a row that is not an active
+    startup's, ``live_pos[row] < 0``, raises ``ValueError``), written to ``rented_col``
+    (the population's ``rented`` column) first. ``delivered_h100e`` and ``paid_usd``
+    have one value per entry of ``rows``; the other columns (and ``raise_draw``, the
+    week's uniform draw of every row) are indexed by row. Writes the rows that exit
+    now, in order, to ``exits`` (length >= len(rows)) and returns how many there are."""
+    for j in range(rows.shape[0]):
+        rented_col[rows[j]] = 0.0
+    for b in range(bid_rows.shape[0]):
+        r = bid_rows[b]
+        if live_pos[r] < 0:
+            raise ValueError("a row that is not an active startup's")
+        rented_col[r] += bid_h100e[b]
     n_exits = 0
     for j in range(rows.shape[0]):
         i = rows[j]
-        rented_col[i] = rented[j]
+        rented = rented_col[i]
         if status[i] != ACTIVE:
             got[i] = 0.0
             continue
@@ -153,9 +163,9 @@ def startups_settle_rows(
         on_order[i] -= delivered_h100e[j]
         if on_order[i] < 0.0:
             on_order[i] = 0.0
-        have = owned[i] + rented[j]
+        have = owned[i] + rented
         got[i] = have
-        cost = rented[j] * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[j]
+        cost = rented * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[j]
         cash[i] -= cost
         if have < starve_threshold * need[i] * demand_mult:
             starved[i] += 1

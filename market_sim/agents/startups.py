@@ -259,7 +259,7 @@ class StartupPopulation:
     def settle(
         self,
         week: int,
-        rented: np.ndarray,
+        rented: tuple[np.ndarray, np.ndarray],
         delivered_h100e: np.ndarray,
         paid_usd: np.ndarray,
         rental_price: float,
@@ -268,11 +268,13 @@ class StartupPopulation:
     ) -> np.ndarray:
         """Apply the week's markets to every startup; return the rows that exited now.
 
-        ``rented`` (H100e rented this week), ``delivered_h100e`` (direct purchases
-        delivered) and ``paid_usd`` (what they cost, USD): one value per active startup,
-        aligned with ``live``. Draws one uniform number per row (exited ones too: the
-        model's random stream does not depend on how the population is stored; the kernel
-        mode computes only the active rows' and jumps over the rest,
+        ``rented``: the rental market's fills, ``(rows, H100e)`` per bid (a startup
+        rents the sum of its bids' fills this week, as :meth:`per_live`);
+        ``delivered_h100e`` (direct purchases delivered) and ``paid_usd`` (what they
+        cost, USD): one value per active startup, aligned with ``live``. Draws one
+        uniform number per row (exited ones too: the model's random stream does not
+        depend on how the population is stored; the kernel mode computes only the active
+        rows' and jumps over the rest,
         :mod:`market_sim.market.draws`)."""
         n = self.n
         live, c, s = self.live, self.cols, self.spec
@@ -281,7 +283,7 @@ class StartupPopulation:
             draws = self._draws[:n]
             startup_draws.draws_at_rows(self.model.rng, live, n, self._draws)
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
-            c["rented"][self.exited_last] = 0.0  # the live rows' are written by the kernel
+            c["rented"][self.exited_last] = 0.0  # the live rows' are summed by the kernel
             exits = np.empty(len(live), dtype=np.int64)
             k = R.startups_settle_rows(
                 live,
@@ -296,7 +298,9 @@ class StartupPopulation:
                 c["exited_week"],
                 c["got"],
                 c["rented"],
-                np.ascontiguousarray(rented, dtype=np.float64),
+                np.ascontiguousarray(rented[0], dtype=np.int64),
+                np.ascontiguousarray(rented[1], dtype=np.float64),
+                self._pos,
                 np.ascontiguousarray(delivered_h100e, dtype=np.float64),
                 np.ascontiguousarray(paid_usd, dtype=np.float64),
                 draws,
@@ -317,7 +321,7 @@ class StartupPopulation:
             exits = exits[:k]
         else:  # the oracle: every row, one Python call each
             draws = self.model.rng.random(out=self._draws[:n])
-            c["rented"][:n] = self._by_row(rented)
+            c["rented"][:n] = self._by_row(self.per_live(*rented))
             args = (
                 self._by_row(delivered_h100e),
                 self._by_row(paid_usd),

@@ -59,9 +59,9 @@ class Trading:
         self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
-        self.rented = np.zeros(len(startups.live))
-        """H100e each active startup rented this week, aligned with ``startups.live``
-        (set when the rental market settles)."""
+        self.rented: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0))
+        """The rental market's fills this week, ``(startup row, H100e)`` per bid (set when
+        the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
 
@@ -353,8 +353,8 @@ class Trading:
         acc.record_gray(price, volume, paid)
 
     def _settle_rental(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
-        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (H100e
-        per startup, both tranches)."""
+        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (the
+        fills of the startups' bids, both tranches)."""
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
         volume = float(ask_fills.sum())
@@ -368,7 +368,7 @@ class Trading:
             market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
             acc.record_rental(market.rental_price, 0.0, 0.0)
             bid_fills = np.zeros_like(bid_fills)
-        self.rented = self.startups.per_live(bids[2], bid_fills)  # aligned with live rows
+        self.rented = (bids[2], bid_fills)  # summed per startup as it settles
 
 
 def _offsets(sides: list[Orders]) -> np.ndarray:
