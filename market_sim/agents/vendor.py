@@ -33,6 +33,7 @@ class VendorAgent(mesa.Agent):
         self.spec = spec
         self.index = index
         self.products = products  # product indices
+        self._index = np.array(products, dtype=np.int64)  # the same, to index arrays
         self.owner = spec.owner
         self.in_house = spec.owner is not None
         self.active = not spec.dormant  # a dormant program starts later
@@ -184,11 +185,11 @@ class VendorAgent(mesa.Agent):
 
     def inventory_units(self) -> float:
         """Finished units in inventory, over this vendor's products (in order)."""
-        return sum([float(self.inventory[p]) for p in self.products])
+        return sum(self.inventory[self._index].tolist())
 
     def pipeline_units(self) -> float:
         """Units in this vendor's pipelines (the totals, over its products in order)."""
-        return sum([float(self.pipeline_total[p]) for p in self.products])
+        return sum(self.pipeline_total[self._index].tolist())
 
     def receive(self) -> dict[int, float]:
         """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""

@@ -181,6 +181,7 @@ class GPUMarketModel(mesa.Model):
             self.supply.backlog_units,
             self.installed_h100e,
             self.open_orders,
+            self.production_state,
             outputs,
         )
         self.accounts.primed_units = self.supply.prime_pipelines()

@@ -29,6 +29,7 @@ import numpy as np
 
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
+from market_sim.model.production_kernel import ProductionState
 from market_sim.model.record_kernels import (
     class_outcomes,
     concentration_outcomes,
@@ -82,10 +83,12 @@ class Recorder:
         backlog_units: Callable[[], np.ndarray],
         installed_h100e: Callable[[], np.ndarray],
         open_orders: Callable[[], tuple[np.ndarray, np.ndarray]],
+        production: ProductionState,
         outputs: Sequence[str] | None = None,
     ):
         self.world, self.market, self.holdings, self.book = world, market, holdings, book
         self.accounts, self.flows = accounts, flows
+        self.production = production  # the vendors' [products] state
         self.vendors, self.holders, self.chipmakers, self.startups = (
             vendors,
             holders,
@@ -125,7 +128,6 @@ class Recorder:
         self.chipmaker_record = np.zeros((len(chipmakers), len(AGENT_VARIABLES["chipmakers"])))
         """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
         w, pr = world, world.products
-        self.product_vendor = [vendors[v] for v in pr.vendor.tolist()]
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
         """Holders that may start an in-house program (make-or-buy)."""
         incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
@@ -177,7 +179,6 @@ class Recorder:
     # ------------------------------------------------------------------ families
     def _products(self, v: Week) -> None:
         pr, acc, market, flows = self.world.products, self.accounts, self.market, self.flows
-        vendors = self.product_vendor
         tier = self.world.scenario.outcomes.standard_tier
         self.row[self.layout.products_at] = (
             market.quotes[:, tier],
@@ -187,9 +188,9 @@ class Recorder:
             acc.deliveries_product,
             flows.new_orders,
             v.backlog,
-            [d.inventory[p] for p, d in enumerate(vendors)],
+            self.production.inventory,  # every product is a vendor's
             flows.arrivals,
-            [d.started[p] for p, d in enumerate(vendors)],
+            self.production.started,
         )
 
     def _vendors(self, v: Week) -> None:
