@@ -100,6 +100,8 @@ class StartupPopulation:
         self.live = np.zeros(0, dtype=np.int64)
         """Rows of the active startups, ascending (what the week's kernels loop over)."""
         self.visit = np.zeros(0, dtype=np.int64)
+        self._live_buf = self.live  # live is _live_buf[:len(live)] (room to append)
+        self._visit_buf = self.visit  # the same for visit
         """Rows that are active or own compute, ascending (what the metrics visit)."""
         self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
         self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
@@ -140,8 +142,8 @@ class StartupPopulation:
         c["entered_week"][sl] = week
         new = np.arange(self.n, self.n + k, dtype=np.int64)
         self._pos[new] = np.arange(len(self.live), len(self.live) + k)
-        self.live = np.concatenate([self.live, new])
-        self.visit = np.concatenate([self.visit, new])
+        self._live_buf, self.live = _appended(self._live_buf, len(self.live), new)
+        self._visit_buf, self.visit = _appended(self._visit_buf, len(self.visit), new)
         self.n += k
         self.entered_total += k
 
@@ -336,11 +338,11 @@ class StartupPopulation:
             exits = np.flatnonzero(c["exited_week"][:n] == week)  # stamped at exit
         self.exited_last = exits
         if len(exits):
-            self.live = live[c["status"][live] == K.ACTIVE]
+            self.live = self._live_buf = live[c["status"][live] == K.ACTIVE]
             self._pos[exits] = -1
             self._pos[self.live] = np.arange(len(self.live))
             v = self.visit
-            self.visit = v[(c["status"][v] == K.ACTIVE) | (c["owned"][v] != 0.0)]
+            self.visit = self._visit_buf = v[(c["status"][v] == K.ACTIVE) | (c["owned"][v] != 0.0)]
         return exits
 
     def _by_row(self, per_live: np.ndarray) -> np.ndarray:
@@ -363,6 +365,20 @@ class StartupPopulation:
             firms_h100e,
             top_k,
         )
+
+
+def _appended(buf: np.ndarray, m: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(buffer, rows)``: ``buf[:m]`` followed by ``new``, written into ``buf`` after its
+    first ``m`` entries (a buffer twice as large when it is full); ``rows`` is the
+    buffer's first ``m + len(new)`` entries. Earlier views of ``buf[:m]`` stay as they
+    were (appending never writes below ``m``)."""
+    end = m + len(new)
+    if end > len(buf):
+        grown = np.empty(max(end, 2 * len(buf)), dtype=buf.dtype)
+        grown[:m] = buf[:m]
+        buf = grown
+    buf[m:end] = new
+    return buf, buf[:end]
 
 
 @contextmanager
