@@ -21,6 +21,7 @@ from market_sim.model import priming
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
+from market_sim.model.close_kernels import any_priced_out, undeliverable_excess
 from market_sim.model.events import EventSchedule
 from market_sim.model.pricing_kernel import reprice_kernel
 from market_sim.model.production_kernel import (
@@ -62,7 +63,9 @@ class Supply:
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
-        self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
+        self._last_start_week = pr.end_week - pr.cycle_weeks  # per product, week
+        self._last_start = self._last_start_week.tolist()
+        self._cycle_weeks = pr.cycle_weeks
         self._policy_rows = [
             (code, world.policy_codes == code) for code in np.unique(world.policy_codes).tolist()
         ]
@@ -107,12 +110,11 @@ class Supply:
 
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
-        pr = self.world.products
         active = np.array([v.active for v in self._product_vendors])
         return (
             active
-            & (self.market.launch_week - pr.cycle_weeks <= week)
-            & (week <= pr.end_week - pr.cycle_weeks)
+            & (self.market.launch_week - self._cycle_weeks <= week)
+            & (week <= self._last_start_week)
         )
 
     def start_program(self, vendor: VendorAgent, week: int, dev_lag_weeks: int) -> None:
@@ -163,10 +165,13 @@ class Supply:
 
     def open_week(self, week: int) -> None:
         """Set capacities and which products can be ordered; open the vendors' books."""
+        factors = self.events.node_factor[week].tolist()
         for chip in self.chipmakers:
-            chip.open_week(week, float(self.events.node_factor[week, chip.index]))
+            chip.open_week(week, factors[chip.index])
         orderable = self.orderable(week)
-        if not np.array_equal(orderable, self.market.orderable):  # else choices still hold
+        market_orderable = self.market.orderable
+        if orderable.shape != market_orderable.shape or (orderable != market_orderable).any():
+            # (else the choices still hold)
             self.market.orderable = orderable
             self.market.choices_changed()
         for vendor in self.vendors:
@@ -266,17 +271,18 @@ class Supply:
         and, for a product whose last start is past, what its pipeline and inventory
         cannot fill (youngest orders first); the buyers then order something else."""
         book = self.book
-        priced_out = book.limit_price < self.market.list_price[book.product]
-        if priced_out.any():
+        list_price = self.market.list_price
+        if any_priced_out(book.limit_price, list_price, book.product):  # (a kernel)
+            priced_out = book.limit_price < list_price[book.product]
             self.accounts.cancelled_units += book.cancel_where(priced_out)
         last_start = self._last_start
         for vendor in self.vendors:
             for p in vendor.products:
                 if week <= last_start[p] and vendor.active:  # week + cycle <= end
                     continue
-                idx = np.flatnonzero(book.product == p)
-                excess = float(book.qty[idx].sum()) - float(vendor.pipeline[p].sum())
-                excess -= vendor.inventory[p]
+                idx, excess = undeliverable_excess(  # its orders; what they ask beyond
+                    p, book.product, book.qty, vendor.pipeline[p], float(vendor.inventory[p])
+                )
                 if excess > 1e-9:
                     self.accounts.cancelled_units += book.cancel(idx, excess)
 
