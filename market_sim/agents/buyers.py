@@ -76,6 +76,9 @@ class Holder(mesa.Agent):
         econ = world.scenario.economics  # fixed per run, read every week
         self._service_hours = econ.service_life_weeks * econ.hours_per_week
         self._opex_usd_per_hour = econ.opex_usd_per_gpu_hour
+        self._hours_per_week = econ.hours_per_week
+        self._gray_wait_share = econ.gray_wait_value_share
+        self._resale_haircut = econ.resale_haircut
         self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
@@ -202,7 +205,7 @@ class FleetBuyer(Holder):
         lines = c.lines[h]
         quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
-        self.learn_lead_time(quote)
+        self.expected_lead += (quote - self.expected_lead) / rule.lead_time_smoothing_weeks
         desired = self.desired
         need = max(0.0, desired[week + 1] - desired[week])
         gap = (desired[week] - self.given_up_h100e) - views.installed_h100e[h]
@@ -297,24 +300,23 @@ class FleetBuyer(Holder):
         if gap <= 0:
             return 0.0, 0.0
         m = self.model
-        econ = m.world.scenario.economics
-        wait = m.market.rental_price * econ.hours_per_week * self.expected_lead
-        value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
+        wait = m.market.rental_price * self._hours_per_week * self.expected_lead
+        value = m.reference_price_per_h100e() + wait * self._gray_wait_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
 
     def _gray_ask(self, surplus: float) -> tuple[float, float]:
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
-        haircut = self.model.world.scenario.economics.resale_haircut
-        return self.model.reference_price_per_h100e() / (1.0 - haircut), surplus
+        return self.model.reference_price_per_h100e() / (1.0 - self._resale_haircut), surplus
 
-    def rental_ask(self, week: int) -> tuple[float, float]:
-        """(price USD per H100e-hour, H100e) offered for rent this week."""
+    def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
+        """(price USD per H100e-hour, H100e) offered for rent this week; ``installed``:
+        every firm holder's installed H100e, if the caller has them."""
         share = self._rent_out_share
         if share == 0.0:  # rents nothing out (share x installed compute is 0)
             return 0.0, 0.0
-        qty = share * self.installed_h100e
+        qty = share * (self.installed_h100e if installed is None else installed[self.holder])
         return (self.own_cost_per_hour(), qty) if qty > 0 else (0.0, 0.0)
 
 

@@ -81,8 +81,10 @@ class Trading:
             lines = h.decide(week, views)
             if not lines:
                 continue
-            for p, units, usd in lines:
-                product.append(p), qty.append(units), limit.append(usd)
+            ps, units, usd = zip(*lines, strict=True)
+            product += ps
+            qty += units
+            limit += usd
             k = len(lines)
             holder += [h.holder] * k
             klass += [h.klass] * k
@@ -307,8 +309,10 @@ class Trading:
         """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
         holders' asks (price, H100e, holder)."""
         ask: tuple[list, list, list] = ([], [], [])
-        for h in self.holders:
-            price, qty = h.rental_ask(week)
+        holders = self.holders
+        installed = holders[0].model.installed_h100e().tolist() if holders else []
+        for h in holders:
+            price, qty = h.rental_ask(week, installed)
             if qty > 0:
                 ask[0].append(price), ask[1].append(qty), ask[2].append(h.holder)
         return self.rental_bids, _arrays(ask)
