@@ -15,6 +15,7 @@ given when the model is built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,6 +65,8 @@ class Trading:
         the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
+        pr = world.products  # fixed per run: what startups may buy when orderable
+        self._startup_products = (pr.owner_holder < 0) & (pr.demand_weight > 0)
 
     # ----------------------------------------------------------------------- 4. orders
     def place_orders(self, week: int) -> np.ndarray:
@@ -125,7 +128,7 @@ class Trading:
 
     def _best_startup_product(self) -> int:
         pr, market = self.world.products, self.market
-        ok = market.orderable & (pr.owner_holder < 0) & (pr.demand_weight > 0)
+        ok = market.orderable & self._startup_products  # merchant, with demand weight
         if not ok.any():
             return -1
         spec = self.world.scenario.startups
@@ -322,7 +325,7 @@ class Trading:
         acc, pr, holdings = self.accounts, self.world.products, self.holdings
         buyers, sellers = bids[2], asks[2]
         volume = float(ask_fills.sum())
-        if not np.isfinite(price) or volume <= 0:
+        if not math.isfinite(price) or volume <= 0:
             ref = self.world.reference_product
             reference = float(self.market.list_price[ref] / pr.h100e[ref])
             self.market.spot_price = quoted_price(bids[0], asks[0], reference)
@@ -362,11 +365,12 @@ class Trading:
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
         volume = float(ask_fills.sum())
-        if np.isfinite(price) and volume > 0:
+        if math.isfinite(price) and volume > 0:
             market.rental_price = float(price)
-            for h, q in zip(asks[2], ask_fills, strict=True):
+            holders = self.holders
+            for h, q in zip(asks[2].tolist(), ask_fills.tolist(), strict=True):
                 if q > 0:
-                    self.holders[h].rental_received_usd += float(q * price * hours)
+                    holders[h].rental_received_usd += float(q * price * hours)
             acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
         else:
             market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
