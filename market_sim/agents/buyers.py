@@ -346,7 +346,7 @@ class HyperscalerAgent(FleetBuyer):
         m = self.model
         choices = m.choices()
         shares = choices.shares[self.holder] * self._merchant
-        total = float(shares.sum())
+        total = float(np.add.reduce(shares))  # shares.sum()
         if total <= 0:
             return None
         mix = shares / total

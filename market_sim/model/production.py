@@ -234,9 +234,13 @@ class Supply:
             v.units_started_total = total
         asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
         reserved_list = reserved.tolist()
+        if len(vendors) < 8:  # numpy sums fewer than 8 values in order from 0: as sum()
+            node_used = [float(sum(col)) for col in used.T.tolist()]
+        else:
+            node_used = [float(used[:, j].sum()) for j in range(used.shape[1])]
         for j, chip in enumerate(self.chipmakers):
             chip.record_allocation(asked[j], got[j], reserved_list[j])
-            chip.used = float(used[:, j].sum())
+            chip.used = node_used[j]
         return arrivals, used
 
     def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:

@@ -150,8 +150,12 @@ class Recorder:
 
     def _shared(self, week: int) -> Week:
         acc, pr = self.accounts, self.world.products
+        inventory = self.production.inventory.tolist()  # each vendor's, over its products
         self.vendor_record = np.array(
-            [(d.revenue_usd, d.cogs_usd, d.sales_usd, d.inventory_units()) for d in self.vendors],
+            [
+                (d.revenue_usd, d.cogs_usd, d.sales_usd, sum([inventory[p] for p in d.products]))
+                for d in self.vendors
+            ],
             dtype=np.float64,
         ).reshape(len(self.vendors), -1)
         self.chipmaker_record = np.array(
@@ -337,6 +341,7 @@ class Recorder:
     def _startups(self, v: Week) -> None:
         n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]
         vendors = self.vendors
+        piped = self.production.pipeline_total.tolist()  # each vendor's, over its products
         self.row[self.layout.startups_at] = (
             float(n_active),
             float(n_starved),
@@ -345,7 +350,7 @@ class Recorder:
             compute,
             owned,
             rented,
-            float(sum([d.pipeline_units() for d in vendors])),
+            float(sum([sum([piped[p] for p in d.products]) for d in vendors])),
             float(sum(self.vendor_record[:, 3].tolist())),  # each vendor's, in order
             float(len([h for h in self.program_holders if h.program_started is not None])),
         )
