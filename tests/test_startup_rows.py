@@ -37,8 +37,11 @@ def test_demand_rows_equals_demand_then_compact(pop, mult, price, spread, share)
     buy_row = np.flatnonzero(buy > 0)
     want = (*K.compact_bids(bid_p, bid_q, n), buy_row, buy[buy_row])
     live = np.flatnonzero(pop["status"] == K.ACTIVE)
-    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share)
+    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share, 0)
     _equal(got, want)
+    front = 3  # room for other bids before them: the same bids after it
+    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share, front)
+    _equal((*(g[front:] for g in got[:3]), *got[3:]), want)
 
 
 SETTLE_SCALARS = (1.0, 168.0, 0.9, 0.5, 78.0, 0.02, 2.0, 0.25, 26, 0.5)

@@ -35,13 +35,16 @@ def startups_demand_rows(
     buy_price_per_h100e: float,
     value_spread: float,
     first_share: float,
+    front: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``startups_demand`` then ``compact_bids`` and the direct buyers, for the active
     ``rows`` (ascending): ``(bid_price, bid_qty, bid_row, buy_row, buy_h100e)``.
 
     The bids with a positive quantity in the reference's order (every first tranche by
-    row, then every second tranche), each with its startup's row; the rows that order
-    from a vendor (ascending) and the H100e each orders.
+    row, then every second tranche), each with its startup's row, after ``front``
+    entries left for the caller (unset: room for other bids before these, which a
+    double auction takes as one array); the rows that order from a vendor (ascending)
+    and the H100e each orders.
 
     ``error_model="numpy"``: numba then does not test each division for a zero divisor
     (Python's ``ZeroDivisionError``), which kept the loop slower: ~2% of a 10k-startup
@@ -51,15 +54,16 @@ def startups_demand_rows(
     ``high * hours`` is positive because the schema makes ``value`` and ``hours`` positive.
     """
     m = rows.shape[0]
-    # first tranches from the front, second tranches from entry m on; then the second
-    # ones move down behind the first (no temporary arrays: less memory traffic)
-    price = np.empty(2 * m)
-    qty = np.empty(2 * m)
-    owner = np.empty(2 * m, dtype=np.int64)
+    # first tranches from entry front on, second tranches from front + m on; then the
+    # second ones move down behind the first (no temporary arrays)
+    price = np.empty(front + 2 * m)
+    qty = np.empty(front + 2 * m)
+    owner = np.empty(front + 2 * m, dtype=np.int64)
     buy_row = np.empty(m, dtype=np.int64)
     buy = np.empty(m)
-    k = b = 0
-    k2 = m
+    k = front
+    b = 0
+    k2 = front + m
     for j in range(m):
         i = rows[j]
         want = need[i] * demand_mult
@@ -94,11 +98,11 @@ def startups_demand_rows(
                     buy_row[b] = i
                     buy[b] = x
                     b += 1
-    n2 = k2 - m
-    for j in range(n2):  # k <= m: an ascending copy never overwrites what it reads
-        price[k + j] = price[m + j]
-        qty[k + j] = qty[m + j]
-        owner[k + j] = owner[m + j]
+    n2 = k2 - front - m
+    for j in range(n2):  # k <= front + m: an ascending copy never overwrites what it reads
+        price[k + j] = price[front + m + j]
+        qty[k + j] = qty[front + m + j]
+        owner[k + j] = owner[front + m + j]
     k2 = n2
     return price[: k + k2], qty[: k + k2], owner[: k + k2], buy_row[:b], buy[:b]
 

@@ -172,11 +172,12 @@ class StartupPopulation:
         self._draws = np.empty(new)
 
     # ------------------------------------------------------------------ weekly
-    def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
+    def demand(self, demand_mult: float, buy_price_per_h100e: float, front: int = 0) -> tuple:
         """The week's rental bids and direct purchases: ``((bid_price, bid_qty, bid_row),
         buy_row, buy_h100e)`` -- the bids with a quantity (two tranches a startup: every
-        first tranche by row, then every second; see ``startups_demand``), and the rows
-        that order from a vendor with the H100e each orders."""
+        first tranche by row, then every second; see ``startups_demand``), after
+        ``front`` unset entries (room for other bids before them), and the rows that
+        order from a vendor with the H100e each orders."""
         if self.mode == "kernel":
             c = self.cols
             *bids, buy_row, buy = R.startups_demand_rows(
@@ -192,6 +193,7 @@ class StartupPopulation:
                 float(buy_price_per_h100e),
                 float(self.spec.value_spread),
                 float(self.spec.first_tranche_share),
+                int(front),
             )
             return tuple(bids), buy_row, buy
         n = self.n
@@ -200,7 +202,10 @@ class StartupPopulation:
             agent.decide(demand_mult, buy_price_per_h100e, out)
         bid_price, bid_qty, buy = out
         buy_row = np.flatnonzero(buy > 0)
-        return K.compact_bids(bid_price, bid_qty, n), buy_row, buy[buy_row]
+        room = (np.empty(front), np.empty(front), np.empty(front, dtype=np.int64))
+        bids = K.compact_bids(bid_price, bid_qty, n)
+        bids = tuple(np.concatenate([r, b]) for r, b in zip(room, bids, strict=True))
+        return bids, buy_row, buy[buy_row]
 
     @property
     def live_pos(self) -> np.ndarray:

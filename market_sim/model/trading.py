@@ -60,6 +60,9 @@ class Trading:
         self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
+        self._bid_room = (np.zeros(0), np.zeros(0))
+        """The arrays the rental bids' prices and quantities are views of, with room in
+        front for the other auctions' bids (:meth:`_joined_bids`)."""
         self.rented: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0))
         """The rental market's fills this week, ``(startup row, H100e)`` per bid (set when
         the rental market settles; each startup rents the sum of its bids')."""
@@ -161,7 +164,11 @@ class Trading:
             pop.set_on_order(rows, h100e)
         else:  # the oracle: every row
             pop.on_order[:] = np.bincount(rows, weights=h100e, minlength=pop.n)[: pop.n]
-        rental_bids, idx, buy = pop.demand(mult, price)
+        # the bids leave room in front for the gray market's (one auction array, no copy)
+        front = len(self.fleet_buyers)
+        (bid_price, bid_qty, bid_row), idx, buy = pop.demand(mult, price, front)
+        self._bid_room = (bid_price, bid_qty)
+        rental_bids = (bid_price[front:], bid_qty[front:], bid_row[front:])
         if p < 0:
             return rental_bids, (
                 np.zeros(0, np.int64),
@@ -192,6 +199,7 @@ class Trading:
         orders = [auction.orders(self, week) for auction in DOUBLE_AUCTIONS]
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
         bid_off, ask_off = _offsets(bids), _offsets(asks)
+        bid_price, bid_qty = self._joined_bids(bids)
         res = clear_markets(
             order_offsets=offsets,
             supply=supply,
@@ -206,8 +214,8 @@ class Trading:
             capacity_per_week=rate,
             max_weeks=scenario.policy.max_lead_weeks,
             bid_offsets=bid_off,
-            bid_price=np.concatenate([b[0] for b in bids]),
-            bid_qty=np.concatenate([b[1] for b in bids]),
+            bid_price=bid_price,
+            bid_qty=bid_qty,
             ask_offsets=ask_off,
             ask_price=np.concatenate([a[0] for a in asks]),
             ask_qty=np.concatenate([a[1] for a in asks]),
@@ -249,6 +257,22 @@ class Trading:
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
         startups.enter(int(entries), week + 1)
         return res.price.copy()
+
+    def _joined_bids(self, bids: list[Orders]) -> tuple[np.ndarray, np.ndarray]:
+        """The auctions' bid prices and quantities, each as one array in auction order
+        (``np.concatenate``): written into the room the startups' rental bids (the last
+        auction's) leave in front of them when the others' fit, else concatenated."""
+        room_price, room_qty = self._bid_room
+        front = len(room_price) - len(self.rental_bids[0])
+        before = sum(len(b[0]) for b in bids[:-1])
+        if bids[-1] is not self.rental_bids or before > front:
+            return np.concatenate([b[0] for b in bids]), np.concatenate([b[1] for b in bids])
+        lo = at = front - before
+        for price, qty, _ in bids[:-1]:
+            room_price[at : at + len(price)] = price
+            room_qty[at : at + len(qty)] = qty
+            at += len(price)
+        return room_price[lo:], room_qty[lo:]
 
     def _settle_primary(self, week: int, fills: np.ndarray, price: np.ndarray) -> None:
         """Book the primary fills: the sums in one kernel call
