@@ -206,9 +206,10 @@ class FleetBuyer(Holder):
         quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.expected_lead += (quote - self.expected_lead) / rule.lead_time_smoothing_weeks
-        desired = self.desired
-        need = max(0.0, desired[week + 1] - desired[week])
-        gap = (desired[week] - self.given_up_h100e) - views.installed_h100e[h]
+        desired = self.desired  # (its weeks as Python floats: the same arithmetic, quicker)
+        now, ahead = float(desired[week]), float(desired[week + 1])
+        need = max(0.0, ahead - now)
+        gap = (now - self.given_up_h100e) - views.installed_h100e[h]
         if rule.give_up_weeks is not None:
             self._give_up(rule, gap)
         supply_line = views.open_h100e[h]
@@ -294,7 +295,7 @@ class FleetBuyer(Holder):
             mine = float(self.model.installed_h100e()[self.holder])
         else:
             mine = installed[self.holder]
-        return (self.desired[week] - self.given_up_h100e) - mine
+        return (float(self.desired[week]) - self.given_up_h100e) - mine
 
     def _gray_bid(self, gap: float) -> tuple[float, float]:
         if gap <= 0:
