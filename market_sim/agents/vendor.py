@@ -54,6 +54,7 @@ class VendorAgent(mesa.Agent):
         self._cycle = {p: int(pr.cycle_weeks[p]) for p in products}
         self._end = {p: int(pr.end_week[p]) for p in products}
         self._ramp = {p: int(pr.ramp_weeks[p]) for p in products}
+        self._unit_cost = pr.unit_cost_usd.tolist()  # USD per unit, every product
         self._stages = {  # (yield applies: not HBM, per unit, nodes, yield learning or None)
             p: [
                 (name != "hbm", per_unit, nodes, scale)
@@ -248,5 +249,5 @@ class VendorAgent(mesa.Agent):
         self.sales_usd += paid_usd
         self.sales_total_usd += paid_usd
         self.revenue_usd += paid_usd + attach
-        self.cogs_usd += units * self.model.world.products.unit_cost_usd[p]
+        self.cogs_usd += units * self._unit_cost[p]
         self.cogs_usd += attach * (1.0 - spec.attach_gross_margin)
