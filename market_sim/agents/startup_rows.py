@@ -20,6 +20,9 @@ from numba import njit
 
 from market_sim.agents.startup_kernels import ACTIVE, EXITED
 
+NOT_IN_A_RUN = ("sum_per_live",)
+"""Kernels a kernel-mode run never calls (the agents mode's; see runs/jit_cache.py)."""
+
 
 @njit(cache=True, error_model="numpy")
 def startups_demand_rows(

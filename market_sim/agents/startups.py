@@ -112,6 +112,12 @@ class StartupPopulation:
         self.enter(spec.count, week=0)
         if mode == "kernel":
             startup_draws.warm()
+            # a run whose startups never buy direct would leave its cache cold
+            c = self.cols
+            no_rows = np.zeros(0, dtype=np.int64)
+            R.direct_orders_rows(
+                no_rows, np.zeros(0), c["value"], c["on_order"], 1.0, 1.0, 1.0, 0.0
+            )
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")

@@ -69,3 +69,12 @@ def undeliverable_excess_reference(
     excess = float(qty[idx].sum()) - float(pipeline.sum())
     excess -= inventory
     return idx, excess
+
+
+def warm() -> None:
+    """Load (or compile) the kernels now: a run without an ended product never calls
+    :func:`undeliverable_excess`, and its cache would stay cold (the compile notice would
+    announce it every run)."""
+    no_rows = np.zeros(0, dtype=np.int64)
+    undeliverable_excess(0, no_rows, np.zeros(0), np.zeros(0), 0.0)
+    any_priced_out(np.zeros(0), np.zeros(0), no_rows)

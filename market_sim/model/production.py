@@ -13,11 +13,12 @@ import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
 from market_sim.agents.vendor import VendorAgent
+from market_sim.market import kernels_queue
 from market_sim.market.kernels_batch import quote_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES
 from market_sim.market.kernels_queue import queue_ahead_of_new_fast
 from market_sim.market.policies import policy_by_code
-from market_sim.model import priming
+from market_sim.model import close_kernels, priming
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
@@ -62,6 +63,8 @@ class Supply:
         self.layout = production_layout(world, vendors)  # fixed per run
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
+        close_kernels.warm()  # kernels a run may not call: their caches loaded
+        kernels_queue.warm()
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
         self._last_start_week = pr.end_week - pr.cycle_weeks  # per product, week
         self._last_start = self._last_start_week.tolist()
