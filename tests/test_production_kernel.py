@@ -15,11 +15,11 @@ from hypothesis.extra.numpy import arrays
 
 from market_sim.agents.chipmaker import split_capacities
 from market_sim.model import GPUMarketModel
-from market_sim.model.production_kernel import split_kernel
+from market_sim.model.production_kernel import KERNEL_MAX_VENDORS, split_kernel
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 9), st.integers(1, 8), st.data())
+@given(st.integers(1, KERNEL_MAX_VENDORS - 1), st.integers(1, 8), st.data())
 def test_split_kernel_equals_split_capacities(n_v, n_n, data):
     f = lambda shape, lo, hi: data.draw(  # noqa: E731
         arrays(np.float64, shape, elements=st.floats(lo, hi) | st.just(0.0))

@@ -26,6 +26,7 @@ from market_sim.model.close_kernels import any_priced_out, undeliverable_excess
 from market_sim.model.events import EventSchedule
 from market_sim.model.pricing_kernel import reprice_kernel
 from market_sim.model.production_kernel import (
+    KERNEL_MAX_VENDORS,
     ProductionState,
     produce_kernel,
     production_layout,
@@ -188,8 +189,11 @@ class Supply:
         Returns ``(arrivals, node_output)``: units that left the pipelines this week per
         product, and node units used [vendors, nodes]. The vendors' and chipmakers' work
         is one kernel call (:func:`market_sim.model.production_kernel.produce_kernel`);
-        :meth:`produce_reference`, the agents' own methods, is its oracle.
+        :meth:`produce_reference`, the agents' own methods, is its oracle (and does the
+        work for ``KERNEL_MAX_VENDORS`` vendors or more, whose sums numpy orders apart).
         """
+        if len(self.vendors) >= KERNEL_MAX_VENDORS:
+            return self.produce_reference(week)
         arrivals = self.advance_pipelines()
         shares, reach_share = self.contract_shares(week)
         capacity = np.array([c.capacity for c in self.chipmakers])
@@ -237,10 +241,8 @@ class Supply:
             v.units_started_total = total
         asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
         reserved_list = reserved.tolist()
-        if len(vendors) < 8:  # numpy sums fewer than 8 values in order from 0: as sum()
-            node_used = [float(sum(col)) for col in used.T.tolist()]
-        else:
-            node_used = [float(used[:, j].sum()) for j in range(used.shape[1])]
+        # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
+        node_used = [float(sum(col)) for col in used.T.tolist()]
         for j, chip in enumerate(self.chipmakers):
             chip.record_allocation(asked[j], got[j], reserved_list[j])
             chip.used = node_used[j]

@@ -20,6 +20,11 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+KERNEL_MAX_VENDORS = 8
+"""From this many vendors on, the model produces with the agents' methods: numpy sums
+fewer than 8 values (a node's requests and grants over the vendors) in order, as the
+kernel does, but 8 or more, depending on the array's shape, in eight partial sums."""
+
 
 @dataclass
 class ProductionState:
@@ -128,7 +133,8 @@ def split_kernel(
     capacity: np.ndarray, requests: np.ndarray, shares: np.ndarray, reserved: np.ndarray
 ) -> np.ndarray:
     """:func:`market_sim.agents.chipmaker.split_capacities` (its numpy twin): grants
-    [vendors, nodes], the sums over vendors in vendor order, as numpy's."""
+    [vendors, nodes], the sums over vendors in vendor order, as numpy's below
+    ``KERNEL_MAX_VENDORS`` vendors."""
     n_v, n_n = requests.shape
     grants = np.empty((n_v, n_n))
     contract = np.empty(n_v)
