@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-KERNEL_MAX_VENDORS = 8
+from market_sim.market.kernels_sum import IN_ORDER_BELOW
+
+KERNEL_MAX_VENDORS = IN_ORDER_BELOW
 """From this many vendors on, the model produces with the agents' methods: numpy sums
 fewer than 8 values (a node's requests and grants over the vendors) in order, as the
 kernel does, but 8 or more, depending on the array's shape, in eight partial sums."""
