@@ -3,7 +3,9 @@
 Weekly, for each of its products:
 
 1. plan starts with an order-up-to rule: ``starts = forecast + (forecast x (cycle +
-   safety) + backlog - pipeline - inventory) / plan_weeks`` (units), and turn them into
+   safety) + backlog - pipeline - inventory) / plan_weeks`` (units; the forecast is 0
+   for a start that would arrive after the product's orders close, one cycle before its
+   end, so its last cycle is built for the open backlog only), and turn them into
    requests for each input node (wafers or stacks), split over substitute suppliers in
    proportion to the capacity the vendor can get at each;
 2. start the Leontief minimum of what the chipmakers granted (a ramping product needs
@@ -111,6 +113,10 @@ class VendorAgent(mesa.Agent):
             if not (active and launch[p] <= week + self._cycle[p] <= self._end[p]):
                 continue  # not can_start(p, week)
             f = self.forecast[p]
+            if week + 2 * self._cycle[p] > self._end[p]:
+                # orders close a cycle before the end (Supply.orderable), so none placed
+                # after this start arrives can buy it: start only for the open backlog
+                f = 0.0
             position = self.pipeline_total[p] + self.inventory[p] - backlog[p]
             target = f * (self._cycle[p] + safety_weeks)
             starts = max(0.0, f + (target - position) / plan_weeks)

@@ -217,8 +217,9 @@ def produce_kernel(
 
     For each vendor in turn and each of its products: the week's ``arrivals`` (units that
     left the pipelines) join ``inventory`` and the smoothed ``throughput``; the
-    order-up-to plan turns ``forecast``, ``backlog`` (units), the pipeline and inventory
-    into input requests per node, split over a stage's substitute nodes by ``reach``
+    order-up-to plan turns ``forecast`` (0 for a start that would arrive after the
+    product's orders close, a cycle before its end), ``backlog`` (units), the pipeline and
+    inventory into input requests per node, split over a stage's substitute nodes by ``reach``
     (the capacity each vendor can get, [vendors, nodes]). The chipmakers' ``capacity``
     is split by contract ``shares`` and pro rata (:func:`split_kernel`); each product
     starts the Leontief minimum of its share of the grants, into its pipeline's last
@@ -248,6 +249,10 @@ def produce_kernel(
             if not (active[v] and launch[p] <= out and out <= end_week[p]):
                 continue
             f = forecast[p]
+            if week + 2 * cycle_weeks[p] > end_week[p]:
+                # orders close a cycle before the end (Supply.orderable), so none placed
+                # after this start arrives can buy it: start only for the open backlog
+                f = 0.0
             position = pipeline_total[p] + inventory[p] - backlog[p]
             target = f * (cycle_weeks[p] + safety_weeks[v])
             starts = f + (target - position) / plan_weeks[v]
