@@ -64,7 +64,7 @@ def population_step(startups: int, mode: str, weeks: int = 10) -> float:
     t0 = time.perf_counter()
     for week in range(weeks):
         (_, bid_qty, bid_row), _, _ = pop.demand(1.0, 30_000.0)
-        rented = 0.5 * pop.per_live(bid_row, bid_qty)  # half of both tranches filled
+        rented = (bid_row, 0.5 * bid_qty)  # half of both tranches filled
         zeros = np.zeros(len(pop.live))  # per active startup
         pop.settle(week, rented, zeros, zeros, 3.0, 1.0, 0.9)
     return (time.perf_counter() - t0) / weeks

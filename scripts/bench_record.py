@@ -130,7 +130,7 @@ def main() -> None:
             "holders": holder_record.copy(),
             "vendors": np.array(
                 [
-                    [v.revenue_usd, v.cogs_usd, v.sales_usd, float(sum(v.inventory.values()))]
+                    [v.revenue_usd, v.cogs_usd, v.sales_usd, v.inventory_units()]
                     for v in model.vendors
                 ]
             ),

@@ -30,7 +30,7 @@ def assert_balanced(model: GPUMarketModel) -> None:
     assert (model.book.qty >= 0).all()
     assert (model.list_price > 0).all() and model.spot_price > 0 and model.rental_price > 0
     for v in model.vendors:
-        assert all(x >= -1e-9 for x in v.inventory.values())
+        assert all(v.inventory[p] >= -1e-9 for p in v.products)
         assert all((p >= -1e-9).all() for p in v.pipeline.values())
     pop = model.startups
     assert (pop.cash[pop.status == 1] > 0).all()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from market_sim.market.kernels_queue import queue_ahead_of_new_fast
 from market_sim.market.policies import (
@@ -77,3 +78,15 @@ def test_kernel_equals_reference_for_other_key_orders(keys):
             _same(policy, case)
     finally:
         unregister_policy("queue_test")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 12), st.integers(0, 6), st.data())
+def test_suffix_sums_equal_numpy_cumsum(n, m, data):
+    from market_sim.market.kernels_queue import suffix_sums
+
+    a = data.draw(arrays(np.float64, (n, m), elements=st.floats(0.0, 1e6)))
+    want = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
+    got = suffix_sums(a)
+    np.testing.assert_array_equal(got, want)
+    assert got.flags.c_contiguous

@@ -37,8 +37,11 @@ def test_demand_rows_equals_demand_then_compact(pop, mult, price, spread, share)
     buy_row = np.flatnonzero(buy > 0)
     want = (*K.compact_bids(bid_p, bid_q, n), buy_row, buy[buy_row])
     live = np.flatnonzero(pop["status"] == K.ACTIVE)
-    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share)
+    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share, 0)
     _equal(got, want)
+    front = 3  # room for other bids before them: the same bids after it
+    got = R.startups_demand_rows(live, *cols, mult, hours, price, spread, share, front)
+    _equal((*(g[front:] for g in got[:3]), *got[3:]), want)
 
 
 SETTLE_SCALARS = (1.0, 168.0, 0.9, 0.5, 78.0, 0.02, 2.0, 0.25, 26, 0.5)
@@ -59,12 +62,22 @@ def test_settle_rows_equals_settle_on_the_active_rows(pop, rental, week):
         *(full[k] for k in names), full["exited"], full["got"], pop["rented"],
         pop["delivered"], pop["paid"], pop["draws"], rental, *SETTLE_SCALARS, week, exits_full,
     )  # fmt: skip
+    rented_col = np.full(n, -1.0)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[live] = np.arange(len(live))
+    # each row's rent as two bids (tranches) in the auction's order: first halves, then
+    # the rest; summed per row from 0.0 they give the row's rent
+    half = pop["rented"][live] * 0.5
+    bid_rows = np.concatenate([live, live])
+    bid_h100e = np.concatenate([half, pop["rented"][live] - half])
     k_rows = R.startups_settle_rows(
-        live, *(rows[k] for k in names), rows["exited"], rows["got"], pop["rented"][live],
+        live, *(rows[k] for k in names), rows["exited"], rows["got"], rented_col,
+        bid_rows, bid_h100e, pos,
         pop["delivered"][live], pop["paid"][live], pop["draws"], rental, *SETTLE_SCALARS,
         week, exits_rows,
     )  # fmt: skip
     np.testing.assert_array_equal(exits_rows[:k_rows], exits_full[:k_full])
+    np.testing.assert_array_equal(rented_col[live], pop["rented"][live])
     for k in full:
         if k == "got":  # the full pass also zeroes the inactive rows' compute
             np.testing.assert_array_equal(rows[k][live], full[k][live])
@@ -117,3 +130,17 @@ def test_float_columns_side_by_side_give_the_same_numbers(monkeypatch) -> None:
     assert frame_a.equals(frame_t)
     for name, col in cols_a.items():
         np.testing.assert_array_equal(col, cols_t[name], err_msg=name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(population(), st.floats(0.5, 30.0), st.floats(0.5, 2.0), st.floats(0.0, 1e5), st.data())
+def test_direct_orders_rows_equals_numpy(pop, weeks, h100e_per_unit, list_price, data):
+    n = len(pop["status"])
+    rows = np.flatnonzero(data.draw(arrays(np.bool_, n)))
+    buy = data.draw(arrays(np.float64, len(rows), elements=st.floats(1e-6, 1e4)))
+    on_k, on_r = pop["on_order"].copy(), pop["on_order"].copy()
+    args = (168.0, weeks, h100e_per_unit, list_price)
+    got = R.direct_orders_rows(rows, buy, pop["value"], on_k, *args)
+    want = R.direct_orders_reference(rows, buy, pop["value"], on_r, *args)
+    _equal(got, want)
+    np.testing.assert_array_equal(on_k, on_r)

@@ -76,6 +76,9 @@ class Holder(mesa.Agent):
         econ = world.scenario.economics  # fixed per run, read every week
         self._service_hours = econ.service_life_weeks * econ.hours_per_week
         self._opex_usd_per_hour = econ.opex_usd_per_gpu_hour
+        self._hours_per_week = econ.hours_per_week
+        self._gray_wait_share = econ.gray_wait_value_share
+        self._resale_haircut = econ.resale_haircut
         self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
@@ -202,10 +205,11 @@ class FleetBuyer(Holder):
         lines = c.lines[h]
         quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
-        self.learn_lead_time(quote)
-        desired = self.desired
-        need = max(0.0, desired[week + 1] - desired[week])
-        gap = (desired[week] - self.given_up_h100e) - views.installed_h100e[h]
+        self.expected_lead += (quote - self.expected_lead) / rule.lead_time_smoothing_weeks
+        desired = self.desired  # (its weeks as Python floats: the same arithmetic, quicker)
+        now, ahead = float(desired[week]), float(desired[week + 1])
+        need = max(0.0, ahead - now)
+        gap = (now - self.given_up_h100e) - views.installed_h100e[h]
         if rule.give_up_weeks is not None:
             self._give_up(rule, gap)
         supply_line = views.open_h100e[h]
@@ -291,30 +295,29 @@ class FleetBuyer(Holder):
             mine = float(self.model.installed_h100e()[self.holder])
         else:
             mine = installed[self.holder]
-        return (self.desired[week] - self.given_up_h100e) - mine
+        return (float(self.desired[week]) - self.given_up_h100e) - mine
 
     def _gray_bid(self, gap: float) -> tuple[float, float]:
         if gap <= 0:
             return 0.0, 0.0
         m = self.model
-        econ = m.world.scenario.economics
-        wait = m.market.rental_price * econ.hours_per_week * self.expected_lead
-        value = m.reference_price_per_h100e() + wait * econ.gray_wait_value_share
+        wait = m.market.rental_price * self._hours_per_week * self.expected_lead
+        value = m.reference_price_per_h100e() + wait * self._gray_wait_share
         price = min(self.spec.max_price_per_h100e_usd, value)
         return price, gap * self.spec.gray_market_share
 
     def _gray_ask(self, surplus: float) -> tuple[float, float]:
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
-        haircut = self.model.world.scenario.economics.resale_haircut
-        return self.model.reference_price_per_h100e() / (1.0 - haircut), surplus
+        return self.model.reference_price_per_h100e() / (1.0 - self._resale_haircut), surplus
 
-    def rental_ask(self, week: int) -> tuple[float, float]:
-        """(price USD per H100e-hour, H100e) offered for rent this week."""
+    def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
+        """(price USD per H100e-hour, H100e) offered for rent this week; ``installed``:
+        every firm holder's installed H100e, if the caller has them."""
         share = self._rent_out_share
         if share == 0.0:  # rents nothing out (share x installed compute is 0)
             return 0.0, 0.0
-        qty = share * self.installed_h100e
+        qty = share * (self.installed_h100e if installed is None else installed[self.holder])
         return (self.own_cost_per_hour(), qty) if qty > 0 else (0.0, 0.0)
 
 
@@ -329,6 +332,7 @@ class HyperscalerAgent(FleetBuyer):
         self.program_started: int | None = None  # week the make-or-buy rule started it
         self.commitment = 0.0  # make-or-buy acceleration of the program (factor - 1)
         self._own_cost: dict[int, float] = {}  # vendor -> its cheapest USD per H100e
+        self._merchant = model.world.products.owner_holder < 0  # fixed per run
 
     def merchant_strain(self, vendor) -> tuple[float, float] | None:
         """(price premium, quote in weeks) of the merchant GPUs this buyer would order now,
@@ -341,19 +345,22 @@ class HyperscalerAgent(FleetBuyer):
         """
         trig = self.spec.in_house
         m = self.model
-        pr = m.world.products
-        shares = m.choices().shares[self.holder] * (pr.owner_holder < 0)
-        total = float(shares.sum())
+        choices = m.choices()
+        shares = choices.shares[self.holder] * self._merchant
+        total = float(np.add.reduce(shares))  # shares.sum()
         if total <= 0:
             return None
         mix = shares / total
-        price = max(float(mix @ (m.list_price / pr.h100e)), float(m.spot_price))
+        market = m.market  # list price per H100e: the choices' (the same prices)
+        price = max(float(mix @ choices.price_per_h100e), float(market.spot_price))
         own_cost = self._own_cost.get(vendor.index)
         if own_cost is None:  # fixed per run
+            pr = m.world.products
             own_cost = min(pr.unit_cost_usd[p] / pr.h100e[p] for p in vendor.products)
             self._own_cost[vendor.index] = own_cost
-        tier = min(self.spec.priority_tier, trig.quote_tier_cap, m.quotes.shape[1] - 1)
-        quote = float(mix @ m.quotes[:, tier])
+        quotes = market.quotes
+        tier = min(self.spec.priority_tier, trig.quote_tier_cap, quotes.shape[1] - 1)
+        quote = float(mix @ quotes[:, tier])
         return price / own_cost, quote
 
     def consider_in_house(self, week: int) -> bool:

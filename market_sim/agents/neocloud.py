@@ -50,8 +50,10 @@ class NeocloudAgent(Holder):
             return []
         return self.orders_for(self.cap_by_budget(week, growth))
 
-    def rental_ask(self, week: int) -> tuple[float, float]:
+    def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e): the fleet not leased under contract
-        (``contracted_share``), at the cost of owning."""
-        qty = (1.0 - self.spec.contracted_share) * self.installed_h100e
+        (``contracted_share``), at the cost of owning; ``installed``: every firm
+        holder's installed H100e, if the caller has them."""
+        mine = self.installed_h100e if installed is None else installed[self.holder]
+        qty = (1.0 - self.spec.contracted_share) * mine
         return (self.own_cost_per_hour(self.spec.utilisation), qty) if qty > 0 else (0.0, 0.0)

@@ -20,6 +20,9 @@ from numba import njit
 
 from market_sim.agents.startup_kernels import ACTIVE, EXITED
 
+NOT_IN_A_RUN = ("sum_per_live",)
+"""Kernels a kernel-mode run never calls (the agents mode's; see runs/jit_cache.py)."""
+
 
 @njit(cache=True, error_model="numpy")
 def startups_demand_rows(
@@ -35,13 +38,16 @@ def startups_demand_rows(
     buy_price_per_h100e: float,
     value_spread: float,
     first_share: float,
+    front: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``startups_demand`` then ``compact_bids`` and the direct buyers, for the active
     ``rows`` (ascending): ``(bid_price, bid_qty, bid_row, buy_row, buy_h100e)``.
 
     The bids with a positive quantity in the reference's order (every first tranche by
-    row, then every second tranche), each with its startup's row; the rows that order
-    from a vendor (ascending) and the H100e each orders.
+    row, then every second tranche), each with its startup's row, after ``front``
+    entries left for the caller (unset: room for other bids before these, which a
+    double auction takes as one array); the rows that order from a vendor (ascending)
+    and the H100e each orders.
 
     ``error_model="numpy"``: numba then does not test each division for a zero divisor
     (Python's ``ZeroDivisionError``), which kept the loop slower: ~2% of a 10k-startup
@@ -51,15 +57,16 @@ def startups_demand_rows(
     ``high * hours`` is positive because the schema makes ``value`` and ``hours`` positive.
     """
     m = rows.shape[0]
-    price = np.empty(2 * m)
-    qty = np.empty(2 * m)
-    owner = np.empty(2 * m, dtype=np.int64)
-    price2 = np.empty(m)
-    qty2 = np.empty(m)
-    owner2 = np.empty(m, dtype=np.int64)
+    # first tranches from entry front on, second tranches from front + m on; then the
+    # second ones move down behind the first (no temporary arrays)
+    price = np.empty(front + 2 * m)
+    qty = np.empty(front + 2 * m)
+    owner = np.empty(front + 2 * m, dtype=np.int64)
     buy_row = np.empty(m, dtype=np.int64)
     buy = np.empty(m)
-    k = k2 = b = 0
+    k = front
+    b = 0
+    k2 = front + m
     for j in range(m):
         i = rows[j]
         want = need[i] * demand_mult
@@ -81,9 +88,9 @@ def startups_demand_rows(
         qty[k] = first
         owner[k] = i
         k += first > 0.0
-        price2[k2] = low
-        qty2[k2] = second
-        owner2[k2] = i
+        price[k2] = low
+        qty[k2] = second
+        owner[k2] = i
         k2 += second > 0.0
         if direct[i] and buy_price_per_h100e > 0.0:
             to_order = want - owned[i] - on_order[i]
@@ -94,9 +101,12 @@ def startups_demand_rows(
                     buy_row[b] = i
                     buy[b] = x
                     b += 1
-    price[k : k + k2] = price2[:k2]
-    qty[k : k + k2] = qty2[:k2]
-    owner[k : k + k2] = owner2[:k2]
+    n2 = k2 - front - m
+    for j in range(n2):  # k <= front + m: an ascending copy never overwrites what it reads
+        price[k + j] = price[front + m + j]
+        qty[k + j] = qty[front + m + j]
+        owner[k + j] = owner[front + m + j]
+    k2 = n2
     return price[: k + k2], qty[: k + k2], owner[: k + k2], buy_row[:b], buy[:b]
 
 
@@ -113,7 +123,10 @@ def startups_settle_rows(
     starved: np.ndarray,
     exited_week: np.ndarray,
     got: np.ndarray,
-    rented: np.ndarray,
+    rented_col: np.ndarray,
+    bid_rows: np.ndarray,
+    bid_h100e: np.ndarray,
+    live_pos: np.ndarray,
     delivered_h100e: np.ndarray,
     paid_usd: np.ndarray,
     raise_draw: np.ndarray,
@@ -131,14 +144,25 @@ def startups_settle_rows(
     week: int,
     exits: np.ndarray,
 ) -> int:
-    """``startups_settle`` over the active ``rows`` (ascending). ``rented``,
-    ``delivered_h100e`` and ``paid_usd`` have one value per entry of ``rows``; the other
-    columns (and ``raise_draw``, the week's uniform draw of every row) are indexed by row.
-    Writes the rows that exit now, in order, to ``exits`` (length >= len(rows)) and
-    returns how many there are."""
+    """``startups_settle`` over the active ``rows`` (ascending). Each row rents the sum
+    of its rental bids' fills (``bid_rows``, ``bid_h100e``: added in the order given,
+    from ``0.0``, as :func:`sum_per_live`; a bid of a row that is not an active
+    startup's, ``live_pos[row] < 0``, raises ``ValueError``), written to ``rented_col``
+    (the population's ``rented`` column) first. ``delivered_h100e`` and ``paid_usd``
+    have one value per entry of ``rows``; the other columns (and ``raise_draw``, the
+    week's uniform draw of every row) are indexed by row. Writes the rows that exit
+    now, in order, to ``exits`` (length >= len(rows)) and returns how many there are."""
+    for j in range(rows.shape[0]):
+        rented_col[rows[j]] = 0.0
+    for b in range(bid_rows.shape[0]):
+        r = bid_rows[b]
+        if live_pos[r] < 0:
+            raise ValueError("a row that is not an active startup's")
+        rented_col[r] += bid_h100e[b]
     n_exits = 0
     for j in range(rows.shape[0]):
         i = rows[j]
+        rented = rented_col[i]
         if status[i] != ACTIVE:
             got[i] = 0.0
             continue
@@ -146,9 +170,9 @@ def startups_settle_rows(
         on_order[i] -= delivered_h100e[j]
         if on_order[i] < 0.0:
             on_order[i] = 0.0
-        have = owned[i] + rented[j]
+        have = owned[i] + rented
         got[i] = have
-        cost = rented[j] * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[j]
+        cost = rented * rental_price * hours + owned[i] * opex_per_hour * hours + paid_usd[j]
         cash[i] -= cost
         if have < starve_threshold * need[i] * demand_mult:
             starved[i] += 1
@@ -269,3 +293,57 @@ def set_sums_at_rows(
         col[rows[i]] = 0.0
     for i in range(rows.shape[0]):
         col[rows[i]] += weights[i]
+
+
+@njit(cache=True)
+def direct_orders_rows(
+    buy_row: np.ndarray,
+    buy_h100e: np.ndarray,
+    value: np.ndarray,
+    on_order: np.ndarray,
+    hours: float,
+    willingness_weeks: float,
+    h100e_per_unit: float,
+    list_price: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The direct buyers' orders of one product: ``(row, units, limit USD per unit,
+    H100e)`` of each of ``buy_row`` (distinct rows, with the H100e each orders) whose
+    limit, ``value x hours x willingness_weeks x h100e_per_unit``, reaches the
+    ``list_price`` (else the price is more than it would pay); their H100e are added to
+    ``on_order`` in place. :func:`direct_orders_reference` is its numpy twin."""
+    m = buy_row.shape[0]
+    rows = np.empty(m, dtype=np.int64)
+    units = np.empty(m)
+    limit = np.empty(m)
+    h100e = np.empty(m)
+    k = 0
+    for j in range(m):
+        i = buy_row[j]
+        lim = value[i] * hours * willingness_weeks * h100e_per_unit
+        if lim >= list_price:
+            x = buy_h100e[j]
+            on_order[i] += x
+            rows[k] = i
+            units[k] = x / h100e_per_unit
+            limit[k] = lim
+            h100e[k] = x
+            k += 1
+    return rows[:k], units[:k], limit[:k], h100e[:k]
+
+
+def direct_orders_reference(
+    buy_row: np.ndarray,
+    buy_h100e: np.ndarray,
+    value: np.ndarray,
+    on_order: np.ndarray,
+    hours: float,
+    willingness_weeks: float,
+    h100e_per_unit: float,
+    list_price: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`direct_orders_rows` in numpy (its test oracle)."""
+    limit = value[buy_row] * hours * willingness_weeks * h100e_per_unit
+    ok = limit >= list_price
+    rows, limit, buy = buy_row[ok], limit[ok], buy_h100e[ok]
+    on_order[rows] += buy
+    return rows, buy / h100e_per_unit, limit, buy

@@ -100,6 +100,8 @@ class StartupPopulation:
         self.live = np.zeros(0, dtype=np.int64)
         """Rows of the active startups, ascending (what the week's kernels loop over)."""
         self.visit = np.zeros(0, dtype=np.int64)
+        self._live_buf = self.live  # live is _live_buf[:len(live)] (room to append)
+        self._visit_buf = self.visit  # the same for visit
         """Rows that are active or own compute, ascending (what the metrics visit)."""
         self._pos = np.full(size, -1, dtype=np.int64)  # row -> place in live (-1: none)
         self._draws = np.empty(size)  # the week's uniform draws, one per row (re-used)
@@ -110,6 +112,12 @@ class StartupPopulation:
         self.enter(spec.count, week=0)
         if mode == "kernel":
             startup_draws.warm()
+            # a run whose startups never buy direct would leave its cache cold
+            c = self.cols
+            no_rows = np.zeros(0, dtype=np.int64)
+            R.direct_orders_rows(
+                no_rows, np.zeros(0), c["value"], c["on_order"], 1.0, 1.0, 1.0, 0.0
+            )
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -140,8 +148,8 @@ class StartupPopulation:
         c["entered_week"][sl] = week
         new = np.arange(self.n, self.n + k, dtype=np.int64)
         self._pos[new] = np.arange(len(self.live), len(self.live) + k)
-        self.live = np.concatenate([self.live, new])
-        self.visit = np.concatenate([self.visit, new])
+        self._live_buf, self.live = _appended(self._live_buf, len(self.live), new)
+        self._visit_buf, self.visit = _appended(self._visit_buf, len(self.visit), new)
         self.n += k
         self.entered_total += k
 
@@ -170,11 +178,12 @@ class StartupPopulation:
         self._draws = np.empty(new)
 
     # ------------------------------------------------------------------ weekly
-    def demand(self, demand_mult: float, buy_price_per_h100e: float) -> tuple:
+    def demand(self, demand_mult: float, buy_price_per_h100e: float, front: int = 0) -> tuple:
         """The week's rental bids and direct purchases: ``((bid_price, bid_qty, bid_row),
         buy_row, buy_h100e)`` -- the bids with a quantity (two tranches a startup: every
-        first tranche by row, then every second; see ``startups_demand``), and the rows
-        that order from a vendor with the H100e each orders."""
+        first tranche by row, then every second; see ``startups_demand``), after
+        ``front`` unset entries (room for other bids before them), and the rows that
+        order from a vendor with the H100e each orders."""
         if self.mode == "kernel":
             c = self.cols
             *bids, buy_row, buy = R.startups_demand_rows(
@@ -190,6 +199,7 @@ class StartupPopulation:
                 float(buy_price_per_h100e),
                 float(self.spec.value_spread),
                 float(self.spec.first_tranche_share),
+                int(front),
             )
             return tuple(bids), buy_row, buy
         n = self.n
@@ -198,7 +208,10 @@ class StartupPopulation:
             agent.decide(demand_mult, buy_price_per_h100e, out)
         bid_price, bid_qty, buy = out
         buy_row = np.flatnonzero(buy > 0)
-        return K.compact_bids(bid_price, bid_qty, n), buy_row, buy[buy_row]
+        room = (np.empty(front), np.empty(front), np.empty(front, dtype=np.int64))
+        bids = K.compact_bids(bid_price, bid_qty, n)
+        bids = tuple(np.concatenate([r, b]) for r, b in zip(room, bids, strict=True))
+        return bids, buy_row, buy[buy_row]
 
     @property
     def live_pos(self) -> np.ndarray:
@@ -223,21 +236,43 @@ class StartupPopulation:
         startup (in the order given, as ``per_live``), zero for those with none.
 
         Only the rows that may hold a nonzero value are written: those of the last
-        call's orders and of :meth:`add_on_order` since (the rest stay ``0.0``)."""
+        call's orders and of :meth:`order_direct` since (the rest stay ``0.0``)."""
         R.set_sums_at_rows(
             self.cols["on_order"], self._pos, self.exited_last, self._on_order_rows, rows, h100e
         )
         self._on_order_rows = rows
 
-    def add_on_order(self, rows: np.ndarray, h100e: np.ndarray) -> None:
-        """Add this week's new direct orders (distinct rows, H100e) to ``on_order``."""
-        self.cols["on_order"][rows] += h100e
+    def order_direct(
+        self,
+        rows: np.ndarray,
+        h100e: np.ndarray,
+        hours: float,
+        willingness_weeks: float,
+        h100e_per_unit: float,
+        list_price: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This week's direct orders of one product (USD ``list_price`` per unit of
+        ``h100e_per_unit`` H100e) from the buyers ``rows`` (distinct, each wanting
+        ``h100e``): ``(rows, units, limit USD per unit)`` of those whose worth of the
+        product (value x ``hours`` x ``willingness_weeks``) reaches the list price,
+        added to ``on_order`` (:func:`market_sim.agents.startup_rows.direct_orders_rows`)."""
+        rows, units, limit, h100e = R.direct_orders_rows(
+            rows,
+            h100e,
+            self.cols["value"],
+            self.cols["on_order"],
+            float(hours),
+            float(willingness_weeks),
+            float(h100e_per_unit),
+            float(list_price),
+        )
         self._on_order_rows = np.concatenate([self._on_order_rows, rows])
+        return rows, units, limit
 
     def settle(
         self,
         week: int,
-        rented: np.ndarray,
+        rented: tuple[np.ndarray, np.ndarray],
         delivered_h100e: np.ndarray,
         paid_usd: np.ndarray,
         rental_price: float,
@@ -246,11 +281,13 @@ class StartupPopulation:
     ) -> np.ndarray:
         """Apply the week's markets to every startup; return the rows that exited now.
 
-        ``rented`` (H100e rented this week), ``delivered_h100e`` (direct purchases
-        delivered) and ``paid_usd`` (what they cost, USD): one value per active startup,
-        aligned with ``live``. Draws one uniform number per row (exited ones too: the
-        model's random stream does not depend on how the population is stored; the kernel
-        mode computes only the active rows' and jumps over the rest,
+        ``rented``: the rental market's fills, ``(rows, H100e)`` per bid (a startup
+        rents the sum of its bids' fills this week, as :meth:`per_live`);
+        ``delivered_h100e`` (direct purchases delivered) and ``paid_usd`` (what they
+        cost, USD): one value per active startup, aligned with ``live``. Draws one
+        uniform number per row (exited ones too: the model's random stream does not
+        depend on how the population is stored; the kernel mode computes only the active
+        rows' and jumps over the rest,
         :mod:`market_sim.market.draws`)."""
         n = self.n
         live, c, s = self.live, self.cols, self.spec
@@ -259,8 +296,7 @@ class StartupPopulation:
             draws = self._draws[:n]
             startup_draws.draws_at_rows(self.model.rng, live, n, self._draws)
             c["got"][self.exited_last] = 0.0  # as a pass over every row would
-            c["rented"][self.exited_last] = 0.0
-            c["rented"][live] = rented
+            c["rented"][self.exited_last] = 0.0  # the live rows' are summed by the kernel
             exits = np.empty(len(live), dtype=np.int64)
             k = R.startups_settle_rows(
                 live,
@@ -274,7 +310,10 @@ class StartupPopulation:
                 c["starved"],
                 c["exited_week"],
                 c["got"],
-                np.ascontiguousarray(rented, dtype=np.float64),
+                c["rented"],
+                np.ascontiguousarray(rented[0], dtype=np.int64),
+                np.ascontiguousarray(rented[1], dtype=np.float64),
+                self._pos,
                 np.ascontiguousarray(delivered_h100e, dtype=np.float64),
                 np.ascontiguousarray(paid_usd, dtype=np.float64),
                 draws,
@@ -295,7 +334,7 @@ class StartupPopulation:
             exits = exits[:k]
         else:  # the oracle: every row, one Python call each
             draws = self.model.rng.random(out=self._draws[:n])
-            c["rented"][:n] = self._by_row(rented)
+            c["rented"][:n] = self._by_row(self.per_live(*rented))
             args = (
                 self._by_row(delivered_h100e),
                 self._by_row(paid_usd),
@@ -310,11 +349,11 @@ class StartupPopulation:
             exits = np.flatnonzero(c["exited_week"][:n] == week)  # stamped at exit
         self.exited_last = exits
         if len(exits):
-            self.live = live[c["status"][live] == K.ACTIVE]
+            self.live = self._live_buf = live[c["status"][live] == K.ACTIVE]
             self._pos[exits] = -1
             self._pos[self.live] = np.arange(len(self.live))
             v = self.visit
-            self.visit = v[(c["status"][v] == K.ACTIVE) | (c["owned"][v] != 0.0)]
+            self.visit = self._visit_buf = v[(c["status"][v] == K.ACTIVE) | (c["owned"][v] != 0.0)]
         return exits
 
     def _by_row(self, per_live: np.ndarray) -> np.ndarray:
@@ -337,6 +376,20 @@ class StartupPopulation:
             firms_h100e,
             top_k,
         )
+
+
+def _appended(buf: np.ndarray, m: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(buffer, rows)``: ``buf[:m]`` followed by ``new``, written into ``buf`` after its
+    first ``m`` entries (a buffer twice as large when it is full); ``rows`` is the
+    buffer's first ``m + len(new)`` entries. Earlier views of ``buf[:m]`` stay as they
+    were (appending never writes below ``m``)."""
+    end = m + len(new)
+    if end > len(buf):
+        grown = np.empty(max(end, 2 * len(buf)), dtype=buf.dtype)
+        grown[:m] = buf[:m]
+        buf = grown
+    buf[m:end] = new
+    return buf, buf[:end]
 
 
 @contextmanager

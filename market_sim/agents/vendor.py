@@ -35,23 +35,28 @@ class VendorAgent(mesa.Agent):
         self.spec = spec
         self.index = index
         self.products = products  # product indices
+        self._index = np.array(products, dtype=np.int64)  # the same, to index arrays
         self.owner = spec.owner
         self.in_house = spec.owner is not None
         self.active = not spec.dormant  # a dormant program starts later
         self.production: ProductionRule = spec.production or model.scenario.policy.production
         world = model.world
         self.pipeline = {p: np.zeros(int(world.products.cycle_weeks[p])) for p in products}
-        self.pipeline_total = dict.fromkeys(products, 0.0)  # units in each pipeline
-        self.inventory = dict.fromkeys(products, 0.0)
-        self.forecast = dict.fromkeys(products, 0.0)
-        self.throughput = dict.fromkeys(products, 0.0)
-        self.started = dict.fromkeys(products, 0.0)  # this week
-        self.start_rate = dict.fromkeys(products, 0.0)  # smoothed starts, units/week
+        # per product (indexed by product, this vendor's entries its own): the model's
+        # production state (market_sim.model.production_kernel.ProductionState)
+        state = model.production_state
+        self.pipeline_total = state.pipeline_total  # units in each pipeline
+        self.inventory = state.inventory
+        self.forecast = state.forecast
+        self.throughput = state.throughput
+        self.started = state.started  # this week
+        self.start_rate = state.start_rate  # smoothed starts, units/week
         self.requests: dict[int, dict[int, float]] = {}
         pr = world.products  # fixed per product; as Python numbers for the weekly loops
         self._cycle = {p: int(pr.cycle_weeks[p]) for p in products}
         self._end = {p: int(pr.end_week[p]) for p in products}
         self._ramp = {p: int(pr.ramp_weeks[p]) for p in products}
+        self._unit_cost = pr.unit_cost_usd.tolist()  # USD per unit, every product
         self._stages = {  # (yield applies: not HBM, per unit, nodes, yield learning or None)
             p: [
                 (name != "hbm", per_unit, nodes, scale)
@@ -185,6 +190,14 @@ class VendorAgent(mesa.Agent):
         for p in self.products:
             self.start_rate[p] += weight * (self.started[p] - self.start_rate[p])
 
+    def inventory_units(self) -> float:
+        """Finished units in inventory, over this vendor's products (in order)."""
+        return sum(self.inventory[self._index].tolist())
+
+    def pipeline_units(self) -> float:
+        """Units in this vendor's pipelines (the totals, over its products in order)."""
+        return sum(self.pipeline_total[self._index].tolist())
+
     def receive(self) -> dict[int, float]:
         """Move the pipeline one week: what arrives joins inventory. Returns arrivals."""
         arrived = {}
@@ -242,5 +255,5 @@ class VendorAgent(mesa.Agent):
         self.sales_usd += paid_usd
         self.sales_total_usd += paid_usd
         self.revenue_usd += paid_usd + attach
-        self.cogs_usd += units * self.model.world.products.unit_cost_usd[p]
+        self.cogs_usd += units * self._unit_cost[p]
         self.cogs_usd += attach * (1.0 - spec.attach_gross_margin)

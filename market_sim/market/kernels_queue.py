@@ -124,9 +124,33 @@ def queue_ahead_of_new_fast(
     desc = keys["priority"]
     if desc and not any_fixed and tied_is_open:
         # the common case (``priority``): the orders of its tier and above
-        return np.cumsum(open_[:, ::-1], axis=1)[:, ::-1]
+        return suffix_sums(open_)  # np.cumsum(open_[:, ::-1], axis=1)[:, ::-1]
     if desc:  # higher tiers are served first
         strict = np.cumsum(open_[:, ::-1], axis=1)[:, ::-1] - open_
     else:
         strict = np.cumsum(open_, axis=1) - open_
     return fixed.sum(axis=1)[:, None] + strict + tied
+
+
+@njit(cache=True)
+def suffix_sums(a: np.ndarray) -> np.ndarray:
+    """``np.cumsum(a[:, ::-1], axis=1)[:, ::-1]`` of a 2-D array, as a new C-ordered
+    array: each row's running sums from its last entry back, added in that order (as
+    numpy's cumsum adds)."""
+    n, m = a.shape
+    out = np.empty((n, m))
+    for i in range(n):
+        if m == 0:
+            continue
+        s = a[i, m - 1]
+        out[i, m - 1] = s
+        for j in range(m - 2, -1, -1):
+            s = s + a[i, j]
+            out[i, j] = s
+    return out
+
+
+def warm() -> None:
+    """Load (or compile) :func:`suffix_sums` now: a run without a ``priority`` policy never
+    calls it, and its cache would stay cold (the compile notice would say so every run)."""
+    suffix_sums(np.zeros((0, 0)))

@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+IN_ORDER_BELOW = 8
+"""numpy sums fewer than this many values in order from 0 (:func:`pairwise_sum`), this
+many or more in eight partial sums."""
+
 PAIRWISE_MAX = 128
 """Longest run :func:`pairwise_sum` sums (numpy's block size; numpy halves longer runs)."""
 

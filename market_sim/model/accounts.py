@@ -67,7 +67,8 @@ class Accounts:
         self.open_week()
 
     def open_week(self) -> None:
-        """Reset the week's flows."""
+        """Reset the week's flows (the per-product, holder, class and startup arrays to
+        zeros, the market scalars to none)."""
         self.deliveries_product = np.zeros(self.n_p)
         self.deliveries_holder = np.zeros(self.n_h)
         self.deliveries_holder_h100e = np.zeros(self.n_h)
@@ -88,6 +89,16 @@ class Accounts:
         n_s = len(self.startups.live)  # per active startup, aligned with its live rows
         self.startup_delivered_h100e = np.zeros(n_s)
         self.startup_paid_usd = np.zeros(n_s)
+
+    def open_trading_week(self) -> None:
+        """Reset the week's market scalars before the markets settle. The week's arrays
+        (deliveries, classes, waits, the startups' deliveries and payments) need no reset
+        there: the primary settlement replaces every one of them
+        (:meth:`record_primary` and ``startup_delivered_h100e``/``startup_paid_usd``)."""
+        self.gray_volume = 0.0
+        self.gray_price = float("nan")
+        self.rental_volume = 0.0
+        self.rental_price = float("nan")
 
     def record_primary(
         self,
@@ -125,7 +136,7 @@ class Accounts:
         """The terms of both unit identities (see the module docstring)."""
         vendors, holdings = self.vendors, self.holdings
         started = sum(v.units_started_total for v in vendors)
-        inventory = sum(sum(v.inventory.values()) for v in vendors)
+        inventory = sum(v.inventory_units() for v in vendors)
         pipeline = sum(float(p.sum()) for v in vendors for p in v.pipeline.values())
         return {
             "primed": self.primed_units,

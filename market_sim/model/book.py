@@ -27,6 +27,8 @@ _FIELDS = {
     "order_week": np.int64,
     "lead_weeks": np.int64,  # latest quoted lead time, weeks
 }
+_INT_FIELDS = tuple(k for k, t in _FIELDS.items() if t is np.int64)
+"""The integer columns (every column but ``qty`` and ``limit_price``)."""
 
 
 @dataclass
@@ -111,7 +113,15 @@ class OrderBook:
             self.n = start + int(keep[start:].sum())
 
     def compact(self) -> None:
-        """Drop orders with no open quantity (filled or cancelled)."""
+        """Drop orders with no open quantity (filled or cancelled), keeping the others'
+        order: one kernel pass over every column (:func:`compact_kernel`; its numpy twin
+        is :meth:`compact_reference`)."""
+        self.version += 1
+        c = self._cols
+        self.n = compact_kernel(self.n, c["qty"], c["limit_price"], *(c[k] for k in _INT_FIELDS))
+
+    def compact_reference(self) -> None:
+        """:meth:`compact` in numpy (the test oracle of :func:`compact_kernel`)."""
         self.version += 1
         keep = np.flatnonzero(self._cols["qty"][: self.n] > 0)
         k = len(keep)
@@ -166,8 +176,13 @@ class OrderBook:
         """A stable permutation that groups orders by product, and CSR offsets.
 
         Within a product, orders keep their book order (oldest first), so ties in the
-        kernels are broken identically run after run.
+        kernels are broken identically run after run. One counting pass
+        (:func:`by_market_kernel`); :meth:`by_market_reference` is its numpy twin.
         """
+        return by_market_kernel(self.product, n_markets)
+
+    def by_market_reference(self, n_markets: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`by_market` in numpy: a stable argsort and a bincount (the oracle)."""
         perm = np.argsort(self.product, kind="stable")
         counts = np.bincount(self.product, minlength=n_markets)
         offsets = np.zeros(n_markets + 1, dtype=np.int64)
@@ -194,3 +209,56 @@ def open_totals_kernel(
             a[h] += qty[i] * weight_a[product[i]]
             b[h] += qty[i] * weight_b[product[i]]
     return a, b
+
+
+@njit(cache=True)
+def compact_kernel(
+    n: int,
+    qty: np.ndarray,
+    limit_price: np.ndarray,
+    i0: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    i3: np.ndarray,
+    i4: np.ndarray,
+    i5: np.ndarray,
+    i6: np.ndarray,
+) -> int:
+    """Move the rows ``i < n`` with ``qty[i] > 0`` to the front of every column (``qty``,
+    ``limit_price`` and the seven integer columns ``i0..i6``, one by one: a tuple
+    argument costs numba ~5 us a call), in order; returns how many there are. Rows at
+    and beyond the count keep whatever they held (the book reads only its first rows).
+    The same columns as ``col[:k] = col[np.flatnonzero(qty[:n] > 0)]``."""
+    k = 0
+    for i in range(n):
+        if qty[i] > 0:
+            if k != i:  # k < i: a forward copy never overwrites a row still to be read
+                qty[k] = qty[i]
+                limit_price[k] = limit_price[i]
+                i0[k], i1[k], i2[k], i3[k] = i0[i], i1[i], i2[i], i3[i]
+                i4[k], i5[k], i6[k] = i4[i], i5[i], i6[i]
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def by_market_kernel(product: np.ndarray, n_markets: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable permutation grouping rows by ``product`` (each in ``0..n_markets-1``,
+    else ``ValueError``) and the groups' CSR offsets: ``np.argsort(product,
+    kind="stable")`` and the running ``np.bincount(product, minlength=n_markets)``, by
+    one counting pass."""
+    offsets = np.zeros(n_markets + 1, dtype=np.int64)
+    for i in range(product.shape[0]):
+        p = product[i]
+        if p < 0 or p >= n_markets:
+            raise ValueError("a product outside 0..n_markets-1")
+        offsets[p + 1] += 1
+    for m in range(n_markets):
+        offsets[m + 1] += offsets[m]
+    nxt = offsets[:-1].copy()
+    perm = np.empty(product.shape[0], dtype=np.int64)
+    for i in range(product.shape[0]):
+        p = product[i]
+        perm[nxt[p]] = i
+        nxt[p] += 1
+    return perm, offsets

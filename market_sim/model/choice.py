@@ -39,6 +39,8 @@ class Choices:
     """``quote`` as plain Python numbers (read by every buyer every week)."""
     usd_list: list[float]
     """``usd_per_h100e`` as plain Python numbers."""
+    price_per_h100e: np.ndarray
+    """Each product's list price per H100e (USD) these choices were made at."""
 
 
 def choices_for(world: World, market: Market) -> Choices:
@@ -86,7 +88,7 @@ def _choices(shares, quote, cells, per, lim, usd_per_unit_h100e) -> Choices:
         h, p = divmod(cell, n_p)
         lines[h].append((p, units, usd))
     usd = shares @ usd_per_unit_h100e
-    return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist())
+    return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist(), usd_per_unit_h100e)
 
 
 def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from market_sim.model.collector import MetricsCollector
 from market_sim.model.events import compile_events
 from market_sim.model.inputs import default_seed, resolve_scenario
 from market_sim.model.production import Supply
+from market_sim.model.production_kernel import ProductionState
 from market_sim.model.record import Recorder
 from market_sim.model.record_parts import AGENT_VARIABLES, MetricRow
 from market_sim.model.state import Holdings, Market, WeekFlows
@@ -108,6 +109,7 @@ class GPUMarketModel(mesa.Model):
         self.book = OrderBook()
         self.flows = WeekFlows.empty(n_p, n_v, n_n)
         self.pipelines = np.zeros(int(w.pipeline_offsets[-1]))
+        self.production_state = ProductionState.empty(n_p)  # the vendors' [products]
         self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
         self._years = [scenario.date_of(k).year for k in range(w.weeks + 1)]
         self._installed_cache: tuple[int, np.ndarray] | None = None
@@ -149,6 +151,7 @@ class GPUMarketModel(mesa.Model):
             self.holders,
             self.pipelines,
             self.choices,
+            self.production_state,
         )
         self.trading = Trading(
             w,
@@ -162,6 +165,7 @@ class GPUMarketModel(mesa.Model):
             self.startups,
             self.pipelines,
             self.rng,
+            self.production_state,
         )
         self.recorder = Recorder(
             w,
@@ -177,6 +181,7 @@ class GPUMarketModel(mesa.Model):
             self.supply.backlog_units,
             self.installed_h100e,
             self.open_orders,
+            self.production_state,
             outputs,
         )
         self.accounts.primed_units = self.supply.prime_pipelines()

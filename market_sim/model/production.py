@@ -13,15 +13,27 @@ import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
 from market_sim.agents.vendor import VendorAgent
-from market_sim.market import quote_markets
+from market_sim.market import kernels_queue
+from market_sim.market.kernels_batch import quote_markets_core
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES
 from market_sim.market.kernels_queue import queue_ahead_of_new_fast
 from market_sim.market.policies import policy_by_code
+from market_sim.model import close_kernels, priming
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices
+from market_sim.model.close_kernels import any_priced_out, undeliverable_excess
 from market_sim.model.events import EventSchedule
+from market_sim.model.pricing_kernel import reprice_kernel
+from market_sim.model.production_kernel import (
+    KERNEL_MAX_VENDORS,
+    ProductionState,
+    produce_kernel,
+    production_layout,
+)
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
+from market_sim.scenario.schema import MAX_PRIORITY_TIER
 from market_sim.scenario.shares import committed_shares, reachable_shares
 from market_sim.supply import restrict_products
 
@@ -41,14 +53,23 @@ class Supply:
         holders: Sequence,
         pipelines: np.ndarray,
         choices: Callable[[], Choices],
+        state: ProductionState,
     ):
         self.world, self.events, self.market = world, events, market
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.book, self.accounts = book, accounts
         self.chipmakers, self.vendors, self.holders = chipmakers, vendors, holders
         self.choices = choices
+        self.state = state  # the vendors' production state, [products]
+        self.layout = production_layout(world, vendors)  # fixed per run
+        self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
+        self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
+        close_kernels.warm()  # kernels a run may not call: their caches loaded
+        kernels_queue.warm()
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
-        self._last_start = (pr.end_week - pr.cycle_weeks).tolist()  # per product, week
+        self._last_start_week = pr.end_week - pr.cycle_weeks  # per product, week
+        self._last_start = self._last_start_week.tolist()
+        self._cycle_weeks = pr.cycle_weeks
         self._policy_rows = [
             (code, world.policy_codes == code) for code in np.unique(world.policy_codes).tolist()
         ]
@@ -93,12 +114,11 @@ class Supply:
 
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
-        pr = self.world.products
         active = np.array([v.active for v in self._product_vendors])
         return (
             active
-            & (self.market.launch_week - pr.cycle_weeks <= week)
-            & (week <= pr.end_week - pr.cycle_weeks)
+            & (self.market.launch_week - self._cycle_weeks <= week)
+            & (week <= self._last_start_week)
         )
 
     def start_program(self, vendor: VendorAgent, week: int, dev_lag_weeks: int) -> None:
@@ -149,10 +169,13 @@ class Supply:
 
     def open_week(self, week: int) -> None:
         """Set capacities and which products can be ordered; open the vendors' books."""
+        factors = self.events.node_factor[week].tolist()
         for chip in self.chipmakers:
-            chip.open_week(week, float(self.events.node_factor[week, chip.index]))
+            chip.open_week(week, factors[chip.index])
         orderable = self.orderable(week)
-        if not np.array_equal(orderable, self.market.orderable):  # else choices still hold
+        market_orderable = self.market.orderable
+        if orderable.shape != market_orderable.shape or (orderable != market_orderable).any():
+            # (else the choices still hold)
             self.market.orderable = orderable
             self.market.choices_changed()
         for vendor in self.vendors:
@@ -164,8 +187,69 @@ class Supply:
         """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive.
 
         Returns ``(arrivals, node_output)``: units that left the pipelines this week per
-        product, and node units used [vendors, nodes].
+        product, and node units used [vendors, nodes]. The vendors' and chipmakers' work
+        is one kernel call (:func:`market_sim.model.production_kernel.produce_kernel`);
+        :meth:`produce_reference`, the agents' own methods, is its oracle (and does the
+        work for ``KERNEL_MAX_VENDORS`` vendors or more, whose sums numpy orders apart).
         """
+        if len(self.vendors) >= KERNEL_MAX_VENDORS:
+            return self.produce_reference(week)
+        arrivals = self.advance_pipelines()
+        shares, reach_share = self.contract_shares(week)
+        capacity = np.array([c.capacity for c in self.chipmakers])
+        reserved = self.world.reserved_share[week]
+        vendors, st, lay = self.vendors, self.state, self.layout
+        units_started = np.array([v.units_started_total for v in vendors])
+        requests, grants, used = produce_kernel(
+            week,
+            np.array([v.active for v in vendors]),
+            self.market.launch_week,
+            arrivals,
+            self.backlog_units(),
+            capacity[None, :] * reach_share,  # reachable_capacity(week)
+            capacity,
+            shares,
+            reserved,
+            lay.vendor_offsets,
+            lay.vendor_products,
+            lay.cycle_weeks,
+            lay.end_week,
+            lay.ramp_weeks,
+            lay.pipeline_last,
+            lay.stage_offsets,
+            lay.stage_yields,
+            lay.stage_per_unit,
+            lay.stage_scale_row,
+            lay.node_offsets,
+            lay.stage_nodes,
+            lay.stage_scales,
+            lay.plan_weeks,
+            lay.safety_weeks,
+            lay.forecast_smoothing,
+            lay.start_rate_smoothing,
+            lay.min_ramp_yield,
+            st.forecast,
+            st.pipeline_total,
+            st.inventory,
+            st.throughput,
+            st.started,
+            st.start_rate,
+            self.pipelines,
+            units_started,
+        )
+        for v, total in zip(vendors, units_started.tolist(), strict=True):
+            v.units_started_total = total
+        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
+        reserved_list = reserved.tolist()
+        # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
+        node_used = [float(sum(col)) for col in used.T.tolist()]
+        for j, chip in enumerate(self.chipmakers):
+            chip.record_allocation(asked[j], got[j], reserved_list[j])
+            chip.used = node_used[j]
+        return arrivals, used
+
+    def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`produce` by the agents' methods, vendor by vendor (the kernel's oracle)."""
         arrivals = self.advance_pipelines()
         first = arrivals.tolist()
         for vendor in self.vendors:
@@ -196,17 +280,18 @@ class Supply:
         and, for a product whose last start is past, what its pipeline and inventory
         cannot fill (youngest orders first); the buyers then order something else."""
         book = self.book
-        priced_out = book.limit_price < self.market.list_price[book.product]
-        if priced_out.any():
+        list_price = self.market.list_price
+        if any_priced_out(book.limit_price, list_price, book.product):  # (a kernel)
+            priced_out = book.limit_price < list_price[book.product]
             self.accounts.cancelled_units += book.cancel_where(priced_out)
         last_start = self._last_start
         for vendor in self.vendors:
             for p in vendor.products:
                 if week <= last_start[p] and vendor.active:  # week + cycle <= end
                     continue
-                idx = np.flatnonzero(book.product == p)
-                excess = float(book.qty[idx].sum()) - float(vendor.pipeline[p].sum())
-                excess -= vendor.inventory[p]
+                idx, excess = undeliverable_excess(  # its orders; what they ask beyond
+                    p, book.product, book.qty, vendor.pipeline[p], float(vendor.inventory[p])
+                )
                 if excess > 1e-9:
                     self.accounts.cancelled_units += book.cancel(idx, excess)
 
@@ -214,12 +299,8 @@ class Supply:
         """Cancellations of what cannot be made, forecasts and list prices, quotes for new
         orders, investment, make-or-buy."""
         self.cancel_undeliverable(week)
-        backlog = self.backlog_units()
-        pricing = self.world.scenario.policy.pricing
+        self.reprice(week, new_orders)
         market = self.market
-        for vendor in self.vendors:
-            vendor.update_forecast(new_orders)
-            vendor.reprice(week, backlog, market.list_price, pricing)
         market.prices_changed()
         market.quotes = self.new_order_quotes(week)
         market.choices_changed()
@@ -228,6 +309,39 @@ class Supply:
         for h in self.holders:
             if hasattr(h, "consider_in_house"):
                 h.consider_in_house(week)
+
+    def reprice(self, week: int, new_orders: np.ndarray) -> None:
+        """Every vendor's forecasts and list prices, in one kernel call
+        (:func:`market_sim.model.pricing_kernel.reprice_kernel`; its oracle is
+        :meth:`reprice_reference`)."""
+        pricing, lay = self.world.scenario.policy.pricing, self.layout
+        reprice_kernel(
+            week,
+            new_orders,
+            self.backlog_units(),
+            self.market.launch_week,
+            self.world.products.unit_cost_usd,
+            lay.vendor_offsets,
+            lay.vendor_products,
+            self._in_house,
+            lay.forecast_smoothing,
+            self.state.throughput,
+            float(pricing.sensitivity),
+            float(pricing.min_backlog_weeks),
+            float(pricing.target_backlog_weeks),
+            float(pricing.max_change_per_week),
+            float(pricing.floor_markup),
+            self.state.forecast,
+            self.market.list_price,
+        )
+
+    def reprice_reference(self, week: int, new_orders: np.ndarray) -> None:
+        """:meth:`reprice` by the vendors' own methods (the kernel's oracle)."""
+        backlog = self.backlog_units()
+        pricing = self.world.scenario.policy.pricing
+        for vendor in self.vendors:
+            vendor.update_forecast(new_orders)
+            vendor.reprice(week, backlog, self.market.list_price, pricing)
 
     def new_order_quotes(self, week: int) -> np.ndarray:
         """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
@@ -240,7 +354,7 @@ class Supply:
         """
         book, pr, market = self.book, self.world.products, self.market
         n_tiers = market.quotes.shape[1]
-        ahead = np.zeros((len(pr), n_tiers))
+        ahead = None
         for code, rows in self._policy_rows:
             queue = queue_ahead_of_new_fast(  # policies.queue_ahead_of_new, in a kernel
                 policy_by_code(code),
@@ -253,83 +367,38 @@ class Supply:
                 market.list_price,
                 n_tiers,
             )
+            if len(self._policy_rows) == 1:  # one policy for every product
+                ahead = queue
+                break
+            if ahead is None:
+                ahead = np.zeros((len(pr), n_tiers))
             ahead[rows] = queue[rows]
-        vendors = self._product_vendors
-        inventory = np.array([v.inventory[p] for p, v in enumerate(vendors)])
-        rate = np.maximum([v.start_rate[p] for p, v in enumerate(vendors)], 0.0)
+        rate = np.maximum(self.state.start_rate, 0.0)
         offsets = self.world.pipeline_offsets
         pipe = self.pipelines.copy()
-        has = offsets[1:] > offsets[:-1]  # a product with a pipeline
-        pipe[offsets[:-1][has]] += inventory[has]  # unsold units are available next week
-        max_weeks = self.world.scenario.policy.max_lead_weeks
-        return quote_markets(ahead, offsets, pipe, rate, max_weeks)
+        # unsold units are available next week (the first slot of each pipeline)
+        pipe[self._pipe_starts] += self.state.inventory
+        out = np.empty((len(pr), n_tiers), dtype=np.int64)
+        err, m = quote_markets_core(  # quote_markets, on arrays that need no checks
+            np.ascontiguousarray(ahead),
+            self._one_unit[:n_tiers],
+            offsets,
+            pipe,
+            rate,
+            int(self.world.scenario.policy.max_lead_weeks),
+            out,
+        )
+        if err != ERR_OK:  # pragma: no cover - the model's arrays are well formed
+            raise ValueError(f"quote_markets market {m}: {ERROR_MESSAGES[err]}")
+        return out
 
     # --------------------------------------------------------------------------- start
     def prime_pipelines(self) -> float:
         """Fill vendors' pipelines with the production in flight at the start; returns
-        the units primed.
-
-        Slot k (arriving in k+1 weeks) gets a rate linear from ``near`` to ``far`` (see
-        :meth:`initial_start_rates`), if the product's output window has opened by then.
-        """
-        near, far = self.initial_start_rates()
-        pr = self.world.products
-        launch = self.market.launch_week
-        for vendor in self.vendors:
-            for p in vendor.products:
-                pipe = vendor.pipeline[p]
-                n = len(pipe)
-                for k in range(n):
-                    if launch[p] <= k + 1 <= pr.end_week[p]:
-                        pipe[k] = near[p] + (far[p] - near[p]) * (k + 1) / n
-                vendor.pipeline_total[p] = float(pipe.sum())
-                vendor.forecast[p] = near[p]
-                vendor.throughput[p] = near[p]
-                vendor.start_rate[p] = far[p]
-        return sum(float(p.sum()) for v in self.vendors for p in v.pipeline.values())
+        the units primed (:func:`market_sim.model.priming.prime_pipelines`)."""
+        return priming.prime_pipelines(self)
 
     def initial_start_rates(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start rates (units/week) of production in flight at the start, per product.
-
-        Returns ``(near, far)``: the rate of the units arriving next week and of those
-        arriving a whole cycle from now. ``near`` is the week-0 demand (buyers' target
-        growth split by their product choice), scaled down to what the vendor's reachable
-        capacity allows; ``far`` equals it, or with ``policy.initial_pipeline =
-        "capacity_ramp"`` the capacity-feasible rate for the same product mix. The
-        pipeline ramps linearly between.
-        """
-        pr = self.world.products
-        for chip in self.chipmakers:
-            chip.open_week(0, float(self.events.node_factor[0, chip.index]))
-        self.market.orderable = self.orderable(0)
-        self.market.choices_changed()
-        demand = np.zeros(len(pr))
-        shares = self.choices().shares
-        for h in self.holders:
-            if not hasattr(h, "desired"):
-                continue
-            need = max(0.0, h.desired[1] - h.desired[0])
-            demand += need * shares[h.holder] / pr.h100e
-        near, far = np.zeros(len(pr)), np.zeros(len(pr))
-        reach = self.reachable_capacity(0)
-        policy = self.world.scenario.policy
-        ramp = policy.initial_pipeline == "capacity_ramp"
-        demand = demand * policy.initial_pipeline_share
-        for vendor in self.vendors:
-            usage = np.zeros(len(self.chipmakers))
-            for p in vendor.products:
-                for _name, per_unit, nodes in pr.stages[p]:
-                    split = reach[vendor.index, nodes]
-                    w = (
-                        split / split.sum()
-                        if split.sum() > 0
-                        else np.full(len(nodes), 1 / len(nodes))
-                    )
-                    usage[nodes] += demand[p] * per_unit * w
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(usage > 0, reach[vendor.index] / usage, np.inf)
-            room = float(ratio.min()) if len(ratio) and np.isfinite(ratio.min()) else 1.0
-            for p in vendor.products:
-                near[p] = demand[p] * min(1.0, room)
-                far[p] = demand[p] * room if ramp else near[p]
-        return near, far
+        """``(near, far)`` start rates of the production in flight at the start, units a
+        week per product (:func:`market_sim.model.priming.initial_start_rates`)."""
+        return priming.initial_start_rates(self)

@@ -29,6 +29,7 @@ import numpy as np
 
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
+from market_sim.model.production_kernel import ProductionState
 from market_sim.model.record_kernels import (
     class_outcomes,
     concentration_outcomes,
@@ -82,10 +83,12 @@ class Recorder:
         backlog_units: Callable[[], np.ndarray],
         installed_h100e: Callable[[], np.ndarray],
         open_orders: Callable[[], tuple[np.ndarray, np.ndarray]],
+        production: ProductionState,
         outputs: Sequence[str] | None = None,
     ):
         self.world, self.market, self.holdings, self.book = world, market, holdings, book
         self.accounts, self.flows = accounts, flows
+        self.production = production  # the vendors' [products] state
         self.vendors, self.holders, self.chipmakers, self.startups = (
             vendors,
             holders,
@@ -125,7 +128,6 @@ class Recorder:
         self.chipmaker_record = np.zeros((len(chipmakers), len(AGENT_VARIABLES["chipmakers"])))
         """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
         w, pr = world, world.products
-        self.product_vendor = [vendors[v] for v in pr.vendor.tolist()]
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
         """Holders that may start an in-house program (make-or-buy)."""
         incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
@@ -148,9 +150,10 @@ class Recorder:
 
     def _shared(self, week: int) -> Week:
         acc, pr = self.accounts, self.world.products
+        inventory = self.production.inventory.tolist()  # each vendor's, over its products
         self.vendor_record = np.array(
             [
-                (d.revenue_usd, d.cogs_usd, d.sales_usd, float(sum(d.inventory.values())))
+                (d.revenue_usd, d.cogs_usd, d.sales_usd, sum([inventory[p] for p in d.products]))
                 for d in self.vendors
             ],
             dtype=np.float64,
@@ -180,7 +183,6 @@ class Recorder:
     # ------------------------------------------------------------------ families
     def _products(self, v: Week) -> None:
         pr, acc, market, flows = self.world.products, self.accounts, self.market, self.flows
-        vendors = self.product_vendor
         tier = self.world.scenario.outcomes.standard_tier
         self.row[self.layout.products_at] = (
             market.quotes[:, tier],
@@ -190,9 +192,9 @@ class Recorder:
             acc.deliveries_product,
             flows.new_orders,
             v.backlog,
-            [d.inventory[p] for p, d in enumerate(vendors)],
+            self.production.inventory,  # every product is a vendor's
             flows.arrivals,
-            [d.started[p] for p, d in enumerate(vendors)],
+            self.production.started,
         )
 
     def _vendors(self, v: Week) -> None:
@@ -339,6 +341,7 @@ class Recorder:
     def _startups(self, v: Week) -> None:
         n_active, n_starved, n_exited, compute, owned, rented = v.population[:6]
         vendors = self.vendors
+        piped = self.production.pipeline_total.tolist()  # each vendor's, over its products
         self.row[self.layout.startups_at] = (
             float(n_active),
             float(n_starved),
@@ -347,7 +350,7 @@ class Recorder:
             compute,
             owned,
             rented,
-            float(sum([sum(d.pipeline_total.values()) for d in vendors])),
+            float(sum([sum([piped[p] for p in d.products]) for d in vendors])),
             float(sum(self.vendor_record[:, 3].tolist())),  # each vendor's, in order
             float(len([h for h in self.program_holders if h.program_started is not None])),
         )

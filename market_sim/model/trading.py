@@ -15,6 +15,7 @@ given when the model is built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,7 @@ from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
 from market_sim.model.markets import DoubleAuction, Orders, quoted_price
+from market_sim.model.production_kernel import ProductionState
 from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
 from market_sim.model.world import STARTUP_CLASS, World
@@ -47,6 +49,7 @@ class Trading:
         startups: StartupPopulation,
         pipelines: np.ndarray,
         rng: np.random.Generator,
+        production: ProductionState,
     ):
         self.world, self.events, self.market, self.holdings = world, events, market, holdings
         self.book, self.accounts = book, accounts
@@ -54,13 +57,19 @@ class Trading:
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_orders")]
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
+        self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
-        self.rented = np.zeros(len(startups.live))
-        """H100e each active startup rented this week, aligned with ``startups.live``
-        (set when the rental market settles)."""
+        self._bid_room = (np.zeros(0), np.zeros(0))
+        """The arrays the rental bids' prices and quantities are views of, with room in
+        front for the other auctions' bids (:meth:`_joined_bids`)."""
+        self.rented: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0))
+        """The rental market's fills this week, ``(startup row, H100e)`` per bid (set when
+        the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
+        pr = world.products  # fixed per run: what startups may buy when orderable
+        self._startup_products = (pr.owner_holder < 0) & (pr.demand_weight > 0)
 
     # ----------------------------------------------------------------------- 4. orders
     def place_orders(self, week: int) -> np.ndarray:
@@ -78,8 +87,10 @@ class Trading:
             lines = h.decide(week, views)
             if not lines:
                 continue
-            for p, units, usd in lines:
-                product.append(p), qty.append(units), limit.append(usd)
+            ps, units, usd = zip(*lines, strict=True)
+            product += ps
+            qty += units
+            limit += usd
             k = len(lines)
             holder += [h.holder] * k
             klass += [h.klass] * k
@@ -120,7 +131,7 @@ class Trading:
 
     def _best_startup_product(self) -> int:
         pr, market = self.world.products, self.market
-        ok = market.orderable & (pr.owner_holder < 0) & (pr.demand_weight > 0)
+        ok = market.orderable & self._startup_products  # merchant, with demand weight
         if not ok.any():
             return -1
         spec = self.world.scenario.startups
@@ -153,7 +164,11 @@ class Trading:
             pop.set_on_order(rows, h100e)
         else:  # the oracle: every row
             pop.on_order[:] = np.bincount(rows, weights=h100e, minlength=pop.n)[: pop.n]
-        rental_bids, idx, buy = pop.demand(mult, price)
+        # the bids leave room in front for the gray market's (one auction array, no copy)
+        front = len(self.fleet_buyers)
+        (bid_price, bid_qty, bid_row), idx, buy = pop.demand(mult, price, front)
+        self._bid_room = (bid_price, bid_qty)
+        rental_bids = (bid_price[front:], bid_qty[front:], bid_row[front:])
         if p < 0:
             return rental_bids, (
                 np.zeros(0, np.int64),
@@ -162,11 +177,11 @@ class Trading:
                 np.zeros(0),
             )
         hours = self.world.scenario.economics.hours_per_week
-        limit = pop.value[idx] * hours * spec.willingness_weeks * pr.h100e[p]  # USD per unit
-        ok = limit >= market.list_price[p]  # else the list price is more than it would pay
-        idx, limit, buy = idx[ok], limit[ok], buy[ok]
-        pop.add_on_order(idx, buy)
-        orders = (np.full(len(idx), p, dtype=np.int64), idx, buy / pr.h100e[p], limit)
+        # the orders whose limit (USD per unit) reaches the list price; on order now
+        idx, units, limit = pop.order_direct(
+            idx, buy, hours, spec.willingness_weeks, pr.h100e[p], market.list_price[p]
+        )
+        orders = (np.full(len(idx), p, dtype=np.int64), idx, units, limit)
         return rental_bids, orders
 
     # ---------------------------------------------------------------------- 5. markets
@@ -179,14 +194,12 @@ class Trading:
         scenario = self.world.scenario
         n_p = len(self.world.products)
         perm, offsets = book.by_market(n_p)
-        supply, rate = np.zeros(n_p), np.zeros(n_p)
-        for v in self.vendors:
-            for p in v.products:
-                supply[p] = v.inventory[p]
-                rate[p] = v.start_rate[p]
+        production = self.production  # every product is a vendor's: its entries
+        supply, rate = production.inventory.copy(), production.start_rate.copy()
         orders = [auction.orders(self, week) for auction in DOUBLE_AUCTIONS]
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
         bid_off, ask_off = _offsets(bids), _offsets(asks)
+        bid_price, bid_qty = self._joined_bids(bids)
         res = clear_markets(
             order_offsets=offsets,
             supply=supply,
@@ -201,8 +214,8 @@ class Trading:
             capacity_per_week=rate,
             max_weeks=scenario.policy.max_lead_weeks,
             bid_offsets=bid_off,
-            bid_price=np.concatenate([b[0] for b in bids]),
-            bid_qty=np.concatenate([b[1] for b in bids]),
+            bid_price=bid_price,
+            bid_qty=bid_qty,
             ask_offsets=ask_off,
             ask_price=np.concatenate([a[0] for a in asks]),
             ask_qty=np.concatenate([a[1] for a in asks]),
@@ -212,7 +225,7 @@ class Trading:
         book.lead_weeks[perm] = res.lead_weeks
         book.touch()
         acc = self.accounts
-        acc.open_week()
+        acc.open_trading_week()  # the primary settlement replaces the week's arrays
         self._settle_primary(week, fills, res.price)
         for k, auction in enumerate(DOUBLE_AUCTIONS):
             auction.settle(
@@ -235,13 +248,31 @@ class Trading:
             demand,
             scenario.economics.opex_usd_per_gpu_hour,
         )
-        if len(exited):
-            mask = (book.holder == STARTUP_HOLDER) & np.isin(book.startup, exited)
+        if len(exited):  # their open orders: a lookup by row (as np.isin)
+            gone = np.zeros(startups.n, dtype=bool)
+            gone[exited] = True
+            mask = (book.holder == STARTUP_HOLDER) & gone[book.startup]  # firms' -1: masked
             acc.cancelled_units += book.cancel_where(mask)
         book.compact()
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
         startups.enter(int(entries), week + 1)
         return res.price.copy()
+
+    def _joined_bids(self, bids: list[Orders]) -> tuple[np.ndarray, np.ndarray]:
+        """The auctions' bid prices and quantities, each as one array in auction order
+        (``np.concatenate``): written into the room the startups' rental bids (the last
+        auction's) leave in front of them when the others' fit, else concatenated."""
+        room_price, room_qty = self._bid_room
+        front = len(room_price) - len(self.rental_bids[0])
+        before = sum(len(b[0]) for b in bids[:-1])
+        if bids[-1] is not self.rental_bids or before > front:
+            return np.concatenate([b[0] for b in bids]), np.concatenate([b[1] for b in bids])
+        lo = at = front - before
+        for price, qty, _ in bids[:-1]:
+            room_price[at : at + len(price)] = price
+            room_qty[at : at + len(qty)] = qty
+            at += len(price)
+        return room_price[lo:], room_qty[lo:]
 
     def _settle_primary(self, week: int, fills: np.ndarray, price: np.ndarray) -> None:
         """Book the primary fills: the sums in one kernel call
@@ -270,18 +301,20 @@ class Trading:
         )
         book.touch()
         holdings.changed()
-        usd_by, h100e_by = by_holder
+        usd_by, h100e_by = (a.tolist() for a in by_holder)  # Python floats, in order
         holders = self.holders
-        for h in np.flatnonzero(h100e_by > 0).tolist():
-            holders[h].pay(week, float(usd_by[h]), float(h100e_by[h]))
+        for h, h100e in enumerate(h100e_by):
+            if h100e > 0:
+                holders[h].pay(week, usd_by[h], h100e)
         acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
         units_by, paid_by = by_product
         vendors, product_vendor = self.vendors, self._product_vendor
-        for p in np.flatnonzero(units_by > 0).tolist():
-            v = vendors[product_vendor[p]]
-            units = float(units_by[p])
-            v.inventory[p] = max(0.0, v.inventory[p] - units)
-            v.book_sales(p, units, float(paid_by[p]))
+        inventory = self.production.inventory
+        paid_list = paid_by.tolist()
+        for p, units in enumerate(units_by.tolist()):
+            if units > 0:
+                inventory[p] = max(0.0, inventory[p] - units)
+                vendors[product_vendor[p]].book_sales(p, units, paid_list[p])
         acc.record_primary(filled, units_by, *by_firm)
 
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
@@ -303,8 +336,10 @@ class Trading:
         """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
         holders' asks (price, H100e, holder)."""
         ask: tuple[list, list, list] = ([], [], [])
-        for h in self.holders:
-            price, qty = h.rental_ask(week)
+        holders = self.holders
+        installed = holders[0].model.installed_h100e().tolist() if holders else []
+        for h in holders:
+            price, qty = h.rental_ask(week, installed)
             if qty > 0:
                 ask[0].append(price), ask[1].append(qty), ask[2].append(h.holder)
         return self.rental_bids, _arrays(ask)
@@ -314,7 +349,7 @@ class Trading:
         acc, pr, holdings = self.accounts, self.world.products, self.holdings
         buyers, sellers = bids[2], asks[2]
         volume = float(ask_fills.sum())
-        if not np.isfinite(price) or volume <= 0:
+        if not math.isfinite(price) or volume <= 0:
             ref = self.world.reference_product
             reference = float(self.market.list_price[ref] / pr.h100e[ref])
             self.market.spot_price = quoted_price(bids[0], asks[0], reference)
@@ -349,22 +384,23 @@ class Trading:
         acc.record_gray(price, volume, paid)
 
     def _settle_rental(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
-        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (H100e
-        per startup, both tranches)."""
+        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (the
+        fills of the startups' bids, both tranches)."""
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
         volume = float(ask_fills.sum())
-        if np.isfinite(price) and volume > 0:
+        if math.isfinite(price) and volume > 0:
             market.rental_price = float(price)
-            for h, q in zip(asks[2], ask_fills, strict=True):
+            holders = self.holders
+            for h, q in zip(asks[2].tolist(), ask_fills.tolist(), strict=True):
                 if q > 0:
-                    self.holders[h].rental_received_usd += float(q * price * hours)
+                    holders[h].rental_received_usd += float(q * price * hours)
             acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
         else:
             market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
             acc.record_rental(market.rental_price, 0.0, 0.0)
             bid_fills = np.zeros_like(bid_fills)
-        self.rented = self.startups.per_live(bids[2], bid_fills)  # aligned with live rows
+        self.rented = (bids[2], bid_fills)  # summed per startup as it settles
 
 
 def _offsets(sides: list[Orders]) -> np.ndarray:
