@@ -288,6 +288,8 @@ def produce_kernel(
     used = np.zeros((n_v, n_n))
     asked = np.zeros(n_n)
     got = np.zeros(n_n)
+    stage_eff = np.empty(stage_offsets[-1])  # a stage's input per unit started this week
+    stage_granted = np.empty(stage_offsets[-1])  # what its nodes granted, summed
     for v in range(n_v):
         asked[:] = 0.0
         for k in range(vendor_offsets[v], vendor_offsets[v + 1]):
@@ -315,6 +317,8 @@ def produce_kernel(
                 stage_got = 0.0
                 for t in range(node_offsets[s], node_offsets[s + 1]):
                     stage_got += got[stage_nodes[t]]
+                stage_eff[s] = eff
+                stage_granted[s] = stage_got
                 u = stage_got / eff
                 if first or u < units:
                     units = u
@@ -324,11 +328,8 @@ def produce_kernel(
             else:
                 units = 0.0
             for s in range(stage_offsets[p], stage_offsets[p + 1]):
-                eff = stage_per_unit[s] / (y if stage_yields[s] else 1.0)
-                eff *= stage_scales[stage_scale_row[s], week] if stage_scale_row[s] >= 0 else 1.0
-                stage_got = 0.0
-                for t in range(node_offsets[s], node_offsets[s + 1]):
-                    stage_got += got[stage_nodes[t]]
+                eff = stage_eff[s]
+                stage_got = stage_granted[s]
                 if stage_got > 0:
                     for t in range(node_offsets[s], node_offsets[s + 1]):
                         node = stage_nodes[t]
