@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from market_sim.claims import answers
 from market_sim.claims.queries import answer_sql, command, members_sql
-from market_sim.claims.sensitivity import STABLE_CONF, difference_sensitivity
+from market_sim.claims.sensitivity import STABLE_CONF, difference_sensitivity, sensitivities
 from market_sim.claims.stats import HOLDS_AT, answer, verdict
 from market_sim.cli import app
 from market_sim.experiment.storage import SweepStore
@@ -248,6 +248,27 @@ def test_sensitivity_ranks_only_when_stable() -> None:
     assert not small.stable
     assert small.decides().startswith("not ranked") and f"> {STABLE_CONF}" in small.note
     assert list(small.table["parameter"]) == ["p0", "p1", "p2"]  # parameter order, no ranking
+
+
+def test_sensitivity_is_the_same_on_two_processes_and_reports_progress() -> None:
+    """The claims' sensitivities shared out over worker processes: the same tables as one
+    process, in the claims' order, and a progress call per claim (after one at 0)."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(size=(12, 2))  # few points and parameters: SALib's bootstrap is slow
+    points = {
+        "a": pd.DataFrame({"sample": range(12), "mean_delta": 2 * x[:, 1] + rng.normal(size=12)}),
+        "b": pd.DataFrame({"sample": range(12), "mean_delta": x[:, 0] - x[:, 1]}),
+        "c": pd.DataFrame({"sample": range(12), "mean_delta": rng.normal(size=12)}),
+    }
+    calls: list[tuple[int, int, str]] = []
+    one = sensitivities(points, _manifest(x), workers=1)
+    two = sensitivities(points, _manifest(x), workers=2, progress=lambda *a: calls.append(a))
+    assert list(two) == ["a", "b", "c"]
+    for cid in points:
+        pd.testing.assert_frame_equal(one[cid].table, two[cid].table)
+        assert one[cid].note == two[cid].note
+    assert calls[0] == (0, 3, "") and [c[0] for c in calls] == [0, 1, 2, 3]
+    assert sorted(c[2] for c in calls[1:]) == ["a", "b", "c"]
 
 
 def test_claims_over_a_sweep_design(tmp_path: Path) -> None:

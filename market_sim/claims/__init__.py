@@ -13,6 +13,7 @@ a verdict (:mod:`market_sim.claims.stats`), and what decides it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from market_sim.claims.plan import (
     claims_sweep,
     sweep_with,
 )
-from market_sim.claims.sensitivity import Sensitivity, difference_sensitivity
+from market_sim.claims.sensitivity import Sensitivity, sensitivities
 from market_sim.claims.stats import ClaimAnswer, answer
 
 __all__ = [
@@ -67,8 +68,18 @@ class Answers:
         return pd.DataFrame(rows)
 
 
-def answers(folder: str | Path) -> Answers:
-    """Answer every claim from a finished (or partly finished) claims or sweep folder."""
+def answers(
+    folder: str | Path,
+    workers: int = 1,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Answers:
+    """Answer every claim from a finished (or partly finished) claims or sweep folder.
+
+    The answers themselves take a moment; what takes minutes is each claim's sensitivity
+    (SALib's bootstrap, :mod:`market_sim.claims.sensitivity`): ``workers`` processes
+    share the claims (the same numbers with any count), and ``progress(done, total,
+    claim_id)`` is called as each claim's sensitivity is finished.
+    """
     from market_sim.experiment.results import results_frame
     from market_sim.experiment.storage import SweepStore
     from market_sim.experiment.verify import verify_store
@@ -81,11 +92,13 @@ def answers(folder: str | Path) -> Answers:
     design = pd.DataFrame([d["values"] for d in manifest["design"]])
     design.insert(0, "sample", [d["sample"] for d in manifest["design"]])
     out = Answers(Path(folder), manifest, [], warnings=check.lines(store, "left out"))
+    raw = {}
     for claim in manifest.get("claims", []):
         result, points = answer(frame, claim)
         out.claims.append(result)
         out.points[claim["id"]] = points.merge(design, on="sample", how="left")
-        out.sensitivity[claim["id"]] = difference_sensitivity(points, manifest)
+        raw[claim["id"]] = points
+    out.sensitivity = sensitivities(raw, manifest, workers, progress)
     return out
 
 
@@ -121,4 +134,12 @@ def evaluate(
         )
     prepared = prepare(sw, out, resume)
     run_prepared(sw, prepared, workers, scheduler)
-    return answers(out).frame()
+    return answers(out, workers=local_workers(workers)).frame()
+
+
+def local_workers(workers: int | None) -> int:
+    """Processes for the claims' sensitivity (on this machine, also with a remote
+    cluster): ``workers``, or one per core."""
+    import os
+
+    return workers if workers else (os.cpu_count() or 1)

@@ -109,9 +109,7 @@ def claims(
     source += [f"--set={s}" for s in sets]
     finish = shlex.join(["market-sim", "claims", *source, "--out", str(out), "--resume"])
     lost = run_sweep(sw, out, resume, retry_failed, workers, scheduler, finish)
-    from market_sim.claims import answers
-
-    found = answers(out)
+    found = _answer(out, workers)
     for line in found.warnings:
         err_console.print(f"Warning: {shorten(line)}")
     _print_answers(found)
@@ -124,6 +122,32 @@ def claims(
         console.print(f"Answers page: {path}", soft_wrap=True)
     if lost:
         raise typer.Exit(1)
+
+
+def _answer(out: Path, workers: int | None) -> Answers:
+    """The claims of ``out`` answered, with a progress bar over the sensitivity phase
+    (minutes for an ensemble's 300 points: SALib's bootstrap of 200 resamples)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from market_sim.claims import answers, local_workers
+
+    n = local_workers(workers)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(
+            f"What decides each claim (SALib, {n} process{'es' if n > 1 else ''})", total=None
+        )
+
+        def step(done: int, total: int, claim_id: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return answers(out, workers=n, progress=step)
 
 
 def _print_answers(found: Answers) -> None:
