@@ -201,3 +201,52 @@ def test_a_small_calibration_end_to_end_and_resume(tmp_path):
     assert 0 <= summary["coverage_predictive_in_sample"] <= summary["in_sample_n"]
     assert 0 <= summary["coverage_predictive_out_sample"] <= summary["out_sample_n"]
     assert "Predictive coverage" in (out / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_cmaes_searches_near_the_scenarios_values_and_resumes(tmp_path):
+    """``--sampler cmaes``: the first trial is the scenario's own values and CMA-ES's
+    first generation stays near them (a step of CMAES_STEP of each range); a resumed
+    study goes on with the same sampler."""
+    from market_sim.experiment.calibration.search import CMAES_STEP
+
+    path = "policy.ordering.supply_line_weight"
+    low, high = 0.05, 1.0
+    start = load_scenario(TINY).policy.ordering.supply_line_weight
+    params = _params(tmp_path, f'[parameters."{path}"]\nlow = {low}\nhigh = {high}\n')
+    out = tmp_path / "cal"
+    common = ["calibrate", str(TINY), "--params", str(params), "--out", str(out), "--workers", "1",
+              "--set", "simulation.weeks=30", "--sampler", "cmaes", "--no-report"]  # fmt: skip
+    first = runner.invoke(app, [*common, "--budget", "4"])
+    assert first.exit_code == 0, first.output
+    resumed = runner.invoke(app, [*common, "--budget", "7", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    trials = pd.read_parquet(out / "evaluations.parquet").sort_values("number")
+    values = trials[path].to_numpy()
+    assert len(values) == 7 and values[0] == pytest.approx(start)
+    assert np.all(np.abs(values[1:] - start) <= 5 * CMAES_STEP * (high - low))
+    assert len(set(np.round(values[1:], 9))) > 1  # it searches: not one point again
+    fingerprint = json.loads((out / "calibration.json").read_text())["settings"]
+    assert fingerprint["sampler"] == "cmaes"
+
+
+def test_cmaes_without_its_package_is_a_one_line_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cmaes", None)  # import cmaes raises ImportError
+    params = _params(tmp_path, '[parameters."policy.ordering.padding"]\nlow = 0\nhigh = 1\n')
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            str(TINY),
+            "--params",
+            str(params),
+            "--sampler",
+            "cmaes",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "pip install cmaes" in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,22 @@ from market_sim.cli import (
     console,
     user_errors,
 )
+
+
+class Sampler(enum.StrEnum):
+    """The search's sampler (market_sim.experiment.calibration.search.SAMPLERS)."""
+
+    tpe = "tpe"
+    cmaes = "cmaes"
+
+
+def _require_cmaes() -> None:
+    try:
+        import cmaes  # noqa: F401 (optuna's CmaEsSampler imports it)
+    except ImportError:
+        raise UserError(
+            "--sampler", "", "cmaes needs the cmaes package: pip install cmaes"
+        ) from None
 
 
 @app.command()
@@ -79,6 +96,13 @@ def calibrate(
             "values fitted to the facts it scores out of sample must not seed it).",
         ),
     ] = False,
+    sampler: Annotated[
+        Sampler,
+        typer.Option(
+            help="tpe: a global search; cmaes: a local one from the scenario's values "
+            "(refining a calibrated scenario).",
+        ),
+    ] = Sampler.tpe,
     report: Annotated[bool, typer.Option(help="Write OUT/report.html at the end.")] = True,
     set_: SetOption = None,
 ) -> None:
@@ -118,7 +142,10 @@ def calibrate(
         seeds=seeds_from(base.simulation.seed, seeds),
         overrides=list(set_ or ()),
         cold=cold,
+        sampler=sampler.value,
     )
+    if sampler is Sampler.cmaes:
+        _require_cmaes()
     best = [math.inf]
     with Progress(
         TextColumn("{task.description}"),

@@ -61,6 +61,7 @@ class Settings:
     overrides: list[str]
     search_seed: int = 0
     cold: bool = False  # True: the search does not start from the scenario's own values
+    sampler: str = "tpe"  # search.SAMPLERS: "tpe" (global) or "cmaes" (local, from the start)
 
     def fingerprint(self, scenario: dict, params: Params, facts: pd.DataFrame) -> str:
         blob = json.dumps(
@@ -76,6 +77,7 @@ class Settings:
                 "overrides": self.overrides,
                 "search_seed": self.search_seed,
                 "cold": self.cold,
+                "sampler": self.sampler,
             },
             sort_keys=True,
             default=str,
@@ -142,7 +144,7 @@ def calibrate(
     )
     start = _start(data, params)
     first = None if settings.cold else start
-    study = open_study(out, settings.search_seed, resume)
+    study = open_study(out, settings.search_seed, resume, settings.sampler, first)
     from market_sim.experiment.warm import start_cache_warm, warm_workers
 
     cache = None if scheduler else start_cache_warm()  # while the local cluster starts
