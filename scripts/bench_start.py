@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_results import write_results
+from bench_results import tree_env, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this tree's market_sim, whichever one is installed
@@ -126,7 +125,7 @@ print(time.perf_counter() - t0)
 
 def mesa_import(repeats: int) -> dict[str, float]:
     """ms of ``import mesa`` in a fresh process, plain and through import_mesa."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = tree_env(ROOT)
 
     def probe(way: str) -> float:
         done = subprocess.run(
@@ -149,7 +148,7 @@ def mesa_import(repeats: int) -> dict[str, float]:
 def warm_run(tree: Path) -> tuple[float, float, dict[str, float]]:
     """Wall seconds, CPU seconds (user + system: less moved by other processes on a
     shared machine) and run.json timings of a warm ``run`` of the baseline in ``tree``."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = tree_env(tree)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         args = [sys.executable, "-m", "market_sim.cli", "run", "scenarios/baseline.toml"]

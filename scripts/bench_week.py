@@ -11,7 +11,9 @@ Prints, measured in one run (old and new measured in turn, best of ``--repeats``
   in both trees (issue 15: at most 3x, cost following the active startups);
 - the wall time of a warm ``python -m market_sim.cli run scenarios/baseline.toml``
   (a fresh process: imports, numba cache loads, 156 weeks, Parquet, report) in both
-  trees, and new / old (issue 15: under 2 s).
+  trees, and new / old (issue 15: under 2 s). Warm means numba's cache and Python's
+  bytecode cache: the children run without ``PYTHONDONTWRITEBYTECODE``
+  (``bench_results.tree_env``).
 
 The old commit (default: where this branch left ``main``, ``git merge-base HEAD main``)
 is checked out once with ``git worktree add --detach /tmp/perf-old COMMIT``, and each
@@ -28,7 +30,6 @@ run in each tree pays numba's compilation (or loads its cache) first. Writes JSO
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench_results import write_results
+from bench_results import tree_env, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_TREE = Path("/tmp/perf-old")
@@ -80,7 +81,7 @@ def child_weeks(
 
 def in_tree(tree: Path, *args: str) -> str:
     """Run this script's child mode (or a command) with ``tree`` on PYTHONPATH."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = tree_env(tree)
     out = subprocess.run(args, cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
     return out.strip().splitlines()[-1]
 
