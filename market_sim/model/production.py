@@ -81,9 +81,11 @@ class Supply:
 
     # ------------------------------------------------------------------ helpers
     def backlog_units(self) -> np.ndarray:
-        """Open order quantity per product, units."""
+        """Open order quantity per product, units (float64: bincount of an empty book
+        would give int64 and a second compiled type of every kernel it reaches)."""
         book = self.book
-        return np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+        units = np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+        return units.astype(np.float64, copy=False)
 
     def contract_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """([vendors, nodes] contracted shares, [vendors, nodes] reachable shares) this
