@@ -62,6 +62,7 @@ class Holder(mesa.Agent):
         self.spec = spec
         self.holder = index
         self.klass = klass
+        self._state = model.buyer_state  # expected_lead (and given_up_h100e) by holder
         self.expected_lead = float(model.scenario.policy.initial_lead_weeks)
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
@@ -82,6 +83,15 @@ class Holder(mesa.Agent):
         self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
+    @property
+    def expected_lead(self) -> float:
+        """Expected lead time, weeks (smoothed quotes; the model's ``buyer_state``)."""
+        return float(self._state.expected_lead[self.holder])
+
+    @expected_lead.setter
+    def expected_lead(self, weeks: float) -> None:
+        self._state.expected_lead[self.holder] = weeks
+
     @property
     def installed_h100e(self) -> float:
         """Compute in service, H100e (legacy fleet plus units bought in the run)."""
@@ -116,13 +126,13 @@ class Holder(mesa.Agent):
 
     def can_order(self) -> bool:
         """Whether any product qualifies for this buyer this week."""
-        return bool(self.model.choices().lines[self.holder])
+        return bool(self.model.choices().can_order[self.holder])
 
     def expected_quote(self) -> float:
         """Quoted lead time for a new order of this buyer, weighted by its product mix
         (its current expectation when nothing qualifies)."""
         c = self.model.choices()
-        return float(c.quote[self.holder]) if c.lines[self.holder] else self.expected_lead
+        return float(c.quote[self.holder]) if c.can_order[self.holder] else self.expected_lead
 
     def orders_for(self, h100e: float) -> list[tuple[int, float, float]]:
         """Split an order of ``h100e`` over this week's product mix: (product, units,
@@ -134,6 +144,13 @@ class Holder(mesa.Agent):
             if units >= 1e-6:
                 lines.append((p, units, limit))
         return lines
+
+    def year_budget_usd(self, year: int) -> float:
+        """:meth:`budget_usd`, computed once per year."""
+        usd = self._budgets.get(year)
+        if usd is None:
+            usd = self._budgets[year] = self.budget_usd(year)
+        return usd
 
     def budget_usd(self, year: int) -> float:
         """Accelerator budget of a calendar year, USD (the latest plan year before it
@@ -148,9 +165,7 @@ class Holder(mesa.Agent):
         """Accelerator budget left this calendar year (inf without a capex plan);
         ``open_usd``: the buyer's open orders at list prices, if the caller has them."""
         year = self.model.year_of(week)
-        usd = self._budgets.get(year)
-        if usd is None:
-            usd = self._budgets[year] = self.budget_usd(year)
+        usd = self.year_budget_usd(year)
         if not math.isfinite(usd):
             return math.inf
         if open_usd is None:
@@ -188,7 +203,16 @@ class FleetBuyer(Holder):
     def __init__(self, model: mesa.Model, spec, index: int, klass: int):
         super().__init__(model, spec, index, klass)
         self.desired = model.desired_path[index]  # H100e by week, demand events included
-        self.given_up_h100e = 0.0  # shortfall given up so far (ordering.give_up_weeks)
+
+    @property
+    def given_up_h100e(self) -> float:
+        """Fleet shortfall given up so far, H100e (``ordering.give_up_weeks``; the
+        model's ``buyer_state``)."""
+        return float(self._state.given_up_h100e[self.holder])
+
+    @given_up_h100e.setter
+    def given_up_h100e(self, h100e: float) -> None:
+        self._state.given_up_h100e[self.holder] = h100e
 
     def wanted(self, week: int) -> float:
         """Installed H100e the buyer wants this week: its desired path less the shortfall
@@ -197,13 +221,17 @@ class FleetBuyer(Holder):
 
     def decide(self, week: int, views: WeekViews | None = None) -> list[tuple]:
         """This week's orders (and cancellations, applied to the book directly);
-        ``views``: the model's week views, if the caller took them for every buyer."""
+        ``views``: the model's week views, if the caller took them for every buyer.
+
+        The model decides for every fleet buyer at once
+        (:class:`market_sim.agents.fleet.FleetBatch`, a kernel); this method is its
+        oracle."""
         rule, m, h = self.ordering, self.model, self.holder
         if views is None:
             views = m.week_views()
         c = views.choices  # (the methods' reads of the model's views, once)
         lines = c.lines[h]
-        quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
+        quote = float(c.quote[h]) if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.expected_lead += (quote - self.expected_lead) / rule.lead_time_smoothing_weeks
         desired = self.desired  # (its weeks as Python floats: the same arithmetic, quicker)
@@ -235,7 +263,7 @@ class FleetBuyer(Holder):
             return []
         if not lines:  # can_order()
             return []
-        usd = c.usd_list[h]  # cap_by_budget(week, indicated), then orders_for(...)
+        usd = float(c.usd_per_h100e[h])  # cap_by_budget(week, indicated), orders_for(...)
         left = self.budget_left_usd(week, views.open_usd[h])
         if usd > 0 and math.isfinite(left):
             indicated = min(indicated, left / usd)

@@ -11,6 +11,7 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,21 +27,39 @@ class Choices:
 
     ``shares`` [holders, products]: split of a new order (H100e); ``quote``: quoted lead
     weeks its mix implies; ``usd_per_h100e``: list price of its mix per H100e (0 when
-    nothing qualifies); ``lines``: per holder, ``(product, units per H100e ordered,
-    limit USD per unit)`` for each product with a positive share, as plain Python
-    numbers (buyers turn an order into book lines with them every week).
+    nothing qualifies); the order lines, one per (holder, product) cell with a positive
+    share, in row-major order: ``cell_holder``, ``cell_product``, ``cell_units`` (units
+    of the product per H100e ordered) and ``cell_limit`` (limit USD per unit);
+    ``can_order``: whether a holder has any line. :attr:`lines` has them per holder as
+    plain Python numbers.
     """
 
     shares: np.ndarray
     quote: np.ndarray
     usd_per_h100e: np.ndarray
-    lines: list[list[tuple[int, float, float]]]
-    quote_list: list[float]
-    """``quote`` as plain Python numbers (read by every buyer every week)."""
-    usd_list: list[float]
-    """``usd_per_h100e`` as plain Python numbers."""
+    cell_holder: np.ndarray
+    cell_product: np.ndarray
+    cell_units: np.ndarray
+    cell_limit: np.ndarray
+    can_order: np.ndarray
     price_per_h100e: np.ndarray
     """Each product's list price per H100e (USD) these choices were made at."""
+
+    @cached_property
+    def lines(self) -> list[list[tuple[int, float, float]]]:
+        """Per holder, ``(product, units per H100e ordered, limit USD per unit)`` for each
+        product with a positive share, as plain Python numbers (made when first read)."""
+        lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(self.shares))]
+        cells = zip(
+            self.cell_holder.tolist(),
+            self.cell_product.tolist(),
+            self.cell_units.tolist(),
+            self.cell_limit.tolist(),
+            strict=True,
+        )
+        for h, p, units, usd in cells:
+            lines[h].append((p, units, usd))
+        return lines
 
 
 def choices_for(world: World, market: Market) -> Choices:
@@ -82,13 +101,11 @@ def choices_reference(world: World, market: Market) -> Choices:
 
 
 def _choices(shares, quote, cells, per, lim, usd_per_unit_h100e) -> Choices:
-    lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
-    n_p = shares.shape[1]
-    for cell, units, usd in zip(cells.tolist(), per.tolist(), lim.tolist(), strict=True):
-        h, p = divmod(cell, n_p)
-        lines[h].append((p, units, usd))
+    n_h, n_p = shares.shape
+    holder, product = np.divmod(cells, n_p)
     usd = shares @ usd_per_unit_h100e
-    return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist(), usd_per_unit_h100e)
+    can_order = np.bincount(holder, minlength=n_h) > 0
+    return Choices(shares, quote, usd, holder, product, per, lim, can_order, usd_per_unit_h100e)
 
 
 def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]:

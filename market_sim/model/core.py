@@ -20,6 +20,7 @@ import pandas as pd
 
 from market_sim.agents.buyers import FleetBuyer, WeekViews, target_path
 from market_sim.agents.chipmaker import ChipmakerAgent
+from market_sim.agents.fleet import BuyerState
 from market_sim.agents.registry import HOLDER_AGENTS
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import VendorAgent
@@ -111,6 +112,7 @@ class GPUMarketModel(mesa.Model):
         self.pipelines = np.zeros(int(w.pipeline_offsets[-1]))
         self.production_state = ProductionState.empty(n_p)  # the vendors' [products]
         self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
+        self.buyer_state = BuyerState.empty(n_h, scenario.policy.initial_lead_weeks)
         self._years = [scenario.date_of(k).year for k in range(w.weeks + 1)]
         self._installed_cache: tuple[int, np.ndarray] | None = None
         self._reference_cache: tuple[int, float] | None = None
@@ -166,6 +168,9 @@ class GPUMarketModel(mesa.Model):
             self.pipelines,
             self.rng,
             self.production_state,
+            self.buyer_state,
+            self.desired_path,
+            self.year_of,
         )
         self.recorder = Recorder(
             w,

@@ -16,10 +16,11 @@ given when the model is built.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from market_sim.agents.fleet import BuyerState, FleetBatch
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import clear_markets
@@ -50,11 +51,23 @@ class Trading:
         pipelines: np.ndarray,
         rng: np.random.Generator,
         production: ProductionState,
+        buyer_state: BuyerState,
+        desired_path: np.ndarray,
+        year_of: Callable[[int], int],
     ):
         self.world, self.events, self.market, self.holdings = world, events, market, holdings
         self.book, self.accounts = book, accounts
         self.vendors, self.holders, self.startups = vendors, holders, startups
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_orders")]
+        if [h.holder for h in holders] != list(range(len(holders))):
+            raise ValueError("holders must be given in holder order")
+        self.fleet = FleetBatch(self.fleet_buyers, buyer_state, desired_path)
+        """The fleet buyers' decisions and gray orders, one kernel call each a week."""
+        self.other_buyers = [h for h in holders if not hasattr(h, "gray_orders")]
+        """Holders that decide one by one (``order_h100e``): the neoclouds."""
+        self.year_of = year_of
+        self._holder_klass = np.array([h.klass for h in holders], dtype=np.int64)
+        self._holder_tier = np.array([h.spec.priority_tier for h in holders], dtype=np.int64)
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
         self.production = production  # the vendors' inventories and start rates
@@ -75,7 +88,17 @@ class Trading:
     def place_orders(self, week: int) -> np.ndarray:
         """Collect this week's orders from every buyer and the startups into the book
         (and the startups' rental bids for the rental market); returns the units ordered
-        per product."""
+        per product.
+
+        The fleet buyers decide in one kernel call (:class:`FleetBatch`), the others one
+        by one, and each buyer's H100e is split over its product mix at once (the
+        choices' order lines); :meth:`place_orders_reference` asks each buyer's
+        ``decide`` instead (the oracle)."""
+        firms = self._firm_orders(week) if self.holders else None
+        return self._add_orders(week, firms)
+
+    def place_orders_reference(self, week: int) -> np.ndarray:
+        """:meth:`place_orders` by each holder's own ``decide`` (the test oracle)."""
         product: list[int] = []
         holder: list[int] = []
         klass: list[int] = []
@@ -95,11 +118,48 @@ class Trading:
             holder += [h.holder] * k
             klass += [h.klass] * k
             priority += [h.spec.priority_tier] * k
+        firms = Batch(product, holder, -1, klass, qty, limit, priority, week) if qty else None
+        return self._add_orders(week, firms)
+
+    def _firm_orders(self, week: int) -> Batch | None:
+        """The firms' orders of the week as one batch (None without any); cancellations
+        go to the book directly."""
+        m = self.holders[0].model
+        choices = m.choices()
+        open_h100e, open_usd = m.open_orders()
+        amounts = np.zeros(len(self.holders))  # H100e each holder orders
+        self.fleet.decide(
+            week, self.year_of(week), choices, m.installed_h100e(), open_h100e, open_usd, amounts
+        )
+        for h in self.other_buyers:
+            h100e = h.order_h100e(week)
+            if h100e is not None:
+                amounts[h.holder] = h100e
+        # each holder's H100e over its product mix (Holder.orders_for, every line at once)
+        units = amounts[choices.cell_holder] * choices.cell_units
+        keep = np.flatnonzero(units >= 1e-6)
+        if not len(keep):
+            return None
+        holder = choices.cell_holder[keep]
+        return Batch(
+            choices.cell_product[keep],
+            holder,
+            -1,
+            self._holder_klass[holder],
+            units[keep],
+            choices.cell_limit[keep],
+            self._holder_tier[holder],
+            week,
+        )
+
+    def _add_orders(self, week: int, firms: Batch | None) -> np.ndarray:
+        """The startups' orders and rental bids, then the firms' and the startups'
+        orders into the book; the units ordered per product."""
         rental_bids, (st_product, st_index, st_qty, st_limit) = self._startup_orders(week)
         book = self.book
         start = len(book)
-        if qty:
-            book.add(Batch(product, holder, -1, klass, qty, limit, priority, week))
+        if firms is not None:
+            book.add(firms)
         if len(st_qty):
             tier = self.world.scenario.startups.priority_tier
             book.add(
@@ -318,7 +378,18 @@ class Trading:
         acc.record_primary(filled, units_by, *by_firm)
 
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
-        """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples."""
+        """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples, in
+        one kernel call (:meth:`FleetBatch.gray_orders`; its oracle is
+        :meth:`_gray_orders_reference`)."""
+        if not self.fleet_buyers:
+            return self._gray_orders_reference(week)
+        m = self.fleet_buyers[0].model
+        return self.fleet.gray_orders(
+            week, m.installed_h100e(), m.reference_price_per_h100e(), self.market.rental_price
+        )
+
+    def _gray_orders_reference(self, week: int) -> tuple[Orders, Orders]:
+        """:meth:`_gray_orders` by each fleet buyer's ``gray_orders`` (the oracle)."""
         bids: tuple[list, list, list] = ([], [], [])
         asks: tuple[list, list, list] = ([], [], [])
         buyers = self.fleet_buyers
