@@ -347,3 +347,48 @@ def direct_orders_reference(
     rows, limit, buy = buy_row[ok], limit[ok], buy_h100e[ok]
     on_order[rows] += buy
     return rows, buy / h100e_per_unit, limit, buy
+
+
+@njit(cache=True)
+def enter_rows(
+    start: int,
+    funding: np.ndarray,
+    value: np.ndarray,
+    status: np.ndarray,
+    cash: np.ndarray,
+    round_usd: np.ndarray,
+    value_col: np.ndarray,
+    need: np.ndarray,
+    direct: np.ndarray,
+    entered_week: np.ndarray,
+    pos: np.ndarray,
+    live_buf: np.ndarray,
+    n_live: int,
+    visit_buf: np.ndarray,
+    n_visit: int,
+    compute_share: float,
+    runway_weeks: float,
+    hours: float,
+    direct_min_gpus: float,
+    week: int,
+) -> None:
+    """Write the rows ``start..start + k - 1`` of ``k = len(funding)`` entrants (funding
+    USD, ``value`` USD per H100e-hour): active, cash and round the funding, the weekly
+    need (H100e: ``funding x compute_share / (runway_weeks x value x hours)``), whether
+    they buy direct (need >= ``direct_min_gpus``), the week; each row's place in
+    ``live`` (``pos``), appended to ``live_buf`` after ``n_live`` entries and to
+    ``visit_buf`` after ``n_visit`` (the buffers have room).
+    ``StartupPopulation._enter_reference`` is its numpy twin."""
+    for i in range(funding.shape[0]):
+        r = start + i
+        status[r] = ACTIVE
+        cash[r] = funding[i]
+        round_usd[r] = funding[i]
+        value_col[r] = value[i]
+        x = funding[i] * compute_share / (runway_weeks * value[i] * hours)
+        need[r] = x
+        direct[r] = x >= direct_min_gpus
+        entered_week[r] = week
+        pos[r] = n_live + i
+        live_buf[n_live + i] = r
+        visit_buf[n_visit + i] = r

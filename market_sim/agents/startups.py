@@ -127,7 +127,10 @@ class StartupPopulation:
 
     # ------------------------------------------------------------------ entry
     def enter(self, k: int, week: int) -> None:
-        """Add ``k`` new startups (draws funding and value from the model's rng)."""
+        """Add ``k`` new startups (draws funding and value from the model's rng); the
+        kernel mode writes their rows in one kernel call
+        (:func:`market_sim.agents.startup_rows.enter_rows`), the agents mode by numpy
+        (its oracle)."""
         if k <= 0:
             return
         s, rng = self.spec, self.model.rng
@@ -137,6 +140,44 @@ class StartupPopulation:
         )
         value = s.value_usd_per_gpu_hour * np.exp(s.value_sigma * rng.standard_normal(k))
         self._grow(self.n + k)
+        if self.mode != "kernel":
+            self._enter_reference(funding, value, week)
+            return
+        m_live, m_visit = len(self.live), len(self.visit)
+        self._live_buf = _room(self._live_buf, m_live, k)
+        self._visit_buf = _room(self._visit_buf, m_visit, k)
+        c = self.cols
+        R.enter_rows(
+            self.n,
+            funding,
+            value,
+            c["status"],
+            c["cash"],
+            c["round_usd"],
+            c["value"],
+            c["need"],
+            c["direct"],
+            c["entered_week"],
+            self._pos,
+            self._live_buf,
+            m_live,
+            self._visit_buf,
+            m_visit,
+            float(s.compute_share_of_funding),
+            float(s.runway_weeks),
+            float(self.hours),
+            float(s.direct_buy_min_gpus),
+            int(week),
+        )
+        self.live = self._live_buf[: m_live + k]
+        self.visit = self._visit_buf[: m_visit + k]
+        self.n += k
+        self.entered_total += k
+
+    def _enter_reference(self, funding: np.ndarray, value: np.ndarray, week: int) -> None:
+        """The rows of ``len(funding)`` entrants (funding USD, value USD per H100e-hour),
+        in numpy (the oracle of :func:`market_sim.agents.startup_rows.enter_rows`)."""
+        s, k = self.spec, len(funding)
         sl = slice(self.n, self.n + k)
         c = self.cols
         c["status"][sl] = K.ACTIVE
@@ -376,6 +417,16 @@ class StartupPopulation:
             firms_h100e,
             top_k,
         )
+
+
+def _room(buf: np.ndarray, m: int, k: int) -> np.ndarray:
+    """``buf``, or a buffer twice as large holding its first ``m`` entries when
+    ``m + k`` entries do not fit (as :func:`_appended`)."""
+    if m + k <= len(buf):
+        return buf
+    grown = np.empty(max(m + k, 2 * len(buf)), dtype=buf.dtype)
+    grown[:m] = buf[:m]
+    return grown
 
 
 def _appended(buf: np.ndarray, m: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
