@@ -184,9 +184,13 @@ class Holder(mesa.Agent):
         """Smooth the expected lead time towards the latest quote (exponential)."""
         self.expected_lead += (quote - self.expected_lead) / self.ordering.lead_time_smoothing_weeks
 
-    def pay(self, week: int, usd: float, h100e: float) -> None:
-        """Record a payment for ``h100e`` of compute received (primary or gray market)."""
-        self.spend(week, usd)
+    def pay(self, week: int, usd: float, h100e: float, year: int | None = None) -> None:
+        """Record a payment for ``h100e`` of compute received (primary or gray market);
+        ``year``: the calendar year of ``week``, if the caller has it."""
+        if year is None:
+            year = self.model.year_of(week)
+        self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd  # spend(week, usd)
+        self.week_spend_usd += usd
         self.paid_usd_total += usd
         self.received_h100e_total += h100e
 

@@ -23,7 +23,9 @@ import numpy as np
 from market_sim.agents.fleet import BuyerState, FleetBatch
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
-from market_sim.market import clear_markets
+from market_sim.market.kernels_batch import clear_markets_core
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
+from market_sim.market.policies import policy_table
 from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.events import EventSchedule
@@ -81,6 +83,7 @@ class Trading:
         the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
+        self._max_lead_weeks = int(world.scenario.policy.max_lead_weeks)  # >= 1 (schema)
         pr = world.products  # fixed per run: what startups may buy when orderable
         self._startup_products = (pr.owner_holder < 0) & (pr.demand_weight > 0)
 
@@ -260,25 +263,20 @@ class Trading:
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
         bid_off, ask_off = _offsets(bids), _offsets(asks)
         bid_price, bid_qty = self._joined_bids(bids)
-        res = clear_markets(
-            order_offsets=offsets,
-            supply=supply,
-            list_price=market.list_price,
-            policy_code=self.world.policy_codes,
-            qty=book.qty[perm],
-            limit_price=book.limit_price[perm],
-            priority=book.priority[perm],
-            order_week=book.order_week[perm],
-            pipeline_offsets=self.world.pipeline_offsets,
-            pipeline=self.pipelines,
-            capacity_per_week=rate,
-            max_weeks=scenario.policy.max_lead_weeks,
-            bid_offsets=bid_off,
-            bid_price=bid_price,
-            bid_qty=bid_qty,
-            ask_offsets=ask_off,
-            ask_price=np.concatenate([a[0] for a in asks]),
-            ask_qty=np.concatenate([a[1] for a in asks]),
+        res = self._clear_markets(
+            offsets,
+            supply,
+            book.qty[perm],
+            book.limit_price[perm],
+            book.priority[perm],
+            book.order_week[perm],
+            rate,
+            bid_off,
+            bid_price,
+            bid_qty,
+            ask_off,
+            np.concatenate([a[0] for a in asks]),
+            np.concatenate([a[1] for a in asks]),
         )
         fills = np.empty(len(book))
         fills[perm] = res.fills
@@ -317,6 +315,63 @@ class Trading:
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
         startups.enter(int(entries), week + 1)
         return res.price.copy()
+
+    def _clear_markets(
+        self,
+        order_offsets: np.ndarray,
+        supply: np.ndarray,
+        qty: np.ndarray,
+        limit_price: np.ndarray,
+        priority: np.ndarray,
+        order_week: np.ndarray,
+        capacity_per_week: np.ndarray,
+        bid_offsets: np.ndarray,
+        bid_price: np.ndarray,
+        bid_qty: np.ndarray,
+        ask_offsets: np.ndarray,
+        ask_price: np.ndarray,
+        ask_qty: np.ndarray,
+    ) -> ClearingResult:
+        """:func:`market_sim.market.clear_markets` on the model's arrays, which need none
+        of its conversions and checks (contiguous float64 and int64 arrays of matching
+        lengths): its kernel called directly (``clear_markets_core``), the same result
+        and errors."""
+        result = ClearingResult(
+            fills=np.empty(qty.size),
+            price=np.empty(supply.size),
+            lead_weeks=np.empty(qty.size, dtype=np.int64),
+            da_price=np.empty(bid_offsets.size - 1),
+            bid_fills=np.empty(bid_price.size),
+            ask_fills=np.empty(ask_price.size),
+        )
+        world = self.world
+        err, kind, index = clear_markets_core(
+            order_offsets,
+            supply,
+            self.market.list_price,
+            world.policy_codes,
+            policy_table(),
+            qty,
+            limit_price,
+            priority,
+            order_week,
+            world.pipeline_offsets,
+            self.pipelines,
+            capacity_per_week,
+            self._max_lead_weeks,
+            bid_offsets,
+            bid_price,
+            bid_qty,
+            ask_offsets,
+            ask_price,
+            ask_qty,
+            *result,
+        )
+        if err != ERR_OK:  # pragma: no cover - the model's arrays are well formed
+            where = ("primary market", "double auction", "clear_markets")[kind]
+            where = where if index < 0 else f"{where} {index}"
+            raise ValueError(f"{where}: {ERROR_MESSAGES[err]}")
+        return result
 
     def _joined_bids(self, bids: list[Orders]) -> tuple[np.ndarray, np.ndarray]:
         """The auctions' bid prices and quantities, each as one array in auction order
@@ -362,10 +417,10 @@ class Trading:
         book.touch()
         holdings.changed()
         usd_by, h100e_by = (a.tolist() for a in by_holder)  # Python floats, in order
-        holders = self.holders
+        holders, year = self.holders, self.year_of(week)
         for h, h100e in enumerate(h100e_by):
             if h100e > 0:
-                holders[h].pay(week, usd_by[h], h100e)
+                holders[h].pay(week, usd_by[h], h100e, year)
         acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
         units_by, paid_by = by_product
         vendors, product_vendor = self.vendors, self._product_vendor
