@@ -392,3 +392,39 @@ def enter_rows(
         pos[r] = n_live + i
         live_buf[n_live + i] = r
         visit_buf[n_visit + i] = r
+
+
+@njit(cache=True)
+def drop_exited_rows(
+    live: np.ndarray,
+    visit: np.ndarray,
+    exits: np.ndarray,
+    status: np.ndarray,
+    owned: np.ndarray,
+    pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """After a settlement with ``exits``: the rows of ``live`` still active and the rows
+    of ``visit`` active or owning compute (each in order), with ``pos`` (each row's
+    place in ``live``) set for the active rows and -1 at ``exits``. The same as
+    ``live[status[live] == ACTIVE]``, ``pos[exits] = -1``, ``pos[new_live] =
+    arange(len(new_live))`` and ``visit[(status[visit] == ACTIVE) | (owned[visit] !=
+    0.0)]`` in numpy (``StartupPopulation.settle``'s agents mode: its oracle)."""
+    new_live = np.empty(live.shape[0], dtype=np.int64)
+    k = 0
+    for j in range(live.shape[0]):
+        r = live[j]
+        if status[r] == ACTIVE:
+            new_live[k] = r
+            k += 1
+    for j in range(exits.shape[0]):
+        pos[exits[j]] = -1
+    for j in range(k):
+        pos[new_live[j]] = j
+    new_visit = np.empty(visit.shape[0], dtype=np.int64)
+    m = 0
+    for j in range(visit.shape[0]):
+        r = visit[j]
+        if status[r] == ACTIVE or owned[r] != 0.0:
+            new_visit[m] = r
+            m += 1
+    return new_live[:k], new_visit[:m]

@@ -389,7 +389,12 @@ class StartupPopulation:
                 agent.settle(*args)
             exits = np.flatnonzero(c["exited_week"][:n] == week)  # stamped at exit
         self.exited_last = exits
-        if len(exits):
+        if len(exits) and self.mode == "kernel":  # (one pass: the numpy below, in order)
+            self.live, self.visit = R.drop_exited_rows(
+                live, self.visit, exits, c["status"], c["owned"], self._pos
+            )
+            self._live_buf, self._visit_buf = self.live, self.visit
+        elif len(exits):
             self.live = self._live_buf = live[c["status"][live] == K.ACTIVE]
             self._pos[exits] = -1
             self._pos[self.live] = np.arange(len(self.live))

@@ -131,6 +131,18 @@ class OrderBook:
             col[:k] = col[keep]
         self.n = k
 
+    def startup_orders(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The startups' open orders in book order: ``(startup row, qty x
+        weight[product])`` (e.g. H100e per unit), in one kernel pass
+        (:func:`startup_orders_kernel`; :meth:`startup_orders_reference` is its numpy
+        twin)."""
+        return startup_orders_kernel(self.holder, self.startup, self.qty, self.product, weight)
+
+    def startup_orders_reference(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`startup_orders` in numpy (the test oracle)."""
+        mine = self.holder == STARTUP_HOLDER
+        return self.startup[mine], self.qty[mine] * weight[self.product[mine]]
+
     def open_by(self, holder: int, product: int | None = None) -> np.ndarray:
         """Indices of open orders of one firm (optionally of one product)."""
         mask = self.holder == holder
@@ -209,6 +221,30 @@ def open_totals_kernel(
             a[h] += qty[i] * weight_a[product[i]]
             b[h] += qty[i] * weight_b[product[i]]
     return a, b
+
+
+@njit(cache=True)
+def startup_orders_kernel(
+    holder: np.ndarray,
+    startup: np.ndarray,
+    qty: np.ndarray,
+    product: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with ``holder == STARTUP_HOLDER``, in order: ``(startup[i], qty[i] x
+    weight[product[i]])``."""
+    n = 0
+    for i in range(holder.shape[0]):
+        n += holder[i] == STARTUP_HOLDER
+    rows = np.empty(n, dtype=np.int64)
+    values = np.empty(n)
+    k = 0
+    for i in range(holder.shape[0]):
+        if holder[i] == STARTUP_HOLDER:
+            rows[k] = startup[i]
+            values[k] = qty[i] * weight[product[i]]
+            k += 1
+    return rows, values
 
 
 @njit(cache=True)

@@ -221,11 +221,10 @@ class Trading:
         mult = float(self.events.startup_demand[week])
         # what each startup has on order, from the book (cancellations included)
         book = self.book
-        mine = book.holder == STARTUP_HOLDER
-        rows, h100e = book.startup[mine], book.qty[mine] * pr.h100e[book.product[mine]]
         if pop.mode == "kernel":
-            pop.set_on_order(rows, h100e)
+            pop.set_on_order(*book.startup_orders(pr.h100e))
         else:  # the oracle: every row
+            rows, h100e = book.startup_orders_reference(pr.h100e)
             pop.on_order[:] = np.bincount(rows, weights=h100e, minlength=pop.n)[: pop.n]
         # the bids leave room in front for the gray market's (one auction array, no copy)
         front = len(self.fleet_buyers)
