@@ -305,11 +305,8 @@ class Trading:
             demand,
             scenario.economics.opex_usd_per_gpu_hour,
         )
-        if len(exited):  # their open orders: a lookup by row (as np.isin)
-            gone = np.zeros(startups.n, dtype=bool)
-            gone[exited] = True
-            mask = (book.holder == STARTUP_HOLDER) & gone[book.startup]  # firms' -1: masked
-            acc.cancelled_units += book.cancel_where(mask)
+        if len(exited):  # their open orders
+            acc.cancelled_units += book.cancel_startups(exited, startups.n)
         book.compact()
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
         startups.enter(int(entries), week + 1)
