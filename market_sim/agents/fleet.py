@@ -133,7 +133,7 @@ class FleetBatch:
             empty = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
             return empty, empty
         b = self.buyers[0]
-        bp, bq, bh, ap, aq, ah = fleet_gray_kernel(
+        values, holders, nb, na = fleet_gray_kernel(
             week,
             self.index,
             self.desired,
@@ -147,4 +147,5 @@ class FleetBatch:
             float(b._gray_wait_share),
             float(b._resale_haircut),
         )
-        return (bp, bq, bh), (ap, aq, ah)
+        bids = (values[0, :nb], values[1, :nb], holders[0, :nb])
+        return bids, (values[2, :na], values[3, :na], holders[1, :na])

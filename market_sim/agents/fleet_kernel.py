@@ -139,20 +139,21 @@ def fleet_gray_kernel(
     hours_per_week: float,
     wait_value_share: float,
     resale_haircut: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Every fleet buyer's gray-market bid and ask (``FleetBuyer.gray_orders``): those
-    with a quantity, in buyer order, as ``(bid price USD/H100e, bid H100e, bid holder,
-    ask price, ask H100e, ask holder)``. Buyer j is holder ``index[j]``; ``desired``,
+    with a quantity, in buyer order, as ``(values, holders, bids, asks)``: the first
+    ``bids`` entries of ``values[0]``, ``values[1]`` and ``holders[0]`` are the bids'
+    price (USD/H100e), H100e and holder, the first ``asks`` of ``values[2]``,
+    ``values[3]`` and ``holders[1]`` the asks' (two arrays to hand over instead of six:
+    numba takes ~1 us an array). Buyer j is holder ``index[j]``; ``desired``,
     ``given_up``, ``installed`` and ``expected_lead`` are indexed by holder, ``spec``
     (``GRAY_COLUMNS``) by buyer; ``reference_usd`` is the reference product's list price
     per H100e, ``rental_usd_per_hour`` the rental price per H100e-hour."""
     m = index.shape[0]
-    bid_price = np.empty(m)
-    bid_qty = np.empty(m)
-    bid_holder = np.empty(m, dtype=np.int64)
-    ask_price = np.empty(m)
-    ask_qty = np.empty(m)
-    ask_holder = np.empty(m, dtype=np.int64)
+    values = np.empty((4, m))
+    holders = np.empty((2, m), dtype=np.int64)
+    bid_price, bid_qty, ask_price, ask_qty = values[0], values[1], values[2], values[3]
+    bid_holder, ask_holder = holders[0], holders[1]
     nb = 0
     na = 0
     for j in range(m):
@@ -175,11 +176,4 @@ def fleet_gray_kernel(
             ask_qty[na] = surplus
             ask_holder[na] = h
             na += 1
-    return (
-        bid_price[:nb],
-        bid_qty[:nb],
-        bid_holder[:nb],
-        ask_price[:na],
-        ask_qty[:na],
-        ask_holder[:na],
-    )
+    return values, holders, nb, na
