@@ -56,3 +56,22 @@ def test_pairwise_sum_is_numpys_row_sum(n, seed):
     want = rows.sum(axis=1)
     got = [pairwise_sum(r, 0, n) for r in rows]
     np.testing.assert_array_equal(got, want)
+
+
+def test_merchant_mix_equals_each_holders_own_sum():
+    """Choices.merchant_mix (every holder at once) gives what each hyperscaler computed
+    from its own row before (``HyperscalerAgent.merchant_strain``): bit for bit."""
+    model = GPUMarketModel("scenarios/baseline.toml", overrides=["startups.count=100"], seed=5)
+    merchant = model.world.products.owner_holder < 0
+    for _ in range(80):
+        c = model.choices()
+        mixes, totals = c.merchant_mix(merchant)
+        assert c.merchant_mix(merchant)[0] is mixes  # once per mask
+        for h in range(len(c.shares)):
+            shares = c.shares[h] * merchant
+            total = float(np.add.reduce(shares))
+            assert totals[h] == total
+            if total > 0:
+                np.testing.assert_array_equal(mixes[h], shares / total)
+        model.step()
+    model.close()

@@ -62,7 +62,7 @@ class Holder(mesa.Agent):
         self.spec = spec
         self.holder = index
         self.klass = klass
-        self._state = model.buyer_state  # expected_lead (and given_up_h100e) by holder
+        self.buyer_state = model.buyer_state  # expected_lead (and given_up_h100e), by holder
         self.expected_lead = float(model.scenario.policy.initial_lead_weeks)
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
@@ -86,11 +86,11 @@ class Holder(mesa.Agent):
     @property
     def expected_lead(self) -> float:
         """Expected lead time, weeks (smoothed quotes; the model's ``buyer_state``)."""
-        return float(self._state.expected_lead[self.holder])
+        return float(self.buyer_state.expected_lead[self.holder])
 
     @expected_lead.setter
     def expected_lead(self, weeks: float) -> None:
-        self._state.expected_lead[self.holder] = weeks
+        self.buyer_state.expected_lead[self.holder] = weeks
 
     @property
     def installed_h100e(self) -> float:
@@ -212,11 +212,11 @@ class FleetBuyer(Holder):
     def given_up_h100e(self) -> float:
         """Fleet shortfall given up so far, H100e (``ordering.give_up_weeks``; the
         model's ``buyer_state``)."""
-        return float(self._state.given_up_h100e[self.holder])
+        return float(self.buyer_state.given_up_h100e[self.holder])
 
     @given_up_h100e.setter
     def given_up_h100e(self, h100e: float) -> None:
-        self._state.given_up_h100e[self.holder] = h100e
+        self.buyer_state.given_up_h100e[self.holder] = h100e
 
     def wanted(self, week: int) -> float:
         """Installed H100e the buyer wants this week: its desired path less the shortfall
@@ -378,11 +378,10 @@ class HyperscalerAgent(FleetBuyer):
         trig = self.spec.in_house
         m = self.model
         choices = m.choices()
-        shares = choices.shares[self.holder] * self._merchant
-        total = float(np.add.reduce(shares))  # shares.sum()
-        if total <= 0:
+        mixes, totals = choices.merchant_mix(self._merchant)  # the week's, for every holder
+        if totals[self.holder] <= 0:  # (choices.shares[holder] * merchant).sum()
             return None
-        mix = shares / total
+        mix = mixes[self.holder]  # those shares over their sum
         market = m.market  # list price per H100e: the choices' (the same prices)
         price = max(float(mix @ choices.price_per_h100e), float(market.spot_price))
         own_cost = self._own_cost.get(vendor.index)

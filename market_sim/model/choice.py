@@ -10,7 +10,7 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -44,6 +44,21 @@ class Choices:
     can_order: np.ndarray
     price_per_h100e: np.ndarray
     """Each product's list price per H100e (USD) these choices were made at."""
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def merchant_mix(self, merchant: np.ndarray) -> tuple[np.ndarray, list[float]]:
+        """Every holder's shares over the products of ``merchant`` (a mask): ``(mix,
+        total)``, its shares there over their sum (rows of ``mix``; meaningless where the
+        sum is not positive) and that sum (as numpy sums each holder's row alone),
+        computed once per mask."""
+        key = merchant.tobytes()
+        memo = self._memo.get(key)
+        if memo is None:
+            shares = self.shares * merchant
+            total = np.add.reduce(shares, axis=1)  # each row pairwise, as a row alone
+            mix = shares / np.where(total > 0, total, 1.0)[:, None]
+            memo = self._memo[key] = (mix, total.tolist())
+        return memo
 
     @cached_property
     def lines(self) -> list[list[tuple[int, float, float]]]:
