@@ -64,6 +64,12 @@ class Supply:
         self.layout = production_layout(world, vendors)  # fixed per run
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
+        self._backlog: tuple[int, np.ndarray] | None = None  # (book version, backlog)
+        self._make_or_buy = [  # the holders with a make-or-buy rule (fixed per run)
+            h
+            for h in holders
+            if hasattr(h, "consider_in_house") and getattr(h.spec, "in_house", None) is not None
+        ]
         close_kernels.warm()  # kernels a run may not call: their caches loaded
         kernels_queue.warm()
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
@@ -81,9 +87,15 @@ class Supply:
 
     # ------------------------------------------------------------------ helpers
     def backlog_units(self) -> np.ndarray:
-        """Open order quantity per product, units."""
+        """Open order quantity per product, units (computed once per book version: the
+        week's production, prices and outcomes read the same book; callers only read
+        it)."""
         book = self.book
-        return np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+        cached = self._backlog
+        if cached is None or cached[0] != book.version:
+            units = np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+            cached = self._backlog = (book.version, units)
+        return cached[1]
 
     def contract_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """([vendors, nodes] contracted shares, [vendors, nodes] reachable shares) this
@@ -306,9 +318,8 @@ class Supply:
         market.choices_changed()
         for chip in self.chipmakers:
             self.accounts.capacity_ordered[chip.index] += chip.invest(week)
-        for h in self.holders:
-            if hasattr(h, "consider_in_house"):
-                h.consider_in_house(week)
+        for h in self._make_or_buy:  # (the others' consider_in_house does nothing)
+            h.consider_in_house(week)
 
     def reprice(self, week: int, new_orders: np.ndarray) -> None:
         """Every vendor's forecasts and list prices, in one kernel call
