@@ -1,8 +1,10 @@
-"""The fleet buyers' kernels (market_sim.agents.fleet_kernel, run by
-market_sim.agents.fleet.FleetBatch) against their oracle, the buyers' own methods
-(``FleetBuyer.decide`` through ``Trading.place_orders_reference``, and
-``FleetBuyer.gray_orders`` through ``Trading._gray_orders_reference``): bit for bit, over
-the golden runs and on perturbed buyers (expectations, give-ups, rules, budgets)."""
+"""The buyers' kernels (market_sim.agents.fleet_kernel, run by
+market_sim.agents.fleet.FleetBatch and RentalAsks) against their oracle, the buyers' own
+methods (``FleetBuyer.decide`` through ``Trading.place_orders_reference``,
+``FleetBuyer.gray_orders`` through ``Trading._gray_orders_reference``, each holder's
+``rental_ask`` through ``Trading._rental_orders_reference``): bit for bit, over the
+golden runs and on perturbed buyers (expectations, give-ups, rules, budgets, what they
+paid)."""
 
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from market_sim.model.trading import DOUBLE_AUCTIONS, Trading
 
 def _run(case, weeks: int, reference: bool, monkeypatch) -> tuple[pd.DataFrame, GPUMarketModel]:
     model = GPUMarketModel(case.scenario, seed=case.seed, overrides=list(case.overrides))
-    if reference:  # every week's firm orders and gray orders by the buyers' own methods
+    if reference:  # every week's firm, gray and rental orders by the buyers' own methods
         model.trading.place_orders = model.trading.place_orders_reference
-        gray = dataclasses.replace(DOUBLE_AUCTIONS[0], orders=Trading._gray_orders_reference)
-        monkeypatch.setattr(trading_module, "DOUBLE_AUCTIONS", (gray, *DOUBLE_AUCTIONS[1:]))
+        gray, rental = DOUBLE_AUCTIONS
+        gray = dataclasses.replace(gray, orders=Trading._gray_orders_reference)
+        rental = dataclasses.replace(rental, orders=Trading._rental_orders_reference)
+        monkeypatch.setattr(trading_module, "DOUBLE_AUCTIONS", (gray, rental))
     for _ in range(weeks):
         model.step()
     monkeypatch.undo()
@@ -42,7 +46,7 @@ def test_fleet_kernels_equal_the_buyers_methods(case, monkeypatch) -> None:
     oracle, o_model = _run(case, weeks, reference=True, monkeypatch=monkeypatch)
     pd.testing.assert_frame_equal(kernel, oracle, check_exact=True)
     pd.testing.assert_frame_equal(k_model.agents_frame(), o_model.agents_frame(), check_exact=True)
-    for name in ("expected_lead", "given_up_h100e"):
+    for name in ("expected_lead", "given_up_h100e", "paid_usd_total", "received_h100e_total"):
         np.testing.assert_array_equal(
             getattr(k_model.buyer_state, name), getattr(o_model.buyer_state, name)
         )
@@ -77,6 +81,8 @@ def _perturb(model: GPUMarketModel, seed: int) -> None:
                 "lead_time_smoothing_weeks": float(rng.choice([1.0, 4.0, 26.0])),
             }
         )
+        if rng.random() < 0.3:  # nothing bought yet: the rental floor at the list price
+            b.paid_usd_total, b.received_h100e_total = 0.0, 0.0
         if rng.random() < 0.5:  # spent (or not) some of this year's budget
             budget = b.year_budget_usd(year)
             spent = rng.uniform(0.0, 1.2) * (budget if np.isfinite(budget) else 1e10)
@@ -109,5 +115,9 @@ def test_batch_decisions_equal_each_buyers_decide(steady_model, seed) -> None:
     for side_got, side_want in zip(got, want, strict=True):
         for a, b in zip(side_got, side_want, strict=True):
             np.testing.assert_array_equal(a, b)
+    # and every holder's rental ask
+    got, want = k_model.trading._rental_orders(week), o_model.trading._rental_orders_reference(week)
+    for a, b in zip(got[1], want[1], strict=True):
+        np.testing.assert_array_equal(a, b)
     k_model.close()
     o_model.close()

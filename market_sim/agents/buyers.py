@@ -66,8 +66,6 @@ class Holder(mesa.Agent):
         self.expected_lead = float(model.scenario.policy.initial_lead_weeks)
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
-        self.paid_usd_total = 0.0  # primary and gray purchases, USD
-        self.received_h100e_total = 0.0  # H100e bought (primary and gray)
         self.gray_received_usd = 0.0  # sales on the gray market, USD
         self.week_spend_usd = 0.0  # outlays this week (purchases, programs), USD
         self._budgets: dict[int, float] = {}  # year -> accelerator budget, USD
@@ -91,6 +89,34 @@ class Holder(mesa.Agent):
     @expected_lead.setter
     def expected_lead(self, weeks: float) -> None:
         self.buyer_state.expected_lead[self.holder] = weeks
+
+    @property
+    def paid_usd_total(self) -> float:
+        """Primary and gray purchases so far, USD (the model's ``buyer_state``)."""
+        return float(self.buyer_state.paid_usd_total[self.holder])
+
+    @paid_usd_total.setter
+    def paid_usd_total(self, usd: float) -> None:
+        self.buyer_state.paid_usd_total[self.holder] = usd
+
+    @property
+    def received_h100e_total(self) -> float:
+        """H100e bought so far (primary and gray; the model's ``buyer_state``)."""
+        return float(self.buyer_state.received_h100e_total[self.holder])
+
+    @received_h100e_total.setter
+    def received_h100e_total(self, h100e: float) -> None:
+        self.buyer_state.received_h100e_total[self.holder] = h100e
+
+    def rent_share(self) -> float | None:
+        """Share of its installed compute it offers for rent (:meth:`rental_ask`), or
+        None if it offers none."""
+        return None
+
+    def rent_utilisation(self) -> float:
+        """Share of hours its rented compute is used (its cost of owning is spread over
+        them; :meth:`own_cost_per_hour`)."""
+        return 1.0
 
     @property
     def installed_h100e(self) -> float:
@@ -342,6 +368,10 @@ class FleetBuyer(Holder):
         if surplus <= self.spec.gray_ask_min_h100e:
             return 0.0, 0.0
         return self.model.reference_price_per_h100e() / (1.0 - self._resale_haircut), surplus
+
+    def rent_share(self) -> float | None:
+        """``rent_out_share``, or None when it is 0 (it offers nothing)."""
+        return None if self._rent_out_share == 0.0 else float(self._rent_out_share)
 
     def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e) offered for rent this week; ``installed``:

@@ -24,20 +24,64 @@ from market_sim.agents.fleet_kernel import (
     RULE_COLUMNS,
     fleet_decide_kernel,
     fleet_gray_kernel,
+    rental_asks_kernel,
 )
 
 
 @dataclass
 class BuyerState:
-    """Per holder: ``expected_lead`` (weeks, the smoothed quotes) and ``given_up_h100e``
-    (the fleet shortfall given up so far, H100e; fleet buyers only)."""
+    """Per holder: ``expected_lead`` (weeks, the smoothed quotes), ``given_up_h100e``
+    (the fleet shortfall given up so far, H100e; fleet buyers only), ``paid_usd_total``
+    and ``received_h100e_total`` (what its purchases cost, USD, and brought, H100e, on
+    the primary and gray markets so far)."""
 
     expected_lead: np.ndarray
     given_up_h100e: np.ndarray
+    paid_usd_total: np.ndarray
+    received_h100e_total: np.ndarray
 
     @classmethod
     def empty(cls, n_holders: int, initial_lead_weeks: float) -> BuyerState:
-        return cls(np.full(n_holders, float(initial_lead_weeks)), np.zeros(n_holders))
+        lead = np.full(n_holders, float(initial_lead_weeks))
+        return cls(lead, np.zeros(n_holders), np.zeros(n_holders), np.zeros(n_holders))
+
+
+class RentalAsks:
+    """Every holder's rental ask (``rental_ask``) in one kernel call
+    (:func:`market_sim.agents.fleet_kernel.rental_asks_kernel`; the holders' own methods
+    are its oracle). Per holder, fixed per run: the share of its installed compute it
+    offers (0 and not offering for a fleet buyer without ``rent_out_share``) and the
+    utilisation its cost of owning is spread over."""
+
+    def __init__(self, holders: Sequence[Any], state: BuyerState):
+        self.state = state
+        self.share = np.array([h.rent_share() for h in holders], dtype=float)
+        self.offers = np.array([h.rent_share() is not None for h in holders], dtype=bool)
+        self.share[~self.offers] = 0.0
+        self.utilisation = np.array([h.rent_utilisation() for h in holders], dtype=float)
+        econ = holders[0].model.world.scenario.economics if len(holders) else None
+        self.service_hours = (
+            float(econ.service_life_weeks * econ.hours_per_week) if econ is not None else 1.0
+        )
+        self.opex = float(econ.opex_usd_per_gpu_hour) if econ is not None else 0.0
+
+    def asks(self, installed: np.ndarray, reference_usd: float) -> tuple[np.ndarray, ...]:
+        """``(price USD per H100e-hour, H100e, holder)`` of the holders that offer
+        compute, in holder order; ``installed``: each holder's H100e, ``reference_usd``:
+        the reference product's list price per H100e."""
+        st = self.state
+        values, holders, k = rental_asks_kernel(
+            self.offers,
+            self.share,
+            self.utilisation,
+            installed,
+            st.paid_usd_total,
+            st.received_h100e_total,
+            float(reference_usd),
+            self.service_hours,
+            self.opex,
+        )
+        return values[0, :k], values[1, :k], holders[:k]
 
 
 def _rule_row(rule) -> list[float]:

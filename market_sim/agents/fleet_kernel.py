@@ -177,3 +177,42 @@ def fleet_gray_kernel(
             ask_holder[na] = h
             na += 1
     return values, holders, nb, na
+
+
+@njit(cache=True)
+def rental_asks_kernel(
+    offers: np.ndarray,
+    share: np.ndarray,
+    utilisation: np.ndarray,
+    installed: np.ndarray,
+    paid_usd_total: np.ndarray,
+    received_h100e_total: np.ndarray,
+    reference_usd: float,
+    service_hours: float,
+    opex_usd_per_hour: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every holder's rental ask (``Holder.rental_ask``): those with a quantity, in
+    holder order, as ``(values, holders, k)``: the first ``k`` entries of ``values[0]``
+    (price, USD per H100e-hour: the cost of owning, ``own_cost_per_hour``),
+    ``values[1]`` (H100e: ``share`` x ``installed``) and ``holders``. A holder offers
+    when ``offers``; its price per H100e paid so far is ``paid_usd_total /
+    received_h100e_total`` (``reference_usd`` before any purchase), spread over
+    ``service_hours`` at its ``utilisation``, plus ``opex_usd_per_hour``."""
+    n = offers.shape[0]
+    values = np.empty((2, n))
+    holders = np.empty(n, dtype=np.int64)
+    k = 0
+    for h in range(n):
+        if not offers[h]:
+            continue
+        qty = share[h] * installed[h]
+        if not qty > 0:
+            continue
+        received = received_h100e_total[h]
+        paid = paid_usd_total[h] / received if received > 0 else reference_usd
+        capital = paid / service_hours
+        values[0, k] = capital / utilisation[h] + opex_usd_per_hour
+        values[1, k] = qty
+        holders[k] = h
+        k += 1
+    return values, holders, k

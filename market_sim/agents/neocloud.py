@@ -56,6 +56,13 @@ class NeocloudAgent(Holder):
             return None
         return self.cap_by_budget(week, growth)
 
+    def rent_share(self) -> float | None:
+        """The share not leased under contract (``1 - contracted_share``)."""
+        return 1.0 - self.spec.contracted_share
+
+    def rent_utilisation(self) -> float:
+        return float(self.spec.utilisation)
+
     def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e): the fleet not leased under contract
         (``contracted_share``), at the cost of owning; ``installed``: every firm

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from market_sim.agents.fleet import BuyerState, FleetBatch
+from market_sim.agents.fleet import BuyerState, FleetBatch, RentalAsks
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market.kernels_batch import clear_markets_core
@@ -67,6 +67,8 @@ class Trading:
         """The fleet buyers' decisions and gray orders, one kernel call each a week."""
         self.other_buyers = [h for h in holders if not hasattr(h, "gray_orders")]
         """Holders that decide one by one (``order_h100e``): the neoclouds."""
+        self.rental_asks = RentalAsks(holders, buyer_state)
+        """Every holder's rental ask, one kernel call a week."""
         self.year_of = year_of
         self._holder_klass = np.array([h.klass for h in holders], dtype=np.int64)
         self._holder_tier = np.array([h.spec.priority_tier for h in holders], dtype=np.int64)
@@ -456,7 +458,16 @@ class Trading:
 
     def _rental_orders(self, week: int) -> tuple[Orders, Orders]:
         """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
-        holders' asks (price, H100e, holder)."""
+        holders' asks (price, H100e, holder), in one kernel call (:class:`RentalAsks`;
+        its oracle is :meth:`_rental_orders_reference`)."""
+        if not self.holders:
+            return self._rental_orders_reference(week)
+        m = self.holders[0].model
+        asks = self.rental_asks.asks(m.installed_h100e(), m.reference_price_per_h100e())
+        return self.rental_bids, asks
+
+    def _rental_orders_reference(self, week: int) -> tuple[Orders, Orders]:
+        """:meth:`_rental_orders` by each holder's ``rental_ask`` (the oracle)."""
         ask: tuple[list, list, list] = ([], [], [])
         holders = self.holders
         installed = holders[0].model.installed_h100e().tolist() if holders else []
