@@ -45,6 +45,17 @@ def test_kernel_equals_reference_on_perturbed_markets(seed):
     m.allowed = rng.random(m.allowed.shape) < 0.9
     m.program_commitment[:] = rng.choice([0.0, 0.0, 0.5, 2.0], m.program_commitment.shape)
     _same(model.world, m)
+    # the startups' product: the kernels and numpy (``ok`` empty, ties, huge exponents)
+    if rng.random() < 0.2:
+        m.orderable[:] = False
+    if rng.random() < 0.3:
+        h100e = model.world.products.h100e  # every product at one price per H100e
+        m.list_price[:] = m.list_price[0] * h100e / h100e[0]
+        m.quotes[:] = m.quotes[0]
+    if rng.random() < 0.2:
+        m.list_price *= 1e-300
+    trading = model.trading
+    assert trading._best_startup_product() == trading._best_startup_product_reference()
     model.close()
 
 

@@ -28,6 +28,7 @@ from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingRes
 from market_sim.market.policies import policy_table
 from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
+from market_sim.model.choice_kernel import best_startup_score, startup_exponents
 from market_sim.model.events import EventSchedule
 from market_sim.model.markets import DoubleAuction, Orders, quoted_price
 from market_sim.model.production_kernel import ProductionState
@@ -195,6 +196,26 @@ class Trading:
         return self._product_cache[1]
 
     def _best_startup_product(self) -> int:
+        """:meth:`_best_startup_product_reference` with the work around numpy's ``log``
+        and ``exp`` in two kernel calls
+        (:func:`market_sim.model.choice_kernel.startup_exponents`,
+        :func:`~market_sim.model.choice_kernel.best_startup_score`)."""
+        pr, market = self.world.products, self.market
+        ok = market.orderable & self._startup_products  # merchant, with demand weight
+        spec = self.world.scenario.startups
+        tier = min(spec.priority_tier, market.quotes.shape[1] - 1)
+        expo = startup_exponents(
+            np.log(market.list_price / pr.h100e),
+            market.quotes,
+            tier,
+            float(spec.price_elasticity),
+            float(spec.lead_time_sensitivity),
+        )
+        return best_startup_score(pr.demand_weight, np.exp(expo), ok)
+
+    def _best_startup_product_reference(self) -> int:
+        """The product with the best score among the orderable merchant products with a
+        demand weight, or -1 (numpy; the test oracle)."""
         pr, market = self.world.products, self.market
         ok = market.orderable & self._startup_products  # merchant, with demand weight
         if not ok.any():
