@@ -217,8 +217,9 @@ class Holder(mesa.Agent):
             year = self.model.year_of(week)
         self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd  # spend(week, usd)
         self.week_spend_usd += usd
-        self.paid_usd_total += usd
-        self.received_h100e_total += h100e
+        state, h = self.buyer_state, self.holder  # paid_usd_total, received_h100e_total
+        state.paid_usd_total[h] += usd
+        state.received_h100e_total[h] += h100e
 
     def spend(self, week: int, usd: float) -> None:
         """Charge an outlay to this calendar year's budget."""

@@ -175,12 +175,12 @@ class Recorder:
             week=week,
             backlog=self.backlog_units(),
             h100e_delivered=h100e_delivered,
-            total_units=float(acc.deliveries_product.sum()),
-            total_h100e=float(h100e_delivered.sum()),
+            total_units=float(np.add.reduce(acc.deliveries_product)),
+            total_h100e=float(np.add.reduce(h100e_delivered)),
             installed=installed,
             firms=firms,
             population=pop,
-            all_installed=float(installed.sum()) + pop[4],
+            all_installed=float(np.add.reduce(installed)) + pop[4],
         )
 
     # ------------------------------------------------------------------ families
@@ -218,8 +218,8 @@ class Recorder:
         market_outcomes(
             v.total_units,
             v.total_h100e,
-            float((fleet[:, incumbent] @ self.incumbent_h100e).sum()),  # numpy's matmul
-            float((fleet @ pr.h100e).sum()),
+            float(np.add.reduce(fleet[:, incumbent] @ self.incumbent_h100e)),  # numpy's matmul
+            float(np.add.reduce(fleet @ pr.h100e)),
             acc.startup_units,
             pr.h100e,
             incumbent,

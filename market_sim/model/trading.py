@@ -502,7 +502,7 @@ class Trading:
         """Move sold H100e from sellers to buyers (as a pool of the sellers' mix); pay."""
         acc, pr, holdings = self.accounts, self.world.products, self.holdings
         buyers, sellers = bids[2], asks[2]
-        volume = float(ask_fills.sum())
+        volume = float(np.add.reduce(ask_fills))
         if not math.isfinite(price) or volume <= 0:
             ref = self.world.reference_product
             reference = float(self.market.list_price[ref] / pr.h100e[ref])
@@ -542,14 +542,14 @@ class Trading:
         fills of the startups' bids, both tranches)."""
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
-        volume = float(ask_fills.sum())
+        volume = float(np.add.reduce(ask_fills))
         if math.isfinite(price) and volume > 0:
             market.rental_price = float(price)
             holders = self.holders
             for h, q in zip(asks[2].tolist(), ask_fills.tolist(), strict=True):
                 if q > 0:
                     holders[h].rental_received_usd += float(q * price * hours)
-            acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
+            acc.record_rental(price, volume, float(np.add.reduce(bid_fills) * price * hours))
         else:
             market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
             acc.record_rental(market.rental_price, 0.0, 0.0)
