@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from market_sim.market.kernels_sum import PAIRWISE_MAX
-from market_sim.model.choice_kernel import choice_cells
+from market_sim.model.choice_kernel import choice_cells, choice_exponents
 from market_sim.model.state import Market
 from market_sim.model.world import BuyerArrays, World
 
@@ -85,8 +85,9 @@ def choices_for(world: World, market: Market) -> Choices:
         return choices_reference(world, market)
     price_h = market.list_price / pr.h100e
     log_price = np.log(np.maximum(price_h, 1e-9))
-    quotes = market.quotes[:, np.minimum(b.tiers, market.quotes.shape[1] - 1)].T.astype(float)
-    expo = np.exp(-b.elasticity * log_price - b.sensitivity * quotes)
+    exponent, quotes = choice_exponents(  # numpy's arithmetic on them, in a kernel
+        log_price, market.quotes, b.tiers, b.elasticity, b.sensitivity
+    )
     shares, quote, cells, per, lim = choice_cells(
         market.orderable,
         market.allowed,
@@ -94,8 +95,8 @@ def choices_for(world: World, market: Market) -> Choices:
         b.ceiling,
         b.weights,
         market.program_commitment[pr.vendor],
-        expo,
-        np.ascontiguousarray(quotes),
+        np.exp(exponent),  # numpy's exp (a kernel's would round differently)
+        quotes,
         market.list_price,
         pr.h100e,
     )

@@ -109,3 +109,28 @@ def best_startup_score(weight: np.ndarray, expo: np.ndarray, ok: np.ndarray) -> 
         if ok[p]:
             return best
     return -1
+
+
+@njit(cache=True)
+def choice_exponents(
+    log_price: np.ndarray,
+    quotes: np.ndarray,
+    tiers: np.ndarray,
+    elasticity: np.ndarray,
+    sensitivity: np.ndarray,
+) -> np.ndarray:
+    """[2, holders, products]: each holder's score exponent of each product, ``-elasticity
+    x log price per H100e - sensitivity x quoted weeks``, and those quoted weeks (as
+    floats): the quotes (``quotes`` [products, tiers]) at the holder's tier (at most the
+    last). ``elasticity`` and ``sensitivity`` are [holders, 1]. The same numbers as
+    :func:`market_sim.model.choice.choice_matrix`'s numpy on the arrays."""
+    n_h = tiers.shape[0]
+    n_p, n_t = quotes.shape
+    out = np.empty((2, n_h, n_p))
+    for h in range(n_h):
+        t = tiers[h] if tiers[h] < n_t - 1 else n_t - 1
+        for p in range(n_p):
+            q = float(quotes[p, t])
+            out[1, h, p] = q
+            out[0, h, p] = -elasticity[h, 0] * log_price[p] - sensitivity[h, 0] * q
+    return out
