@@ -67,7 +67,6 @@ class Holder(mesa.Agent):
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
         self.gray_received_usd = 0.0  # sales on the gray market, USD
-        self.week_spend_usd = 0.0  # outlays this week (purchases, programs), USD
         self._budgets: dict[int, float] = {}  # year -> accelerator budget, USD
         self.rental_received_usd = 0.0  # rent earned, USD
         world = model.world
@@ -89,6 +88,15 @@ class Holder(mesa.Agent):
     @expected_lead.setter
     def expected_lead(self, weeks: float) -> None:
         self.buyer_state.expected_lead[self.holder] = weeks
+
+    @property
+    def week_spend_usd(self) -> float:
+        """This week's outlays (purchases, programs), USD (the model's ``buyer_state``)."""
+        return float(self.buyer_state.week_spend_usd[self.holder])
+
+    @week_spend_usd.setter
+    def week_spend_usd(self, usd: float) -> None:
+        self.buyer_state.week_spend_usd[self.holder] = usd
 
     @property
     def paid_usd_total(self) -> float:
@@ -216,8 +224,8 @@ class Holder(mesa.Agent):
         if year is None:
             year = self.model.year_of(week)
         self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd  # spend(week, usd)
-        self.week_spend_usd += usd
-        state, h = self.buyer_state, self.holder  # paid_usd_total, received_h100e_total
+        state, h = self.buyer_state, self.holder  # and paid_usd_total, received_h100e_total
+        state.week_spend_usd[h] += usd
         state.paid_usd_total[h] += usd
         state.received_h100e_total[h] += h100e
 
@@ -225,7 +233,7 @@ class Holder(mesa.Agent):
         """Charge an outlay to this calendar year's budget."""
         year = self.model.year_of(week)
         self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd
-        self.week_spend_usd += usd
+        self.buyer_state.week_spend_usd[self.holder] += usd
 
 
 class FleetBuyer(Holder):

@@ -33,17 +33,19 @@ class BuyerState:
     """Per holder: ``expected_lead`` (weeks, the smoothed quotes), ``given_up_h100e``
     (the fleet shortfall given up so far, H100e; fleet buyers only), ``paid_usd_total``
     and ``received_h100e_total`` (what its purchases cost, USD, and brought, H100e, on
-    the primary and gray markets so far)."""
+    the primary and gray markets so far) and ``week_spend_usd`` (this week's outlays:
+    purchases and programs, USD)."""
 
     expected_lead: np.ndarray
     given_up_h100e: np.ndarray
     paid_usd_total: np.ndarray
     received_h100e_total: np.ndarray
+    week_spend_usd: np.ndarray
 
     @classmethod
     def empty(cls, n_holders: int, initial_lead_weeks: float) -> BuyerState:
         lead = np.full(n_holders, float(initial_lead_weeks))
-        return cls(lead, np.zeros(n_holders), np.zeros(n_holders), np.zeros(n_holders))
+        return cls(lead, *(np.zeros(n_holders) for _ in range(4)))
 
 
 class RentalAsks:

@@ -192,8 +192,8 @@ class Supply:
             self.market.choices_changed()
         for vendor in self.vendors:
             vendor.open_books()
-        for h in self.holders:
-            h.week_spend_usd = 0.0
+        if self.holders:  # every holder's week_spend_usd
+            self.holders[0].buyer_state.week_spend_usd[:] = 0.0
 
     def produce(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive.

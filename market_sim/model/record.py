@@ -129,9 +129,9 @@ class Recorder:
         """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
         w, pr = world, world.products
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
-        self._expected_lead = (  # every holder's, weeks (the model's buyer state)
-            holders[0].buyer_state.expected_lead if len(holders) else np.zeros(0)
-        )
+        state = holders[0].buyer_state if len(holders) else None  # the model's, by holder
+        self._expected_lead = state.expected_lead if state else np.zeros(0)  # weeks
+        self._week_spend = state.week_spend_usd if state else np.zeros(0)  # USD
         """Holders that may start an in-house program (make-or-buy)."""
         incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
         self.incumbent_index = np.flatnonzero(incumbent)
@@ -239,7 +239,7 @@ class Recorder:
             self.holdings.fleet,
             v.installed,
             v.all_installed,
-            np.array([h.week_spend_usd for h in holders]),
+            self._week_spend,
             self._expected_lead,
             self.open_orders()[0],
             acc.deliveries_firm_vendor,
