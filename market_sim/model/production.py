@@ -12,6 +12,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
+from market_sim.agents.chipmaker_kernel import (
+    INVEST_COLUMNS,
+    invest_nodes_kernel,
+    open_nodes_kernel,
+)
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import kernels_queue
 from market_sim.market.kernels_batch import quote_markets_core
@@ -65,6 +70,15 @@ class Supply:
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
         self._backlog: tuple[int, np.ndarray] | None = None  # (book version, backlog)
+        self.nodes = chipmakers[0].node_state if len(chipmakers) else None
+        """The chipmakers' state arrays (:class:`NodeState`, the model's)."""
+        self._invests = np.array([c.spec is not None for c in chipmakers], dtype=np.bool_)
+        self._invest_rules = np.array(  # each node's expansion rule (INVEST_COLUMNS)
+            [
+                [float(getattr(c.spec, k)) if c.spec else 0.0 for k in INVEST_COLUMNS]
+                for c in chipmakers
+            ]
+        ).reshape(len(chipmakers), len(INVEST_COLUMNS))
         self._make_or_buy = [  # the holders with a make-or-buy rule (fixed per run)
             h
             for h in holders
@@ -121,8 +135,14 @@ class Supply:
     def reachable_capacity(self, week: int) -> np.ndarray:
         """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted
         rest)."""
-        cap = np.array([c.capacity for c in self.chipmakers])
+        cap = self._node_capacity()
         return cap[None, :] * self.contract_shares(week)[1]
+
+    def _node_capacity(self) -> np.ndarray:
+        """Every node's capacity this week (a copy), node units per week."""
+        if self.nodes is None:
+            return np.zeros(0)
+        return self.nodes.capacity.copy()
 
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
@@ -181,9 +201,7 @@ class Supply:
 
     def open_week(self, week: int) -> None:
         """Set capacities and which products can be ordered; open the vendors' books."""
-        factors = self.events.node_factor[week].tolist()
-        for chip in self.chipmakers:
-            chip.open_week(week, factors[chip.index])
+        self.open_nodes(week)
         orderable = self.orderable(week)
         market_orderable = self.market.orderable
         if orderable.shape != market_orderable.shape or (orderable != market_orderable).any():
@@ -208,7 +226,7 @@ class Supply:
             return self.produce_reference(week)
         arrivals = self.advance_pipelines()
         shares, reach_share = self.contract_shares(week)
-        capacity = np.array([c.capacity for c in self.chipmakers])
+        capacity = self._node_capacity()
         reserved = self.world.reserved_share[week]
         vendors, st, lay = self.vendors, self.state, self.layout
         units_started = np.array([v.units_started_total for v in vendors])
@@ -251,13 +269,13 @@ class Supply:
         )
         for v, total in zip(vendors, units_started.tolist(), strict=True):
             v.units_started_total = total
-        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
-        reserved_list = reserved.tolist()
-        # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
-        node_used = [float(sum(col)) for col in used.T.tolist()]
-        for j, chip in enumerate(self.chipmakers):
-            chip.record_allocation(asked[j], got[j], reserved_list[j])
-            chip.used = node_used[j]
+        if self.nodes is not None:  # every chipmaker's record_allocation and use
+            n = self.nodes
+            n.requested[:] = requests.sum(axis=0)
+            n.granted[:] = grants.sum(axis=0)
+            n.reserved_share[:] = reserved
+            # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
+            n.used[:] = [float(sum(col)) for col in used.T.tolist()]
         return arrivals, used
 
     def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +290,7 @@ class Supply:
         requests = np.array([v.plan(week, backlog, reach[v.index], launch) for v in self.vendors])
         shares = self.contract_shares(week)[0]
         reserved = self.world.reserved_share[week]
-        capacity = np.array([c.capacity for c in self.chipmakers])
+        capacity = self._node_capacity()
         grants = split_capacities(capacity, requests, shares, reserved)
         asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
         for j, chip in enumerate(self.chipmakers):
@@ -316,10 +334,52 @@ class Supply:
         market.prices_changed()
         market.quotes = self.new_order_quotes(week)
         market.choices_changed()
-        for chip in self.chipmakers:
-            self.accounts.capacity_ordered[chip.index] += chip.invest(week)
+        self.invest(week)
         for h in self._make_or_buy:  # (the others' consider_in_house does nothing)
             h.consider_in_house(week)
+
+    def invest(self, week: int) -> None:
+        """Every chipmaker's investment decision, in one kernel call
+        (:func:`market_sim.agents.chipmaker_kernel.invest_nodes_kernel`; its oracle is
+        :meth:`invest_reference`); the capacity ordered goes to the accounts."""
+        n = self.nodes
+        if n is None:
+            return
+        self.accounts.capacity_ordered += invest_nodes_kernel(
+            week,
+            self._invests,
+            self._invest_rules,
+            n.capacity,
+            n.used,
+            n.reserved_share,
+            n.requested,
+            n.granted,
+            n.high_weeks,
+            n.next_decision,
+            n.arrivals,
+        )
+
+    def invest_reference(self, week: int) -> None:
+        """:meth:`invest` by each chipmaker's own ``invest`` (the oracle)."""
+        for chip in self.chipmakers:
+            self.accounts.capacity_ordered[chip.index] += chip.invest(week)
+
+    def open_nodes(self, week: int) -> None:
+        """Every chipmaker's ``open_week``: its capacity this week, in one kernel call
+        (:func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
+        n = self.nodes
+        if n is not None:
+            factor = self.events.node_factor[week]
+            open_nodes_kernel(
+                week, self.world.node_capacity, factor, n.expansion, n.arrivals, n.capacity
+            )
+
+    def open_nodes_reference(self, week: int) -> None:
+        """The chipmakers' part of :meth:`open_week` by each one's ``open_week`` (the
+        oracle of :func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
+        factors = self.events.node_factor[week].tolist()
+        for chip in self.chipmakers:
+            chip.open_week(week, factors[chip.index])
 
     def reprice(self, week: int, new_orders: np.ndarray) -> None:
         """Every vendor's forecasts and list prices, in one kernel call

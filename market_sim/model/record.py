@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from market_sim.agents.chipmaker_kernel import node_record_kernel
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.production_kernel import ProductionState
@@ -129,6 +130,7 @@ class Recorder:
         """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
         w, pr = world, world.products
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
+        self._nodes = chipmakers[0].node_state if len(chipmakers) else None  # the model's
         state = holders[0].buyer_state if len(holders) else None  # the model's, by holder
         self._expected_lead = state.expected_lead if state else np.zeros(0)  # weeks
         self._week_spend = state.week_spend_usd if state else np.zeros(0)  # USD
@@ -161,10 +163,12 @@ class Recorder:
             ],
             dtype=np.float64,
         ).reshape(len(self.vendors), -1)
-        self.chipmaker_record = np.array(
-            [(c.capacity, c.used, c.expansion, c.utilisation) for c in self.chipmakers],
-            dtype=np.float64,
-        ).reshape(len(self.chipmakers), -1)
+        n = self._nodes  # each chipmaker's (capacity, used, expansion, utilisation)
+        self.chipmaker_record = (
+            node_record_kernel(n.capacity, n.used, n.expansion, n.reserved_share)
+            if n is not None
+            else np.zeros((0, 4))
+        )
         h100e_delivered = acc.deliveries_product * pr.h100e
         installed = self.installed_h100e()
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
