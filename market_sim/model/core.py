@@ -25,6 +25,7 @@ from market_sim.agents.fleet import BuyerState
 from market_sim.agents.registry import HOLDER_AGENTS
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import VendorAgent
+from market_sim.agents.vendor_accounts import VendorAccounts
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices, choices_for
@@ -117,6 +118,7 @@ class GPUMarketModel(mesa.Model):
         lags = [n.expansion.build_lag_weeks for n in scenario.supply.nodes if n.expansion]
         arrival_weeks = len(w.node_capacity) + max(lags, default=0) + 1
         self.node_state = NodeState.empty(n_n, arrival_weeks)  # the chipmakers' [nodes]
+        self.vendor_accounts = VendorAccounts.empty(n_v)  # the vendors' books [vendors]
         self._years = [scenario.date_of(k).year for k in range(w.weeks + 1)]
         self._installed_cache: tuple[int, np.ndarray] | None = None
         self._reference_cache: tuple[int, float] | None = None

@@ -70,6 +70,9 @@ class Supply:
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
         self._backlog: tuple[int, np.ndarray] | None = None  # (book version, backlog)
+        self._fixed_cogs = np.array(  # USD a week, each vendor's (fixed per run)
+            [v.spec.fixed_cogs_usd_per_week for v in vendors], dtype=float
+        )
         self.nodes = chipmakers[0].node_state if len(chipmakers) else None
         """The chipmakers' state arrays (:class:`NodeState`, the model's)."""
         self._invests = np.array([c.spec is not None for c in chipmakers], dtype=np.bool_)
@@ -208,8 +211,11 @@ class Supply:
             # (else the choices still hold)
             self.market.orderable = orderable
             self.market.choices_changed()
-        for vendor in self.vendors:
-            vendor.open_books()
+        if self.vendors:  # every vendor's open_books
+            books = self.vendors[0].accounts
+            books.sales_usd[:] = 0.0
+            books.revenue_usd[:] = 0.0
+            books.cogs_usd[:] = self._fixed_cogs
         if self.holders:  # every holder's week_spend_usd
             self.holders[0].buyer_state.week_spend_usd[:] = 0.0
 

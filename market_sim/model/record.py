@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from market_sim.agents.chipmaker_kernel import node_record_kernel
+from market_sim.agents.vendor_accounts import vendor_record_kernel
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.production_kernel import ProductionState
@@ -131,6 +132,12 @@ class Recorder:
         w, pr = world, world.products
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
         self._nodes = chipmakers[0].node_state if len(chipmakers) else None  # the model's
+        self._books = vendors[0].accounts if len(vendors) else None  # the vendors' books
+        sizes = [len(d.products) for d in vendors]  # vendor v's products, ascending
+        self._vendor_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._vendor_products = np.array(
+            [p for d in vendors for p in d.products], dtype=np.int64
+        ).reshape(-1)
         state = holders[0].buyer_state if len(holders) else None  # the model's, by holder
         self._expected_lead = state.expected_lead if state else np.zeros(0)  # weeks
         self._week_spend = state.week_spend_usd if state else np.zeros(0)  # USD
@@ -155,14 +162,19 @@ class Recorder:
 
     def _shared(self, week: int) -> Week:
         acc, pr = self.accounts, self.world.products
-        inventory = self.production.inventory.tolist()  # each vendor's, over its products
-        self.vendor_record = np.array(
-            [
-                (d.revenue_usd, d.cogs_usd, d.sales_usd, sum([inventory[p] for p in d.products]))
-                for d in self.vendors
-            ],
-            dtype=np.float64,
-        ).reshape(len(self.vendors), -1)
+        books = self._books  # each vendor's (revenue, cogs, sales, inventory over products)
+        self.vendor_record = (
+            vendor_record_kernel(
+                books.revenue_usd,
+                books.cogs_usd,
+                books.sales_usd,
+                self.production.inventory,
+                self._vendor_offsets,
+                self._vendor_products,
+            )
+            if books is not None
+            else np.zeros((0, 4))
+        )
         n = self._nodes  # each chipmaker's (capacity, used, expansion, utilisation)
         self.chipmaker_record = (
             node_record_kernel(n.capacity, n.used, n.expansion, n.reserved_share)

@@ -23,6 +23,7 @@ import numpy as np
 from market_sim.agents.fleet import BuyerState, FleetBatch, RentalAsks
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
+from market_sim.agents.vendor_accounts import book_sales_kernel
 from market_sim.market.kernels_batch import clear_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
 from market_sim.market.policies import policy_table
@@ -86,6 +87,9 @@ class Trading:
         the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
+        specs = [v.spec for v in vendors]  # fixed per run: the vendors' attached revenue
+        self._attach_share = np.array([s.attach_revenue_share for s in specs], dtype=float)
+        self._attach_margin = np.array([s.attach_gross_margin for s in specs], dtype=float)
         self._max_lead_weeks = int(world.scenario.policy.max_lead_weeks)  # >= 1 (schema)
         pr = world.products  # fixed per run: what startups may buy when orderable
         self._startup_products = (pr.owner_holder < 0) & (pr.demand_weight > 0)
@@ -442,6 +446,34 @@ class Trading:
                 holders[h].pay(week, usd_by[h], h100e, year)
         acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
         units_by, paid_by = by_product
+        self.book_sales(units_by, paid_by)
+        acc.record_primary(filled, units_by, *by_firm)
+
+    def book_sales(self, units_by: np.ndarray, paid_by: np.ndarray) -> None:
+        """Each product's units sold this week out of its inventory and into its vendor's
+        books (``units_by`` units, ``paid_by`` USD per product), in one kernel call
+        (:func:`market_sim.agents.vendor_accounts.book_sales_kernel`; its oracle is
+        :meth:`book_sales_reference`)."""
+        if not self.vendors:
+            return
+        books, pr = self.vendors[0].accounts, self.world.products
+        book_sales_kernel(
+            units_by,
+            paid_by,
+            pr.vendor,
+            pr.unit_cost_usd,
+            self._attach_share,
+            self._attach_margin,
+            self.production.inventory,
+            books.sales_usd,
+            books.revenue_usd,
+            books.cogs_usd,
+            books.sales_total_usd,
+            books.units_sold,
+        )
+
+    def book_sales_reference(self, units_by: np.ndarray, paid_by: np.ndarray) -> None:
+        """:meth:`book_sales` by each vendor's ``book_sales`` (the oracle)."""
         vendors, product_vendor = self.vendors, self._product_vendor
         inventory = self.production.inventory
         paid_list = paid_by.tolist()
@@ -449,7 +481,6 @@ class Trading:
             if units > 0:
                 inventory[p] = max(0.0, inventory[p] - units)
                 vendors[product_vendor[p]].book_sales(p, units, paid_list[p])
-        acc.record_primary(filled, units_by, *by_firm)
 
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
         """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples, in
