@@ -35,10 +35,11 @@ from market_sim.model.markets import DoubleAuction, Orders, quoted_price
 from market_sim.model.production_kernel import ProductionState
 from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
+from market_sim.model.trading_reference import TradingReference
 from market_sim.model.world import STARTUP_CLASS, World
 
 
-class Trading:
+class Trading(TradingReference):
     """Orders, the week's markets in one kernel call, and settlement (phases 4 and 5)."""
 
     def __init__(
@@ -105,30 +106,6 @@ class Trading:
         choices' order lines); :meth:`place_orders_reference` asks each buyer's
         ``decide`` instead (the oracle)."""
         firms = self._firm_orders(week) if self.holders else None
-        return self._add_orders(week, firms)
-
-    def place_orders_reference(self, week: int) -> np.ndarray:
-        """:meth:`place_orders` by each holder's own ``decide`` (the test oracle)."""
-        product: list[int] = []
-        holder: list[int] = []
-        klass: list[int] = []
-        qty: list[float] = []
-        limit: list[float] = []
-        priority: list[int] = []
-        views = self.holders[0].model.week_views() if self.holders else None
-        for h in self.holders:
-            lines = h.decide(week, views)
-            if not lines:
-                continue
-            ps, units, usd = zip(*lines, strict=True)
-            product += ps
-            qty += units
-            limit += usd
-            k = len(lines)
-            holder += [h.holder] * k
-            klass += [h.klass] * k
-            priority += [h.spec.priority_tier] * k
-        firms = Batch(product, holder, -1, klass, qty, limit, priority, week) if qty else None
         return self._add_orders(week, firms)
 
     def _firm_orders(self, week: int) -> Batch | None:
@@ -216,22 +193,6 @@ class Trading:
             float(spec.lead_time_sensitivity),
         )
         return best_startup_score(pr.demand_weight, np.exp(expo), ok)
-
-    def _best_startup_product_reference(self) -> int:
-        """The product with the best score among the orderable merchant products with a
-        demand weight, or -1 (numpy; the test oracle)."""
-        pr, market = self.world.products, self.market
-        ok = market.orderable & self._startup_products  # merchant, with demand weight
-        if not ok.any():
-            return -1
-        spec = self.world.scenario.startups
-        price = market.list_price / pr.h100e
-        quotes = market.quotes[:, min(spec.priority_tier, market.quotes.shape[1] - 1)]
-        score = pr.demand_weight * np.exp(
-            -spec.price_elasticity * np.log(price) - spec.lead_time_sensitivity * quotes
-        )
-        score = np.where(ok, score, -1.0)
-        return int(np.argmax(score))
 
     def _startup_orders(self, week: int) -> tuple[Orders, tuple[np.ndarray, ...]]:
         """Startups' rental bids and direct orders: ``(bids, (product, startup index,
@@ -472,16 +433,6 @@ class Trading:
             books.units_sold,
         )
 
-    def book_sales_reference(self, units_by: np.ndarray, paid_by: np.ndarray) -> None:
-        """:meth:`book_sales` by each vendor's ``book_sales`` (the oracle)."""
-        vendors, product_vendor = self.vendors, self._product_vendor
-        inventory = self.production.inventory
-        paid_list = paid_by.tolist()
-        for p, units in enumerate(units_by.tolist()):
-            if units > 0:
-                inventory[p] = max(0.0, inventory[p] - units)
-                vendors[product_vendor[p]].book_sales(p, units, paid_list[p])
-
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
         """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples, in
         one kernel call (:meth:`FleetBatch.gray_orders`; its oracle is
@@ -493,21 +444,6 @@ class Trading:
             week, m.installed_h100e(), m.reference_price_per_h100e(), self.market.rental_price
         )
 
-    def _gray_orders_reference(self, week: int) -> tuple[Orders, Orders]:
-        """:meth:`_gray_orders` by each fleet buyer's ``gray_orders`` (the oracle)."""
-        bids: tuple[list, list, list] = ([], [], [])
-        asks: tuple[list, list, list] = ([], [], [])
-        buyers = self.fleet_buyers
-        installed = buyers[0].model.installed_h100e().tolist() if buyers else []
-        for h in buyers:
-            (price, qty), ask = h.gray_orders(week, installed)  # gray_bid(week), gray_ask(week)
-            if qty > 0:
-                bids[0].append(price), bids[1].append(qty), bids[2].append(h.holder)
-            price, qty = ask
-            if qty > 0:
-                asks[0].append(price), asks[1].append(qty), asks[2].append(h.holder)
-        return _arrays(bids), _arrays(asks)
-
     def _rental_orders(self, week: int) -> tuple[Orders, Orders]:
         """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
         holders' asks (price, H100e, holder), in one kernel call (:class:`RentalAsks`;
@@ -517,17 +453,6 @@ class Trading:
         m = self.holders[0].model
         asks = self.rental_asks.asks(m.installed_h100e(), m.reference_price_per_h100e())
         return self.rental_bids, asks
-
-    def _rental_orders_reference(self, week: int) -> tuple[Orders, Orders]:
-        """:meth:`_rental_orders` by each holder's ``rental_ask`` (the oracle)."""
-        ask: tuple[list, list, list] = ([], [], [])
-        holders = self.holders
-        installed = holders[0].model.installed_h100e().tolist() if holders else []
-        for h in holders:
-            price, qty = h.rental_ask(week, installed)
-            if qty > 0:
-                ask[0].append(price), ask[1].append(qty), ask[2].append(h.holder)
-        return self.rental_bids, _arrays(ask)
 
     def _settle_gray(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
         """Move sold H100e from sellers to buyers (as a pool of the sellers' mix); pay."""
@@ -594,14 +519,6 @@ def _offsets(sides: list[Orders]) -> np.ndarray:
     for side in sides:
         ends.append(ends[-1] + len(side[0]))
     return np.array(ends, dtype=np.int64)
-
-
-def _arrays(t: tuple[list, list, list]) -> Orders:
-    return (
-        np.array(t[0], dtype=float),
-        np.array(t[1], dtype=float),
-        np.array(t[2], dtype=np.int64),
-    )
 
 
 DOUBLE_AUCTIONS: tuple[DoubleAuction, ...] = (
