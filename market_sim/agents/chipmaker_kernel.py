@@ -18,6 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+NOT_IN_A_RUN = ("utilisation_of",)
+"""Inlined into the kernels that call it, never called on its own in a run (the compile
+notice, :mod:`market_sim.runs.jit_cache`, does not wait for its cache)."""
+
 INVEST_COLUMNS = (
     "utilisation_trigger",
     "trigger_weeks",

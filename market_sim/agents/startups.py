@@ -118,6 +118,8 @@ class StartupPopulation:
             R.direct_orders_rows(
                 no_rows, np.zeros(0), c["value"], c["on_order"], 1.0, 1.0, 1.0, 0.0
             )
+            # nor would a run in which no startup exits
+            R.drop_exited_rows(no_rows, no_rows, no_rows, c["status"], c["owned"], self._pos)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")

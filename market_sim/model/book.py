@@ -264,6 +264,14 @@ def startup_orders_kernel(
     return rows, values
 
 
+def warm() -> None:
+    """Load (or compile) :func:`cancel_startups_kernel` now: a run in which no startup
+    exits never calls it, and its cache would stay cold (the compile notice would
+    announce it every run)."""
+    no_rows = np.zeros(0, dtype=np.int64)
+    cancel_startups_kernel(no_rows, no_rows, np.zeros(0), no_rows, 0)
+
+
 @njit(cache=True)
 def cancel_startups_kernel(
     holder: np.ndarray, startup: np.ndarray, qty: np.ndarray, rows: np.ndarray, n_rows: int

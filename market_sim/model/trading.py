@@ -27,6 +27,7 @@ from market_sim.agents.vendor_accounts import book_sales_kernel
 from market_sim.market.kernels_batch import clear_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
 from market_sim.market.policies import policy_table
+from market_sim.model import book as book_module
 from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.choice_kernel import best_startup_score, startup_exponents
@@ -77,6 +78,7 @@ class Trading(TradingReference):
         self._holder_tier = np.array([h.spec.priority_tier for h in holders], dtype=np.int64)
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
+        book_module.warm()  # a kernel a run may not call: its cache loaded
         self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
