@@ -47,6 +47,7 @@ class VendorAgent(mesa.Agent):
     cogs_usd = _account("cogs_usd", "cost of goods this week, USD")
     sales_total_usd = _account("sales_total_usd", "receipts so far, USD")
     units_sold = _account("units_sold", "units sold so far")
+    units_started_total = _account("units_started_total", "units started so far")
 
     def __init__(self, model: mesa.Model, spec: VendorSpec, index: int, products: list[int]):
         super().__init__(model)

@@ -22,18 +22,19 @@ from numba import njit
 @dataclass
 class VendorAccounts:
     """Per vendor: this week's ``sales_usd`` (accelerator receipts), ``revenue_usd``
-    (sales plus attached revenue) and ``cogs_usd``; ``sales_total_usd`` and
-    ``units_sold`` so far."""
+    (sales plus attached revenue) and ``cogs_usd``; ``sales_total_usd``, ``units_sold``
+    and ``units_started_total`` so far."""
 
     sales_usd: np.ndarray
     revenue_usd: np.ndarray
     cogs_usd: np.ndarray
     sales_total_usd: np.ndarray
     units_sold: np.ndarray
+    units_started_total: np.ndarray
 
     @classmethod
     def empty(cls, n_vendors: int) -> VendorAccounts:
-        return cls(*(np.zeros(n_vendors) for _ in range(5)))
+        return cls(*(np.zeros(n_vendors) for _ in range(6)))
 
 
 @njit(cache=True)

@@ -70,6 +70,7 @@ class Supply:
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
         self._backlog: tuple[int, np.ndarray] | None = None  # (book version, backlog)
+        self._books = vendors[0].accounts if len(vendors) else None  # the vendors' books
         self._fixed_cogs = np.array(  # USD a week, each vendor's (fixed per run)
             [v.spec.fixed_cogs_usd_per_week for v in vendors], dtype=float
         )
@@ -211,8 +212,8 @@ class Supply:
             # (else the choices still hold)
             self.market.orderable = orderable
             self.market.choices_changed()
-        if self.vendors:  # every vendor's open_books
-            books = self.vendors[0].accounts
+        books = self._books
+        if books is not None:  # every vendor's open_books
             books.sales_usd[:] = 0.0
             books.revenue_usd[:] = 0.0
             books.cogs_usd[:] = self._fixed_cogs
@@ -235,7 +236,8 @@ class Supply:
         capacity = self._node_capacity()
         reserved = self.world.reserved_share[week]
         vendors, st, lay = self.vendors, self.state, self.layout
-        units_started = np.array([v.units_started_total for v in vendors])
+        books = self._books  # each vendor's units started so far, added to in place
+        units_started = books.units_started_total if books is not None else np.zeros(0)
         requests, grants, used = produce_kernel(
             week,
             np.array([v.active for v in vendors]),
@@ -273,8 +275,6 @@ class Supply:
             self.pipelines,
             units_started,
         )
-        for v, total in zip(vendors, units_started.tolist(), strict=True):
-            v.units_started_total = total
         if self.nodes is not None:  # every chipmaker's record_allocation and use
             n = self.nodes
             n.requested[:] = requests.sum(axis=0)
