@@ -64,3 +64,28 @@ def test_by_market_kernel_rejects_a_product_out_of_range():
 
     with pytest.raises(ValueError):
         by_market_kernel(np.array([0, 3], dtype=np.int64), 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 60), st.integers(1, 9), st.data())
+def test_startup_orders_kernel_equals_numpy(n, n_products, data):
+    book = _book(data, n, n_products)
+    weight = data.draw(arrays(np.float64, n_products, elements=st.floats(0.0, 10.0)))
+    rows, values = book.startup_orders(weight)
+    want_rows, want_values = book.startup_orders_reference(weight)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(values, want_values)
+    assert rows.dtype == np.int64 and values.dtype == np.float64
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 9), st.data())
+def test_cancel_startups_kernel_equals_numpy(n, n_products, data):
+    book = _book(data, n, n_products)
+    twin = OrderBook(capacity=4)
+    twin.n, twin._cols = book.n, {k: c.copy() for k, c in book._cols.items()}
+    rows = np.unique(data.draw(arrays(np.int64, st.integers(0, 30), elements=st.integers(0, 50))))
+    got = book.cancel_startups(rows, 51)
+    want = twin.cancel_startups_reference(rows, 51)
+    assert got == want or (np.isnan(got) and np.isnan(want))
+    np.testing.assert_array_equal(book.qty, twin.qty)

@@ -45,6 +45,17 @@ def test_kernel_equals_reference_on_perturbed_markets(seed):
     m.allowed = rng.random(m.allowed.shape) < 0.9
     m.program_commitment[:] = rng.choice([0.0, 0.0, 0.5, 2.0], m.program_commitment.shape)
     _same(model.world, m)
+    # the startups' product: the kernels and numpy (``ok`` empty, ties, huge exponents)
+    if rng.random() < 0.2:
+        m.orderable[:] = False
+    if rng.random() < 0.3:
+        h100e = model.world.products.h100e  # every product at one price per H100e
+        m.list_price[:] = m.list_price[0] * h100e / h100e[0]
+        m.quotes[:] = m.quotes[0]
+    if rng.random() < 0.2:
+        m.list_price *= 1e-300
+    trading = model.trading
+    assert trading._best_startup_product() == trading._best_startup_product_reference()
     model.close()
 
 
@@ -56,3 +67,22 @@ def test_pairwise_sum_is_numpys_row_sum(n, seed):
     want = rows.sum(axis=1)
     got = [pairwise_sum(r, 0, n) for r in rows]
     np.testing.assert_array_equal(got, want)
+
+
+def test_merchant_mix_equals_each_holders_own_sum():
+    """Choices.merchant_mix (every holder at once) gives what each hyperscaler computed
+    from its own row before (``HyperscalerAgent.merchant_strain``): bit for bit."""
+    model = GPUMarketModel("scenarios/baseline.toml", overrides=["startups.count=100"], seed=5)
+    merchant = model.world.products.owner_holder < 0
+    for _ in range(80):
+        c = model.choices()
+        mixes, totals = c.merchant_mix(merchant)
+        assert c.merchant_mix(merchant)[0] is mixes  # once per mask
+        for h in range(len(c.shares)):
+            shares = c.shares[h] * merchant
+            total = float(np.add.reduce(shares))
+            assert totals[h] == total
+            if total > 0:
+                np.testing.assert_array_equal(mixes[h], shares / total)
+        model.step()
+    model.close()

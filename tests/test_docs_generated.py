@@ -102,6 +102,9 @@ _CODES = {
     "NO_END",
     "PACKAGED_BASELINE",  # a file path (parents[1])
     "TOGETHER_MIN_ROWS",  # a storage layout; no number depends on it (test_startup_rows.py)
+    "NOTHING",  # the fleet buyers' action codes (agents/fleet_kernel.py)
+    "ORDER",
+    "CANCEL",
 }
 
 

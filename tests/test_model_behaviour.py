@@ -186,6 +186,10 @@ def test_startup_kernels_equal_the_per_agent_oracle():
         np.testing.assert_array_equal(
             col[: fast.startups.n], slow.startups.cols[name][: slow.startups.n], err_msg=name
         )
+    for name in ("live", "visit", "live_pos"):  # entrants' rows: kernel and numpy alike
+        np.testing.assert_array_equal(
+            getattr(fast.startups, name), getattr(slow.startups, name), err_msg=name
+        )
 
 
 def test_export_controls_cut_chinese_buyers_off():

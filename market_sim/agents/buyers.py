@@ -62,13 +62,11 @@ class Holder(mesa.Agent):
         self.spec = spec
         self.holder = index
         self.klass = klass
+        self.buyer_state = model.buyer_state  # expected_lead (and given_up_h100e), by holder
         self.expected_lead = float(model.scenario.policy.initial_lead_weeks)
         self.ordering = getattr(spec, "ordering", None) or model.scenario.policy.ordering
         self.paid_by_year: dict[int, float] = {}
-        self.paid_usd_total = 0.0  # primary and gray purchases, USD
-        self.received_h100e_total = 0.0  # H100e bought (primary and gray)
         self.gray_received_usd = 0.0  # sales on the gray market, USD
-        self.week_spend_usd = 0.0  # outlays this week (purchases, programs), USD
         self._budgets: dict[int, float] = {}  # year -> accelerator budget, USD
         self.rental_received_usd = 0.0  # rent earned, USD
         world = model.world
@@ -82,6 +80,52 @@ class Holder(mesa.Agent):
         self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
+    @property
+    def expected_lead(self) -> float:
+        """Expected lead time, weeks (smoothed quotes; the model's ``buyer_state``)."""
+        return float(self.buyer_state.expected_lead[self.holder])
+
+    @expected_lead.setter
+    def expected_lead(self, weeks: float) -> None:
+        self.buyer_state.expected_lead[self.holder] = weeks
+
+    @property
+    def week_spend_usd(self) -> float:
+        """This week's outlays (purchases, programs), USD (the model's ``buyer_state``)."""
+        return float(self.buyer_state.week_spend_usd[self.holder])
+
+    @week_spend_usd.setter
+    def week_spend_usd(self, usd: float) -> None:
+        self.buyer_state.week_spend_usd[self.holder] = usd
+
+    @property
+    def paid_usd_total(self) -> float:
+        """Primary and gray purchases so far, USD (the model's ``buyer_state``)."""
+        return float(self.buyer_state.paid_usd_total[self.holder])
+
+    @paid_usd_total.setter
+    def paid_usd_total(self, usd: float) -> None:
+        self.buyer_state.paid_usd_total[self.holder] = usd
+
+    @property
+    def received_h100e_total(self) -> float:
+        """H100e bought so far (primary and gray; the model's ``buyer_state``)."""
+        return float(self.buyer_state.received_h100e_total[self.holder])
+
+    @received_h100e_total.setter
+    def received_h100e_total(self, h100e: float) -> None:
+        self.buyer_state.received_h100e_total[self.holder] = h100e
+
+    def rent_share(self) -> float | None:
+        """Share of its installed compute it offers for rent (:meth:`rental_ask`), or
+        None if it offers none."""
+        return None
+
+    def rent_utilisation(self) -> float:
+        """Share of hours its rented compute is used (its cost of owning is spread over
+        them; :meth:`own_cost_per_hour`)."""
+        return 1.0
+
     @property
     def installed_h100e(self) -> float:
         """Compute in service, H100e (legacy fleet plus units bought in the run)."""
@@ -116,13 +160,13 @@ class Holder(mesa.Agent):
 
     def can_order(self) -> bool:
         """Whether any product qualifies for this buyer this week."""
-        return bool(self.model.choices().lines[self.holder])
+        return bool(self.model.choices().can_order[self.holder])
 
     def expected_quote(self) -> float:
         """Quoted lead time for a new order of this buyer, weighted by its product mix
         (its current expectation when nothing qualifies)."""
         c = self.model.choices()
-        return float(c.quote[self.holder]) if c.lines[self.holder] else self.expected_lead
+        return float(c.quote[self.holder]) if c.can_order[self.holder] else self.expected_lead
 
     def orders_for(self, h100e: float) -> list[tuple[int, float, float]]:
         """Split an order of ``h100e`` over this week's product mix: (product, units,
@@ -134,6 +178,13 @@ class Holder(mesa.Agent):
             if units >= 1e-6:
                 lines.append((p, units, limit))
         return lines
+
+    def year_budget_usd(self, year: int) -> float:
+        """:meth:`budget_usd`, computed once per year."""
+        usd = self._budgets.get(year)
+        if usd is None:
+            usd = self._budgets[year] = self.budget_usd(year)
+        return usd
 
     def budget_usd(self, year: int) -> float:
         """Accelerator budget of a calendar year, USD (the latest plan year before it
@@ -148,9 +199,7 @@ class Holder(mesa.Agent):
         """Accelerator budget left this calendar year (inf without a capex plan);
         ``open_usd``: the buyer's open orders at list prices, if the caller has them."""
         year = self.model.year_of(week)
-        usd = self._budgets.get(year)
-        if usd is None:
-            usd = self._budgets[year] = self.budget_usd(year)
+        usd = self.year_budget_usd(year)
         if not math.isfinite(usd):
             return math.inf
         if open_usd is None:
@@ -169,17 +218,22 @@ class Holder(mesa.Agent):
         """Smooth the expected lead time towards the latest quote (exponential)."""
         self.expected_lead += (quote - self.expected_lead) / self.ordering.lead_time_smoothing_weeks
 
-    def pay(self, week: int, usd: float, h100e: float) -> None:
-        """Record a payment for ``h100e`` of compute received (primary or gray market)."""
-        self.spend(week, usd)
-        self.paid_usd_total += usd
-        self.received_h100e_total += h100e
+    def pay(self, week: int, usd: float, h100e: float, year: int | None = None) -> None:
+        """Record a payment for ``h100e`` of compute received (primary or gray market);
+        ``year``: the calendar year of ``week``, if the caller has it."""
+        if year is None:
+            year = self.model.year_of(week)
+        self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd  # spend(week, usd)
+        state, h = self.buyer_state, self.holder  # and paid_usd_total, received_h100e_total
+        state.week_spend_usd[h] += usd
+        state.paid_usd_total[h] += usd
+        state.received_h100e_total[h] += h100e
 
     def spend(self, week: int, usd: float) -> None:
         """Charge an outlay to this calendar year's budget."""
         year = self.model.year_of(week)
         self.paid_by_year[year] = self.paid_by_year.get(year, 0.0) + usd
-        self.week_spend_usd += usd
+        self.buyer_state.week_spend_usd[self.holder] += usd
 
 
 class FleetBuyer(Holder):
@@ -188,7 +242,16 @@ class FleetBuyer(Holder):
     def __init__(self, model: mesa.Model, spec, index: int, klass: int):
         super().__init__(model, spec, index, klass)
         self.desired = model.desired_path[index]  # H100e by week, demand events included
-        self.given_up_h100e = 0.0  # shortfall given up so far (ordering.give_up_weeks)
+
+    @property
+    def given_up_h100e(self) -> float:
+        """Fleet shortfall given up so far, H100e (``ordering.give_up_weeks``; the
+        model's ``buyer_state``)."""
+        return float(self.buyer_state.given_up_h100e[self.holder])
+
+    @given_up_h100e.setter
+    def given_up_h100e(self, h100e: float) -> None:
+        self.buyer_state.given_up_h100e[self.holder] = h100e
 
     def wanted(self, week: int) -> float:
         """Installed H100e the buyer wants this week: its desired path less the shortfall
@@ -197,13 +260,17 @@ class FleetBuyer(Holder):
 
     def decide(self, week: int, views: WeekViews | None = None) -> list[tuple]:
         """This week's orders (and cancellations, applied to the book directly);
-        ``views``: the model's week views, if the caller took them for every buyer."""
+        ``views``: the model's week views, if the caller took them for every buyer.
+
+        The model decides for every fleet buyer at once
+        (:class:`market_sim.agents.fleet.FleetBatch`, a kernel); this method is its
+        oracle."""
         rule, m, h = self.ordering, self.model, self.holder
         if views is None:
             views = m.week_views()
         c = views.choices  # (the methods' reads of the model's views, once)
         lines = c.lines[h]
-        quote = c.quote_list[h] if lines else self.expected_lead  # expected_quote()
+        quote = float(c.quote[h]) if lines else self.expected_lead  # expected_quote()
         shortening = quote < self.expected_lead  # quotes below what the buyer expected
         self.expected_lead += (quote - self.expected_lead) / rule.lead_time_smoothing_weeks
         desired = self.desired  # (its weeks as Python floats: the same arithmetic, quicker)
@@ -235,7 +302,7 @@ class FleetBuyer(Holder):
             return []
         if not lines:  # can_order()
             return []
-        usd = c.usd_list[h]  # cap_by_budget(week, indicated), then orders_for(...)
+        usd = float(c.usd_per_h100e[h])  # cap_by_budget(week, indicated), orders_for(...)
         left = self.budget_left_usd(week, views.open_usd[h])
         if usd > 0 and math.isfinite(left):
             indicated = min(indicated, left / usd)
@@ -311,6 +378,10 @@ class FleetBuyer(Holder):
             return 0.0, 0.0
         return self.model.reference_price_per_h100e() / (1.0 - self._resale_haircut), surplus
 
+    def rent_share(self) -> float | None:
+        """``rent_out_share``, or None when it is 0 (it offers nothing)."""
+        return None if self._rent_out_share == 0.0 else float(self._rent_out_share)
+
     def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e) offered for rent this week; ``installed``:
         every firm holder's installed H100e, if the caller has them."""
@@ -346,11 +417,10 @@ class HyperscalerAgent(FleetBuyer):
         trig = self.spec.in_house
         m = self.model
         choices = m.choices()
-        shares = choices.shares[self.holder] * self._merchant
-        total = float(np.add.reduce(shares))  # shares.sum()
-        if total <= 0:
+        mixes, totals = choices.merchant_mix(self._merchant)  # the week's, for every holder
+        if totals[self.holder] <= 0:  # (choices.shares[holder] * merchant).sum()
             return None
-        mix = shares / total
+        mix = mixes[self.holder]  # those shares over their sum
         market = m.market  # list price per H100e: the choices' (the same prices)
         price = max(float(mix @ choices.price_per_h100e), float(market.spot_price))
         own_cost = self._own_cost.get(vendor.index)

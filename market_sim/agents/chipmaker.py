@@ -62,8 +62,44 @@ def split_capacities(
     return np.where((more & ~rationed)[None, :], requests, grants)
 
 
+def _node_field(name: str, doc: str) -> property:
+    """A property reading and writing this node's entry of the model's ``node_state``."""
+
+    def get(self) -> float:
+        return float(getattr(self.node_state, name)[self.index])
+
+    def put(self, value: float) -> None:
+        getattr(self.node_state, name)[self.index] = value
+
+    return property(get, put, doc=doc)
+
+
+def _node_count(name: str) -> property:
+    def get(self) -> int:
+        return int(getattr(self.node_state, name)[self.index])
+
+    def put(self, value: int) -> None:
+        getattr(self.node_state, name)[self.index] = value
+
+    return property(get, put)
+
+
 class ChipmakerAgent(mesa.Agent):
-    """One supply node: capacity over time, allocation to vendors, expansion."""
+    """One supply node: capacity over time, allocation to vendors, expansion.
+
+    Its state is its entry of the model's ``node_state``
+    (:class:`market_sim.agents.chipmaker_kernel.NodeState`), which the model updates for
+    every node at once with kernels; its methods (``open_week``, ``invest``) are their
+    oracle."""
+
+    capacity = _node_field("capacity", "this week's capacity, node units per week")
+    used = _node_field("used", "node units used this week")
+    requested = _node_field("requested", "node units the vendors asked for this week")
+    granted = _node_field("granted", "node units granted this week")
+    reserved_share = _node_field("reserved_share", "share reserved for outside customers")
+    expansion = _node_field("expansion", "endogenous capacity in service, node units/week")
+    _high_weeks = _node_count("high_weeks")
+    _next_decision = _node_count("next_decision")
 
     def __init__(self, model: mesa.Model, node: SupplyNode, index: int, scheduled: np.ndarray):
         super().__init__(model)
@@ -73,9 +109,9 @@ class ChipmakerAgent(mesa.Agent):
         self.unit = node.unit
         self.index = index
         self.spec = node.expansion
+        self.node_state = model.node_state
         self.scheduled = scheduled  # node units per week, for every week of the run
-        lag = node.expansion.build_lag_weeks if node.expansion else 0
-        self._arrivals = np.zeros(len(scheduled) + lag + 1)  # endogenous capacity by week
+        self._arrivals = self.node_state.arrivals[index]  # endogenous capacity by week
         self.expansion = 0.0  # endogenous capacity in service, node units per week
         self.capacity = float(scheduled[0])
         self.requested = 0.0

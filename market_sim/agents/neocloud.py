@@ -35,20 +35,33 @@ class NeocloudAgent(Holder):
     def decide(self, week: int, views: WeekViews | None = None) -> list[tuple]:
         """This week's orders; ``views`` is accepted for the buyers' common call
         (:meth:`market_sim.agents.buyers.FleetBuyer.decide`) and not needed here."""
+        h100e = self.order_h100e(week)
+        return [] if h100e is None else self.orders_for(h100e)
+
+    def order_h100e(self, week: int) -> float | None:
+        """The H100e this neocloud orders this week, before its split over products
+        (:meth:`orders_for`), or None."""
         m = self.model
         self.learn_lead_time(self.expected_quote())
         if not self.can_order():
-            return []
+            return None
         price = float(m.choices().usd_per_h100e[self.holder])
         if self.payback_value() < price:
-            return []
+            return None
         growth = max(
             self.spec.min_growth_h100e, self.spec.max_growth_per_week * self.installed_h100e
         )
         growth *= m.holder_demand_factor(self.holder, week)
         if self.open_orders_h100e() >= growth * max(1.0, self.expected_lead):
-            return []
-        return self.orders_for(self.cap_by_budget(week, growth))
+            return None
+        return self.cap_by_budget(week, growth)
+
+    def rent_share(self) -> float | None:
+        """The share not leased under contract (``1 - contracted_share``)."""
+        return 1.0 - self.spec.contracted_share
+
+    def rent_utilisation(self) -> float:
+        return float(self.spec.utilisation)
 
     def rental_ask(self, week: int, installed: list[float] | None = None) -> tuple[float, float]:
         """(price USD per H100e-hour, H100e): the fleet not leased under contract

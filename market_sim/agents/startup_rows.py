@@ -347,3 +347,84 @@ def direct_orders_reference(
     rows, limit, buy = buy_row[ok], limit[ok], buy_h100e[ok]
     on_order[rows] += buy
     return rows, buy / h100e_per_unit, limit, buy
+
+
+@njit(cache=True)
+def enter_rows(
+    start: int,
+    funding: np.ndarray,
+    value: np.ndarray,
+    status: np.ndarray,
+    cash: np.ndarray,
+    round_usd: np.ndarray,
+    value_col: np.ndarray,
+    need: np.ndarray,
+    direct: np.ndarray,
+    entered_week: np.ndarray,
+    pos: np.ndarray,
+    live_buf: np.ndarray,
+    n_live: int,
+    visit_buf: np.ndarray,
+    n_visit: int,
+    compute_share: float,
+    runway_weeks: float,
+    hours: float,
+    direct_min_gpus: float,
+    week: int,
+) -> None:
+    """Write the rows ``start..start + k - 1`` of ``k = len(funding)`` entrants (funding
+    USD, ``value`` USD per H100e-hour): active, cash and round the funding, the weekly
+    need (H100e: ``funding x compute_share / (runway_weeks x value x hours)``), whether
+    they buy direct (need >= ``direct_min_gpus``), the week; each row's place in
+    ``live`` (``pos``), appended to ``live_buf`` after ``n_live`` entries and to
+    ``visit_buf`` after ``n_visit`` (the buffers have room).
+    ``StartupPopulation._enter_reference`` is its numpy twin."""
+    for i in range(funding.shape[0]):
+        r = start + i
+        status[r] = ACTIVE
+        cash[r] = funding[i]
+        round_usd[r] = funding[i]
+        value_col[r] = value[i]
+        x = funding[i] * compute_share / (runway_weeks * value[i] * hours)
+        need[r] = x
+        direct[r] = x >= direct_min_gpus
+        entered_week[r] = week
+        pos[r] = n_live + i
+        live_buf[n_live + i] = r
+        visit_buf[n_visit + i] = r
+
+
+@njit(cache=True)
+def drop_exited_rows(
+    live: np.ndarray,
+    visit: np.ndarray,
+    exits: np.ndarray,
+    status: np.ndarray,
+    owned: np.ndarray,
+    pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """After a settlement with ``exits``: the rows of ``live`` still active and the rows
+    of ``visit`` active or owning compute (each in order), with ``pos`` (each row's
+    place in ``live``) set for the active rows and -1 at ``exits``. The same as
+    ``live[status[live] == ACTIVE]``, ``pos[exits] = -1``, ``pos[new_live] =
+    arange(len(new_live))`` and ``visit[(status[visit] == ACTIVE) | (owned[visit] !=
+    0.0)]`` in numpy (``StartupPopulation.settle``'s agents mode: its oracle)."""
+    new_live = np.empty(live.shape[0], dtype=np.int64)
+    k = 0
+    for j in range(live.shape[0]):
+        r = live[j]
+        if status[r] == ACTIVE:
+            new_live[k] = r
+            k += 1
+    for j in range(exits.shape[0]):
+        pos[exits[j]] = -1
+    for j in range(k):
+        pos[new_live[j]] = j
+    new_visit = np.empty(visit.shape[0], dtype=np.int64)
+    m = 0
+    for j in range(visit.shape[0]):
+        r = visit[j]
+        if status[r] == ACTIVE or owned[r] != 0.0:
+            new_visit[m] = r
+            m += 1
+    return new_live[:k], new_visit[:m]

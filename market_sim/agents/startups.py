@@ -118,6 +118,8 @@ class StartupPopulation:
             R.direct_orders_rows(
                 no_rows, np.zeros(0), c["value"], c["on_order"], 1.0, 1.0, 1.0, 0.0
             )
+            # nor would a run in which no startup exits
+            R.drop_exited_rows(no_rows, no_rows, no_rows, c["status"], c["owned"], self._pos)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -127,7 +129,10 @@ class StartupPopulation:
 
     # ------------------------------------------------------------------ entry
     def enter(self, k: int, week: int) -> None:
-        """Add ``k`` new startups (draws funding and value from the model's rng)."""
+        """Add ``k`` new startups (draws funding and value from the model's rng); the
+        kernel mode writes their rows in one kernel call
+        (:func:`market_sim.agents.startup_rows.enter_rows`), the agents mode by numpy
+        (its oracle)."""
         if k <= 0:
             return
         s, rng = self.spec, self.model.rng
@@ -137,6 +142,44 @@ class StartupPopulation:
         )
         value = s.value_usd_per_gpu_hour * np.exp(s.value_sigma * rng.standard_normal(k))
         self._grow(self.n + k)
+        if self.mode != "kernel":
+            self._enter_reference(funding, value, week)
+            return
+        m_live, m_visit = len(self.live), len(self.visit)
+        self._live_buf = _room(self._live_buf, m_live, k)
+        self._visit_buf = _room(self._visit_buf, m_visit, k)
+        c = self.cols
+        R.enter_rows(
+            self.n,
+            funding,
+            value,
+            c["status"],
+            c["cash"],
+            c["round_usd"],
+            c["value"],
+            c["need"],
+            c["direct"],
+            c["entered_week"],
+            self._pos,
+            self._live_buf,
+            m_live,
+            self._visit_buf,
+            m_visit,
+            float(s.compute_share_of_funding),
+            float(s.runway_weeks),
+            float(self.hours),
+            float(s.direct_buy_min_gpus),
+            int(week),
+        )
+        self.live = self._live_buf[: m_live + k]
+        self.visit = self._visit_buf[: m_visit + k]
+        self.n += k
+        self.entered_total += k
+
+    def _enter_reference(self, funding: np.ndarray, value: np.ndarray, week: int) -> None:
+        """The rows of ``len(funding)`` entrants (funding USD, value USD per H100e-hour),
+        in numpy (the oracle of :func:`market_sim.agents.startup_rows.enter_rows`)."""
+        s, k = self.spec, len(funding)
         sl = slice(self.n, self.n + k)
         c = self.cols
         c["status"][sl] = K.ACTIVE
@@ -348,7 +391,12 @@ class StartupPopulation:
                 agent.settle(*args)
             exits = np.flatnonzero(c["exited_week"][:n] == week)  # stamped at exit
         self.exited_last = exits
-        if len(exits):
+        if len(exits) and self.mode == "kernel":  # (one pass: the numpy below, in order)
+            self.live, self.visit = R.drop_exited_rows(
+                live, self.visit, exits, c["status"], c["owned"], self._pos
+            )
+            self._live_buf, self._visit_buf = self.live, self.visit
+        elif len(exits):
             self.live = self._live_buf = live[c["status"][live] == K.ACTIVE]
             self._pos[exits] = -1
             self._pos[self.live] = np.arange(len(self.live))
@@ -376,6 +424,16 @@ class StartupPopulation:
             firms_h100e,
             top_k,
         )
+
+
+def _room(buf: np.ndarray, m: int, k: int) -> np.ndarray:
+    """``buf``, or a buffer twice as large holding its first ``m`` entries when
+    ``m + k`` entries do not fit (as :func:`_appended`)."""
+    if m + k <= len(buf):
+        return buf
+    grown = np.empty(max(m + k, 2 * len(buf)), dtype=buf.dtype)
+    grown[:m] = buf[:m]
+    return grown
 
 
 def _appended(buf: np.ndarray, m: int, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

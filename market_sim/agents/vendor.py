@@ -26,14 +26,35 @@ import numpy as np
 from market_sim.scenario.schema import Pricing, ProductionRule, VendorSpec
 
 
+def _account(name: str, doc: str) -> property:
+    """A property reading and writing this vendor's entry of the model's accounts
+    (:class:`market_sim.agents.vendor_accounts.VendorAccounts`)."""
+
+    def get(self) -> float:
+        return float(getattr(self.accounts, name)[self.index])
+
+    def put(self, usd: float) -> None:
+        getattr(self.accounts, name)[self.index] = usd
+
+    return property(get, put, doc=doc)
+
+
 class VendorAgent(mesa.Agent):
     """A chip vendor with products, pipelines, inventory, list prices and accounts."""
+
+    sales_usd = _account("sales_usd", "accelerator receipts from buyers this week, USD")
+    revenue_usd = _account("revenue_usd", "sales plus attached revenue this week, USD")
+    cogs_usd = _account("cogs_usd", "cost of goods this week, USD")
+    sales_total_usd = _account("sales_total_usd", "receipts so far, USD")
+    units_sold = _account("units_sold", "units sold so far")
+    units_started_total = _account("units_started_total", "units started so far")
 
     def __init__(self, model: mesa.Model, spec: VendorSpec, index: int, products: list[int]):
         super().__init__(model)
         self.vendor_id = spec.id
         self.spec = spec
         self.index = index
+        self.accounts = model.vendor_accounts  # this vendor's entry: its books
         self.products = products  # product indices
         self._index = np.array(products, dtype=np.int64)  # the same, to index arrays
         self.owner = spec.owner

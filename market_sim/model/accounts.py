@@ -118,8 +118,8 @@ class Accounts:
         self.deliveries_firm_vendor, self.deliveries_firm_vendor_h100e = by_cell
         self.class_units, self.class_h100e, self.class_paid = by_class
         self.waits = (klass, waited, units)
-        self.delivered_units_total += float(units.sum())
-        self.primary_paid += float(paid.sum())
+        self.delivered_units_total += float(np.add.reduce(units))
+        self.primary_paid += float(np.add.reduce(paid))
 
     def record_gray(self, price: float, volume_h100e: float, paid_usd: float) -> None:
         self.gray_price = price

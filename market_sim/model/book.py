@@ -14,6 +14,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike
 
+from market_sim.market.kernels_sum import pairwise_sum_any
+
 STARTUP_HOLDER = -1
 
 _FIELDS = {
@@ -131,6 +133,18 @@ class OrderBook:
             col[:k] = col[keep]
         self.n = k
 
+    def startup_orders(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The startups' open orders in book order: ``(startup row, qty x
+        weight[product])`` (e.g. H100e per unit), in one kernel pass
+        (:func:`startup_orders_kernel`; :meth:`startup_orders_reference` is its numpy
+        twin)."""
+        return startup_orders_kernel(self.holder, self.startup, self.qty, self.product, weight)
+
+    def startup_orders_reference(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`startup_orders` in numpy (the test oracle)."""
+        mine = self.holder == STARTUP_HOLDER
+        return self.startup[mine], self.qty[mine] * weight[self.product[mine]]
+
     def open_by(self, holder: int, product: int | None = None) -> np.ndarray:
         """Indices of open orders of one firm (optionally of one product)."""
         mask = self.holder == holder
@@ -172,6 +186,21 @@ class OrderBook:
         qty[mask] = 0.0
         return units
 
+    def cancel_startups(self, rows: np.ndarray, n_rows: int) -> float:
+        """Cancel every open order of the startups at ``rows`` (of ``n_rows``); return
+        the units cancelled: :meth:`cancel_startups_reference` in one kernel pass
+        (:func:`cancel_startups_kernel`, numpy's pairwise sum of the units)."""
+        self.version += 1
+        return cancel_startups_kernel(self.holder, self.startup, self.qty, rows, n_rows)
+
+    def cancel_startups_reference(self, rows: np.ndarray, n_rows: int) -> float:
+        """:meth:`cancel_startups` in numpy (the test oracle): a lookup by row, as
+        ``np.isin``."""
+        gone = np.zeros(n_rows, dtype=bool)
+        gone[rows] = True
+        mask = (self.holder == STARTUP_HOLDER) & gone[self.startup]  # firms' -1: masked
+        return self.cancel_where(mask)
+
     def by_market(self, n_markets: int) -> tuple[np.ndarray, np.ndarray]:
         """A stable permutation that groups orders by product, and CSR offsets.
 
@@ -209,6 +238,58 @@ def open_totals_kernel(
             a[h] += qty[i] * weight_a[product[i]]
             b[h] += qty[i] * weight_b[product[i]]
     return a, b
+
+
+@njit(cache=True)
+def startup_orders_kernel(
+    holder: np.ndarray,
+    startup: np.ndarray,
+    qty: np.ndarray,
+    product: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with ``holder == STARTUP_HOLDER``, in order: ``(startup[i], qty[i] x
+    weight[product[i]])``."""
+    n = 0
+    for i in range(holder.shape[0]):
+        n += holder[i] == STARTUP_HOLDER
+    rows = np.empty(n, dtype=np.int64)
+    values = np.empty(n)
+    k = 0
+    for i in range(holder.shape[0]):
+        if holder[i] == STARTUP_HOLDER:
+            rows[k] = startup[i]
+            values[k] = qty[i] * weight[product[i]]
+            k += 1
+    return rows, values
+
+
+def warm() -> None:
+    """Load (or compile) :func:`cancel_startups_kernel` now: a run in which no startup
+    exits never calls it, and its cache would stay cold (the compile notice would
+    announce it every run)."""
+    no_rows = np.zeros(0, dtype=np.int64)
+    cancel_startups_kernel(no_rows, no_rows, np.zeros(0), no_rows, 0)
+
+
+@njit(cache=True)
+def cancel_startups_kernel(
+    holder: np.ndarray, startup: np.ndarray, qty: np.ndarray, rows: np.ndarray, n_rows: int
+) -> float:
+    """Zero ``qty`` of the orders with ``holder == STARTUP_HOLDER`` whose ``startup`` is
+    one of ``rows`` (each in ``0..n_rows-1``); return the sum of what they held, as
+    numpy sums ``qty[mask]`` (pairwise, in order)."""
+    gone = np.zeros(n_rows, dtype=np.bool_)
+    for j in range(rows.shape[0]):
+        gone[rows[j]] = True
+    taken = np.empty(qty.shape[0])
+    k = 0
+    for i in range(qty.shape[0]):
+        if holder[i] == STARTUP_HOLDER and gone[startup[i]]:
+            taken[k] = qty[i]
+            qty[i] = 0.0
+            k += 1
+    return pairwise_sum_any(taken, 0, k)
 
 
 @njit(cache=True)

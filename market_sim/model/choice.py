@@ -10,12 +10,13 @@ The weight is the buyer's ``product_weights`` entry, else the product's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from market_sim.market.kernels_sum import PAIRWISE_MAX
-from market_sim.model.choice_kernel import choice_cells
+from market_sim.model.choice_kernel import choice_cells, choice_exponents
 from market_sim.model.state import Market
 from market_sim.model.world import BuyerArrays, World
 
@@ -26,21 +27,54 @@ class Choices:
 
     ``shares`` [holders, products]: split of a new order (H100e); ``quote``: quoted lead
     weeks its mix implies; ``usd_per_h100e``: list price of its mix per H100e (0 when
-    nothing qualifies); ``lines``: per holder, ``(product, units per H100e ordered,
-    limit USD per unit)`` for each product with a positive share, as plain Python
-    numbers (buyers turn an order into book lines with them every week).
+    nothing qualifies); the order lines, one per (holder, product) cell with a positive
+    share, in row-major order: ``cell_holder``, ``cell_product``, ``cell_units`` (units
+    of the product per H100e ordered) and ``cell_limit`` (limit USD per unit);
+    ``can_order``: whether a holder has any line. :attr:`lines` has them per holder as
+    plain Python numbers.
     """
 
     shares: np.ndarray
     quote: np.ndarray
     usd_per_h100e: np.ndarray
-    lines: list[list[tuple[int, float, float]]]
-    quote_list: list[float]
-    """``quote`` as plain Python numbers (read by every buyer every week)."""
-    usd_list: list[float]
-    """``usd_per_h100e`` as plain Python numbers."""
+    cell_holder: np.ndarray
+    cell_product: np.ndarray
+    cell_units: np.ndarray
+    cell_limit: np.ndarray
+    can_order: np.ndarray
     price_per_h100e: np.ndarray
     """Each product's list price per H100e (USD) these choices were made at."""
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def merchant_mix(self, merchant: np.ndarray) -> tuple[np.ndarray, list[float]]:
+        """Every holder's shares over the products of ``merchant`` (a mask): ``(mix,
+        total)``, its shares there over their sum (rows of ``mix``; meaningless where the
+        sum is not positive) and that sum (as numpy sums each holder's row alone),
+        computed once per mask."""
+        key = merchant.tobytes()
+        memo = self._memo.get(key)
+        if memo is None:
+            shares = self.shares * merchant
+            total = np.add.reduce(shares, axis=1)  # each row pairwise, as a row alone
+            mix = shares / np.where(total > 0, total, 1.0)[:, None]
+            memo = self._memo[key] = (mix, total.tolist())
+        return memo
+
+    @cached_property
+    def lines(self) -> list[list[tuple[int, float, float]]]:
+        """Per holder, ``(product, units per H100e ordered, limit USD per unit)`` for each
+        product with a positive share, as plain Python numbers (made when first read)."""
+        lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(self.shares))]
+        cells = zip(
+            self.cell_holder.tolist(),
+            self.cell_product.tolist(),
+            self.cell_units.tolist(),
+            self.cell_limit.tolist(),
+            strict=True,
+        )
+        for h, p, units, usd in cells:
+            lines[h].append((p, units, usd))
+        return lines
 
 
 def choices_for(world: World, market: Market) -> Choices:
@@ -51,8 +85,9 @@ def choices_for(world: World, market: Market) -> Choices:
         return choices_reference(world, market)
     price_h = market.list_price / pr.h100e
     log_price = np.log(np.maximum(price_h, 1e-9))
-    quotes = market.quotes[:, np.minimum(b.tiers, market.quotes.shape[1] - 1)].T.astype(float)
-    expo = np.exp(-b.elasticity * log_price - b.sensitivity * quotes)
+    exponent, quotes = choice_exponents(  # numpy's arithmetic on them, in a kernel
+        log_price, market.quotes, b.tiers, b.elasticity, b.sensitivity
+    )
     shares, quote, cells, per, lim = choice_cells(
         market.orderable,
         market.allowed,
@@ -60,8 +95,8 @@ def choices_for(world: World, market: Market) -> Choices:
         b.ceiling,
         b.weights,
         market.program_commitment[pr.vendor],
-        expo,
-        np.ascontiguousarray(quotes),
+        np.exp(exponent),  # numpy's exp (a kernel's would round differently)
+        quotes,
         market.list_price,
         pr.h100e,
     )
@@ -82,13 +117,11 @@ def choices_reference(world: World, market: Market) -> Choices:
 
 
 def _choices(shares, quote, cells, per, lim, usd_per_unit_h100e) -> Choices:
-    lines: list[list[tuple[int, float, float]]] = [[] for _ in range(len(shares))]
-    n_p = shares.shape[1]
-    for cell, units, usd in zip(cells.tolist(), per.tolist(), lim.tolist(), strict=True):
-        h, p = divmod(cell, n_p)
-        lines[h].append((p, units, usd))
+    n_h, n_p = shares.shape
+    holder, product = np.divmod(cells, n_p)
     usd = shares @ usd_per_unit_h100e
-    return Choices(shares, quote, usd, lines, quote.tolist(), usd.tolist(), usd_per_unit_h100e)
+    can_order = np.bincount(holder, minlength=n_h) > 0
+    return Choices(shares, quote, usd, holder, product, per, lim, can_order, usd_per_unit_h100e)
 
 
 def choice_matrix(world: World, market: Market) -> tuple[np.ndarray, np.ndarray]:

@@ -72,3 +72,65 @@ def choice_cells(
                 limit[k] = a if (a != a or a >= b) and b == b else b  # np.maximum
                 k += 1
     return shares, quote, cells[:k], per[:k], limit[:k]
+
+
+@njit(cache=True)
+def startup_exponents(
+    log_price: np.ndarray,
+    quotes: np.ndarray,
+    tier: int,
+    elasticity: float,
+    sensitivity: float,
+) -> np.ndarray:
+    """The startups' score exponent of each product: ``-elasticity x log price per H100e
+    - sensitivity x quoted weeks at ``tier`` (``quotes`` [products, tiers])``, as numpy
+    computes it on the arrays (``Trading._best_startup_product_reference``)."""
+    n = log_price.shape[0]
+    out = np.empty(n)
+    for p in range(n):
+        out[p] = -elasticity * log_price[p] - sensitivity * quotes[p, tier]
+    return out
+
+
+@njit(cache=True)
+def best_startup_score(weight: np.ndarray, expo: np.ndarray, ok: np.ndarray) -> int:
+    """``np.argmax(np.where(ok, weight x expo, -1.0))``: the first product with the
+    highest score (the first NaN if any), or -1 when no product is ``ok``."""
+    best = -1
+    top = 0.0
+    seen = False
+    for p in range(weight.shape[0]):
+        s = weight[p] * expo[p] if ok[p] else -1.0
+        if s != s:  # NaN: numpy's argmax stops at the first
+            return p
+        if not seen or s > top:
+            best, top, seen = p, s, True
+    for p in range(ok.shape[0]):
+        if ok[p]:
+            return best
+    return -1
+
+
+@njit(cache=True)
+def choice_exponents(
+    log_price: np.ndarray,
+    quotes: np.ndarray,
+    tiers: np.ndarray,
+    elasticity: np.ndarray,
+    sensitivity: np.ndarray,
+) -> np.ndarray:
+    """[2, holders, products]: each holder's score exponent of each product, ``-elasticity
+    x log price per H100e - sensitivity x quoted weeks``, and those quoted weeks (as
+    floats): the quotes (``quotes`` [products, tiers]) at the holder's tier (at most the
+    last). ``elasticity`` and ``sensitivity`` are [holders, 1]. The same numbers as
+    :func:`market_sim.model.choice.choice_matrix`'s numpy on the arrays."""
+    n_h = tiers.shape[0]
+    n_p, n_t = quotes.shape
+    out = np.empty((2, n_h, n_p))
+    for h in range(n_h):
+        t = tiers[h] if tiers[h] < n_t - 1 else n_t - 1
+        for p in range(n_p):
+            q = float(quotes[p, t])
+            out[1, h, p] = q
+            out[0, h, p] = -elasticity[h, 0] * log_price[p] - sensitivity[h, 0] * q
+    return out

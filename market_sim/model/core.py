@@ -20,9 +20,12 @@ import pandas as pd
 
 from market_sim.agents.buyers import FleetBuyer, WeekViews, target_path
 from market_sim.agents.chipmaker import ChipmakerAgent
+from market_sim.agents.chipmaker_kernel import NodeState
+from market_sim.agents.fleet import BuyerState
 from market_sim.agents.registry import HOLDER_AGENTS
 from market_sim.agents.startups import StartupAgent, StartupPopulation
 from market_sim.agents.vendor import VendorAgent
+from market_sim.agents.vendor_accounts import VendorAccounts
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.choice import Choices, choices_for
@@ -111,6 +114,11 @@ class GPUMarketModel(mesa.Model):
         self.pipelines = np.zeros(int(w.pipeline_offsets[-1]))
         self.production_state = ProductionState.empty(n_p)  # the vendors' [products]
         self.desired_path = self._desired_path()  # [holders, weeks + 1] H100e, events in
+        self.buyer_state = BuyerState.empty(n_h, scenario.policy.initial_lead_weeks)
+        lags = [n.expansion.build_lag_weeks for n in scenario.supply.nodes if n.expansion]
+        arrival_weeks = len(w.node_capacity) + max(lags, default=0) + 1
+        self.node_state = NodeState.empty(n_n, arrival_weeks)  # the chipmakers' [nodes]
+        self.vendor_accounts = VendorAccounts.empty(n_v)  # the vendors' books [vendors]
         self._years = [scenario.date_of(k).year for k in range(w.weeks + 1)]
         self._installed_cache: tuple[int, np.ndarray] | None = None
         self._reference_cache: tuple[int, float] | None = None
@@ -166,6 +174,9 @@ class GPUMarketModel(mesa.Model):
             self.pipelines,
             self.rng,
             self.production_state,
+            self.buyer_state,
+            self.desired_path,
+            self.year_of,
         )
         self.recorder = Recorder(
             w,

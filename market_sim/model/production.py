@@ -12,6 +12,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
+from market_sim.agents.chipmaker_kernel import (
+    INVEST_COLUMNS,
+    invest_nodes_kernel,
+    open_nodes_kernel,
+)
 from market_sim.agents.vendor import VendorAgent
 from market_sim.market import kernels_queue
 from market_sim.market.kernels_batch import quote_markets_core
@@ -64,6 +69,25 @@ class Supply:
         self.layout = production_layout(world, vendors)  # fixed per run
         self._in_house = np.array([v.in_house for v in vendors], dtype=np.bool_)
         self._one_unit = np.ones(MAX_PRIORITY_TIER + 1)  # a new order's units, per tier
+        self._backlog: tuple[int, np.ndarray] | None = None  # (book version, backlog)
+        self._books = vendors[0].accounts if len(vendors) else None  # the vendors' books
+        self._fixed_cogs = np.array(  # USD a week, each vendor's (fixed per run)
+            [v.spec.fixed_cogs_usd_per_week for v in vendors], dtype=float
+        )
+        self.nodes = chipmakers[0].node_state if len(chipmakers) else None
+        """The chipmakers' state arrays (:class:`NodeState`, the model's)."""
+        self._invests = np.array([c.spec is not None for c in chipmakers], dtype=np.bool_)
+        self._invest_rules = np.array(  # each node's expansion rule (INVEST_COLUMNS)
+            [
+                [float(getattr(c.spec, k)) if c.spec else 0.0 for k in INVEST_COLUMNS]
+                for c in chipmakers
+            ]
+        ).reshape(len(chipmakers), len(INVEST_COLUMNS))
+        self._make_or_buy = [  # the holders with a make-or-buy rule (fixed per run)
+            h
+            for h in holders
+            if hasattr(h, "consider_in_house") and getattr(h.spec, "in_house", None) is not None
+        ]
         close_kernels.warm()  # kernels a run may not call: their caches loaded
         kernels_queue.warm()
         pr = world.products  # fixed per run, as Python numbers for the weekly loops
@@ -81,11 +105,16 @@ class Supply:
 
     # ------------------------------------------------------------------ helpers
     def backlog_units(self) -> np.ndarray:
-        """Open order quantity per product, units (float64: bincount of an empty book
-        would give int64 and a second compiled type of every kernel it reaches)."""
+        """Open order quantity per product, units (computed once per book version: the
+        week's production, prices and outcomes read the same book; callers only read
+        it). float64 also for an empty book, where bincount gives int64: a second
+        compiled type of every kernel it reaches (tests/test_kernel_types.py)."""
         book = self.book
-        units = np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
-        return units.astype(np.float64, copy=False)
+        cached = self._backlog
+        if cached is None or cached[0] != book.version:
+            units = np.bincount(book.product, weights=book.qty, minlength=len(self.world.products))
+            cached = self._backlog = (book.version, units.astype(np.float64, copy=False))
+        return cached[1]
 
     def contract_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """([vendors, nodes] contracted shares, [vendors, nodes] reachable shares) this
@@ -111,8 +140,14 @@ class Supply:
     def reachable_capacity(self, week: int) -> np.ndarray:
         """[vendors, nodes]: capacity each vendor can get (its share + the uncontracted
         rest)."""
-        cap = np.array([c.capacity for c in self.chipmakers])
+        cap = self._node_capacity()
         return cap[None, :] * self.contract_shares(week)[1]
+
+    def _node_capacity(self) -> np.ndarray:
+        """Every node's capacity this week (a copy), node units per week."""
+        if self.nodes is None:
+            return np.zeros(0)
+        return self.nodes.capacity.copy()
 
     def orderable(self, week: int) -> np.ndarray:
         """Products a buyer can order this week: in production or about to be."""
@@ -171,19 +206,20 @@ class Supply:
 
     def open_week(self, week: int) -> None:
         """Set capacities and which products can be ordered; open the vendors' books."""
-        factors = self.events.node_factor[week].tolist()
-        for chip in self.chipmakers:
-            chip.open_week(week, factors[chip.index])
+        self.open_nodes(week)
         orderable = self.orderable(week)
         market_orderable = self.market.orderable
         if orderable.shape != market_orderable.shape or (orderable != market_orderable).any():
             # (else the choices still hold)
             self.market.orderable = orderable
             self.market.choices_changed()
-        for vendor in self.vendors:
-            vendor.open_books()
-        for h in self.holders:
-            h.week_spend_usd = 0.0
+        books = self._books
+        if books is not None:  # every vendor's open_books
+            books.sales_usd[:] = 0.0
+            books.revenue_usd[:] = 0.0
+            books.cogs_usd[:] = self._fixed_cogs
+        if self.holders:  # every holder's week_spend_usd
+            self.holders[0].buyer_state.week_spend_usd[:] = 0.0
 
     def produce(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """Vendors plan, chipmakers allocate inputs, vendors start; finished units arrive.
@@ -198,10 +234,11 @@ class Supply:
             return self.produce_reference(week)
         arrivals = self.advance_pipelines()
         shares, reach_share = self.contract_shares(week)
-        capacity = np.array([c.capacity for c in self.chipmakers])
+        capacity = self._node_capacity()
         reserved = self.world.reserved_share[week]
         vendors, st, lay = self.vendors, self.state, self.layout
-        units_started = np.array([v.units_started_total for v in vendors])
+        books = self._books  # each vendor's units started so far, added to in place
+        units_started = books.units_started_total if books is not None else np.zeros(0)
         requests, grants, used = produce_kernel(
             week,
             np.array([v.active for v in vendors]),
@@ -239,15 +276,13 @@ class Supply:
             self.pipelines,
             units_started,
         )
-        for v, total in zip(vendors, units_started.tolist(), strict=True):
-            v.units_started_total = total
-        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
-        reserved_list = reserved.tolist()
-        # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
-        node_used = [float(sum(col)) for col in used.T.tolist()]
-        for j, chip in enumerate(self.chipmakers):
-            chip.record_allocation(asked[j], got[j], reserved_list[j])
-            chip.used = node_used[j]
+        if self.nodes is not None:  # every chipmaker's record_allocation and use
+            n = self.nodes
+            n.requested[:] = requests.sum(axis=0)
+            n.granted[:] = grants.sum(axis=0)
+            n.reserved_share[:] = reserved
+            # below KERNEL_MAX_VENDORS numpy sums a node's column in order from 0: as sum()
+            n.used[:] = [float(sum(col)) for col in used.T.tolist()]
         return arrivals, used
 
     def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +297,7 @@ class Supply:
         requests = np.array([v.plan(week, backlog, reach[v.index], launch) for v in self.vendors])
         shares = self.contract_shares(week)[0]
         reserved = self.world.reserved_share[week]
-        capacity = np.array([c.capacity for c in self.chipmakers])
+        capacity = self._node_capacity()
         grants = split_capacities(capacity, requests, shares, reserved)
         asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
         for j, chip in enumerate(self.chipmakers):
@@ -306,11 +341,52 @@ class Supply:
         market.prices_changed()
         market.quotes = self.new_order_quotes(week)
         market.choices_changed()
+        self.invest(week)
+        for h in self._make_or_buy:  # (the others' consider_in_house does nothing)
+            h.consider_in_house(week)
+
+    def invest(self, week: int) -> None:
+        """Every chipmaker's investment decision, in one kernel call
+        (:func:`market_sim.agents.chipmaker_kernel.invest_nodes_kernel`; its oracle is
+        :meth:`invest_reference`); the capacity ordered goes to the accounts."""
+        n = self.nodes
+        if n is None:
+            return
+        self.accounts.capacity_ordered += invest_nodes_kernel(
+            week,
+            self._invests,
+            self._invest_rules,
+            n.capacity,
+            n.used,
+            n.reserved_share,
+            n.requested,
+            n.granted,
+            n.high_weeks,
+            n.next_decision,
+            n.arrivals,
+        )
+
+    def invest_reference(self, week: int) -> None:
+        """:meth:`invest` by each chipmaker's own ``invest`` (the oracle)."""
         for chip in self.chipmakers:
             self.accounts.capacity_ordered[chip.index] += chip.invest(week)
-        for h in self.holders:
-            if hasattr(h, "consider_in_house"):
-                h.consider_in_house(week)
+
+    def open_nodes(self, week: int) -> None:
+        """Every chipmaker's ``open_week``: its capacity this week, in one kernel call
+        (:func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
+        n = self.nodes
+        if n is not None:
+            factor = self.events.node_factor[week]
+            open_nodes_kernel(
+                week, self.world.node_capacity, factor, n.expansion, n.arrivals, n.capacity
+            )
+
+    def open_nodes_reference(self, week: int) -> None:
+        """The chipmakers' part of :meth:`open_week` by each one's ``open_week`` (the
+        oracle of :func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
+        factors = self.events.node_factor[week].tolist()
+        for chip in self.chipmakers:
+            chip.open_week(week, factors[chip.index])
 
     def reprice(self, week: int, new_orders: np.ndarray) -> None:
         """Every vendor's forecasts and list prices, in one kernel call

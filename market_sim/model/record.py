@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from market_sim.agents.chipmaker_kernel import node_record_kernel
+from market_sim.agents.vendor_accounts import vendor_record_kernel
 from market_sim.model.accounts import Accounts
 from market_sim.model.book import OrderBook
 from market_sim.model.production_kernel import ProductionState
@@ -129,6 +131,16 @@ class Recorder:
         """[chipmakers, AGENT_VARIABLES["chipmakers"]] of the last week."""
         w, pr = world, world.products
         self.program_holders = [h for h in holders if hasattr(h, "program_started")]
+        self._nodes = chipmakers[0].node_state if len(chipmakers) else None  # the model's
+        self._books = vendors[0].accounts if len(vendors) else None  # the vendors' books
+        sizes = [len(d.products) for d in vendors]  # vendor v's products, ascending
+        self._vendor_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._vendor_products = np.array(
+            [p for d in vendors for p in d.products], dtype=np.int64
+        ).reshape(-1)
+        state = holders[0].buyer_state if len(holders) else None  # the model's, by holder
+        self._expected_lead = state.expected_lead if state else np.zeros(0)  # weeks
+        self._week_spend = state.week_spend_usd if state else np.zeros(0)  # USD
         """Holders that may start an in-house program (make-or-buy)."""
         incumbent = pr.vendor == w.incumbent  # fixed per run, as the holders below
         self.incumbent_index = np.flatnonzero(incumbent)
@@ -150,18 +162,25 @@ class Recorder:
 
     def _shared(self, week: int) -> Week:
         acc, pr = self.accounts, self.world.products
-        inventory = self.production.inventory.tolist()  # each vendor's, over its products
-        self.vendor_record = np.array(
-            [
-                (d.revenue_usd, d.cogs_usd, d.sales_usd, sum([inventory[p] for p in d.products]))
-                for d in self.vendors
-            ],
-            dtype=np.float64,
-        ).reshape(len(self.vendors), -1)
-        self.chipmaker_record = np.array(
-            [(c.capacity, c.used, c.expansion, c.utilisation) for c in self.chipmakers],
-            dtype=np.float64,
-        ).reshape(len(self.chipmakers), -1)
+        books = self._books  # each vendor's (revenue, cogs, sales, inventory over products)
+        self.vendor_record = (
+            vendor_record_kernel(
+                books.revenue_usd,
+                books.cogs_usd,
+                books.sales_usd,
+                self.production.inventory,
+                self._vendor_offsets,
+                self._vendor_products,
+            )
+            if books is not None
+            else np.zeros((0, 4))
+        )
+        n = self._nodes  # each chipmaker's (capacity, used, expansion, utilisation)
+        self.chipmaker_record = (
+            node_record_kernel(n.capacity, n.used, n.expansion, n.reserved_share)
+            if n is not None
+            else np.zeros((0, 4))
+        )
         h100e_delivered = acc.deliveries_product * pr.h100e
         installed = self.installed_h100e()
         # an aggregate holder (many small firms) is not one firm: it counts in totals only
@@ -172,12 +191,12 @@ class Recorder:
             week=week,
             backlog=self.backlog_units(),
             h100e_delivered=h100e_delivered,
-            total_units=float(acc.deliveries_product.sum()),
-            total_h100e=float(h100e_delivered.sum()),
+            total_units=float(np.add.reduce(acc.deliveries_product)),
+            total_h100e=float(np.add.reduce(h100e_delivered)),
             installed=installed,
             firms=firms,
             population=pop,
-            all_installed=float(installed.sum()) + pop[4],
+            all_installed=float(np.add.reduce(installed)) + pop[4],
         )
 
     # ------------------------------------------------------------------ families
@@ -215,8 +234,8 @@ class Recorder:
         market_outcomes(
             v.total_units,
             v.total_h100e,
-            float((fleet[:, incumbent] @ self.incumbent_h100e).sum()),  # numpy's matmul
-            float((fleet @ pr.h100e).sum()),
+            float(np.add.reduce(fleet[:, incumbent] @ self.incumbent_h100e)),  # numpy's matmul
+            float(np.add.reduce(fleet @ pr.h100e)),
             acc.startup_units,
             pr.h100e,
             incumbent,
@@ -236,8 +255,8 @@ class Recorder:
             self.holdings.fleet,
             v.installed,
             v.all_installed,
-            np.array([h.week_spend_usd for h in holders]),
-            np.array([h.expected_lead for h in holders]),
+            self._week_spend,
+            self._expected_lead,
             self.open_orders()[0],
             acc.deliveries_firm_vendor,
             acc.deliveries_firm_vendor_h100e,

@@ -16,7 +16,6 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
 def settle_primary_sums(
     fills: np.ndarray,
     price: np.ndarray,
@@ -47,28 +46,97 @@ def settle_primary_sums(
     ``live``) the H100e delivered and USD paid; per product the units and USD; per holder
     the units and H100e; per ``holder * n_vendors + vendor`` the units and H100e; per
     class the units, H100e and USD.
+
+    One kernel call (:func:`settle_primary_kernel`), which returns the float sums as rows
+    of three arrays (a returned array costs numba ~1 us to hand over; these are views).
     """
+    n_h, n_p = fleet.shape
+    f_klass, filled, per_live, sums = settle_primary_kernel(
+        fills,
+        price,
+        product,
+        holder,
+        klass,
+        startup,
+        order_week,
+        qty,
+        h100e_per_unit,
+        product_vendor,
+        live_pos,
+        fleet,
+        startup_units,
+        n_vendors,
+        n_classes,
+        n_live,
+        week,
+    )
+    cells = n_h * n_vendors
+    at = [0]  # where each sum starts in ``sums``, in the kernel's order
+    for size in (n_h, n_h, n_p, n_p, n_h, n_h, cells, cells, n_classes, n_classes, n_classes):
+        at.append(at[-1] + size)
+    part = [sums[at[i] : at[i + 1]] for i in range(11)]
+    return (
+        (f_klass, filled[0], filled[1], filled[2]),
+        (part[0], part[1]),
+        (per_live[0], per_live[1]),
+        (part[2], part[3]),
+        (part[4], part[5]),
+        (part[6], part[7]),
+        (part[8], part[9], part[10]),
+    )
+
+
+@njit(cache=True)
+def settle_primary_kernel(
+    fills: np.ndarray,
+    price: np.ndarray,
+    product: np.ndarray,
+    holder: np.ndarray,
+    klass: np.ndarray,
+    startup: np.ndarray,
+    order_week: np.ndarray,
+    qty: np.ndarray,
+    h100e_per_unit: np.ndarray,
+    product_vendor: np.ndarray,
+    live_pos: np.ndarray,
+    fleet: np.ndarray,
+    startup_units: np.ndarray,
+    n_vendors: int,
+    n_classes: int,
+    n_live: int,
+    week: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`settle_primary_sums`' work: returns ``(klass of the filled orders, [waited
+    weeks, units, USD] of them, [H100e, USD] per active startup, the per-holder,
+    per-product, per-cell and per-class sums one after another)`` in the order
+    :func:`settle_primary_sums` reads them."""
     n_h, n_p = fleet.shape
     k = 0
     for i in range(fills.shape[0]):
         k += fills[i] > 0.0
     f_klass = np.empty(k, dtype=np.int64)
-    f_waited = np.empty(k)
-    f_units = np.empty(k)
-    f_paid = np.empty(k)
-    usd_by = np.zeros(n_h)
-    h100e_by = np.zeros(n_h)
-    st_h100e = np.zeros(n_live)
-    st_paid = np.zeros(n_live)
-    units_by = np.zeros(n_p)
-    paid_by = np.zeros(n_p)
-    holder_units = np.zeros(n_h)
-    holder_h100e = np.zeros(n_h)
-    cell_units = np.zeros(n_h * n_vendors)
-    cell_h100e = np.zeros(n_h * n_vendors)
-    class_units = np.zeros(n_classes)
-    class_h100e = np.zeros(n_classes)
-    class_paid = np.zeros(n_classes)
+    filled = np.empty((3, k))
+    f_waited = filled[0]
+    f_units = filled[1]
+    f_paid = filled[2]
+    per_live = np.zeros((2, n_live))
+    st_h100e = per_live[0]
+    st_paid = per_live[1]
+    sums = np.zeros(6 * n_h + 2 * n_p + 2 * n_h * n_vendors + 3 * n_classes)
+    usd_by = sums[0:n_h]
+    h100e_by = sums[n_h : 2 * n_h]
+    units_by = sums[2 * n_h : 2 * n_h + n_p]
+    paid_by = sums[2 * n_h + n_p : 2 * n_h + 2 * n_p]
+    at = 2 * n_h + 2 * n_p
+    holder_units = sums[at : at + n_h]
+    holder_h100e = sums[at + n_h : at + 2 * n_h]
+    at += 2 * n_h
+    cell_units = sums[at : at + n_h * n_vendors]
+    cell_h100e = sums[at + n_h * n_vendors : at + 2 * n_h * n_vendors]
+    at += 2 * n_h * n_vendors
+    class_units = sums[at : at + n_classes]
+    class_h100e = sums[at + n_classes : at + 2 * n_classes]
+    class_paid = sums[at + 2 * n_classes : at + 3 * n_classes]
     j = 0
     for i in range(fills.shape[0]):
         f = fills[i]
@@ -109,15 +177,7 @@ def settle_primary_sums(
     for i in range(qty.shape[0]):
         if qty[i] < 0.0:
             qty[i] = 0.0
-    return (
-        (f_klass, f_waited, f_units, f_paid),
-        (usd_by, h100e_by),
-        (st_h100e, st_paid),
-        (units_by, paid_by),
-        (holder_units, holder_h100e),
-        (cell_units, cell_h100e),
-        (class_units, class_h100e, class_paid),
-    )
+    return f_klass, filled, per_live, sums
 
 
 def settle_primary_reference(

@@ -16,24 +16,31 @@ given when the model is built.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from market_sim.agents.fleet import BuyerState, FleetBatch, RentalAsks
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
-from market_sim.market import clear_markets
+from market_sim.agents.vendor_accounts import book_sales_kernel
+from market_sim.market.kernels_batch import clear_markets_core
+from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
+from market_sim.market.policies import policy_table
+from market_sim.model import book as book_module
 from market_sim.model.accounts import N_CLASSES, Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
+from market_sim.model.choice_kernel import best_startup_score, startup_exponents
 from market_sim.model.events import EventSchedule
 from market_sim.model.markets import DoubleAuction, Orders, quoted_price
 from market_sim.model.production_kernel import ProductionState
 from market_sim.model.settle import settle_primary_sums
 from market_sim.model.state import Holdings, Market
+from market_sim.model.trading_reference import TradingReference
 from market_sim.model.world import STARTUP_CLASS, World
 
 
-class Trading:
+class Trading(TradingReference):
     """Orders, the week's markets in one kernel call, and settlement (phases 4 and 5)."""
 
     def __init__(
@@ -50,13 +57,28 @@ class Trading:
         pipelines: np.ndarray,
         rng: np.random.Generator,
         production: ProductionState,
+        buyer_state: BuyerState,
+        desired_path: np.ndarray,
+        year_of: Callable[[int], int],
     ):
         self.world, self.events, self.market, self.holdings = world, events, market, holdings
         self.book, self.accounts = book, accounts
         self.vendors, self.holders, self.startups = vendors, holders, startups
         self.fleet_buyers = [h for h in holders if hasattr(h, "gray_orders")]
+        if [h.holder for h in holders] != list(range(len(holders))):
+            raise ValueError("holders must be given in holder order")
+        self.fleet = FleetBatch(self.fleet_buyers, buyer_state, desired_path)
+        """The fleet buyers' decisions and gray orders, one kernel call each a week."""
+        self.other_buyers = [h for h in holders if not hasattr(h, "gray_orders")]
+        """Holders that decide one by one (``order_h100e``): the neoclouds."""
+        self.rental_asks = RentalAsks(holders, buyer_state)
+        """Every holder's rental ask, one kernel call a week."""
+        self.year_of = year_of
+        self._holder_klass = np.array([h.klass for h in holders], dtype=np.int64)
+        self._holder_tier = np.array([h.spec.priority_tier for h in holders], dtype=np.int64)
         self.pipelines = pipelines  # every product's pipeline (World.pipeline_offsets)
         self.rng = rng
+        book_module.warm()  # a kernel a run may not call: its cache loaded
         self.production = production  # the vendors' inventories and start rates
         self.rental_bids: Orders = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         """This week's startup rental bids (set when orders are placed)."""
@@ -68,6 +90,10 @@ class Trading:
         the rental market settles; each startup rents the sum of its bids')."""
         self._product_cache: tuple[tuple[int, int], int] | None = None
         self._product_vendor = world.products.vendor.tolist()
+        specs = [v.spec for v in vendors]  # fixed per run: the vendors' attached revenue
+        self._attach_share = np.array([s.attach_revenue_share for s in specs], dtype=float)
+        self._attach_margin = np.array([s.attach_gross_margin for s in specs], dtype=float)
+        self._max_lead_weeks = int(world.scenario.policy.max_lead_weeks)  # >= 1 (schema)
         pr = world.products  # fixed per run: what startups may buy when orderable
         self._startup_products = (pr.owner_holder < 0) & (pr.demand_weight > 0)
 
@@ -75,31 +101,54 @@ class Trading:
     def place_orders(self, week: int) -> np.ndarray:
         """Collect this week's orders from every buyer and the startups into the book
         (and the startups' rental bids for the rental market); returns the units ordered
-        per product."""
-        product: list[int] = []
-        holder: list[int] = []
-        klass: list[int] = []
-        qty: list[float] = []
-        limit: list[float] = []
-        priority: list[int] = []
-        views = self.holders[0].model.week_views() if self.holders else None
-        for h in self.holders:
-            lines = h.decide(week, views)
-            if not lines:
-                continue
-            ps, units, usd = zip(*lines, strict=True)
-            product += ps
-            qty += units
-            limit += usd
-            k = len(lines)
-            holder += [h.holder] * k
-            klass += [h.klass] * k
-            priority += [h.spec.priority_tier] * k
+        per product.
+
+        The fleet buyers decide in one kernel call (:class:`FleetBatch`), the others one
+        by one, and each buyer's H100e is split over its product mix at once (the
+        choices' order lines); :meth:`place_orders_reference` asks each buyer's
+        ``decide`` instead (the oracle)."""
+        firms = self._firm_orders(week) if self.holders else None
+        return self._add_orders(week, firms)
+
+    def _firm_orders(self, week: int) -> Batch | None:
+        """The firms' orders of the week as one batch (None without any); cancellations
+        go to the book directly."""
+        m = self.holders[0].model
+        choices = m.choices()
+        open_h100e, open_usd = m.open_orders()
+        amounts = np.zeros(len(self.holders))  # H100e each holder orders
+        self.fleet.decide(
+            week, self.year_of(week), choices, m.installed_h100e(), open_h100e, open_usd, amounts
+        )
+        for h in self.other_buyers:
+            h100e = h.order_h100e(week)
+            if h100e is not None:
+                amounts[h.holder] = h100e
+        # each holder's H100e over its product mix (Holder.orders_for, every line at once)
+        units = amounts[choices.cell_holder] * choices.cell_units
+        keep = np.flatnonzero(units >= 1e-6)
+        if not len(keep):
+            return None
+        holder = choices.cell_holder[keep]
+        return Batch(
+            choices.cell_product[keep],
+            holder,
+            -1,
+            self._holder_klass[holder],
+            units[keep],
+            choices.cell_limit[keep],
+            self._holder_tier[holder],
+            week,
+        )
+
+    def _add_orders(self, week: int, firms: Batch | None) -> np.ndarray:
+        """The startups' orders and rental bids, then the firms' and the startups'
+        orders into the book; the units ordered per product."""
         rental_bids, (st_product, st_index, st_qty, st_limit) = self._startup_orders(week)
         book = self.book
         start = len(book)
-        if qty:
-            book.add(Batch(product, holder, -1, klass, qty, limit, priority, week))
+        if firms is not None:
+            book.add(firms)
         if len(st_qty):
             tier = self.world.scenario.startups.priority_tier
             book.add(
@@ -130,18 +179,22 @@ class Trading:
         return self._product_cache[1]
 
     def _best_startup_product(self) -> int:
+        """:meth:`_best_startup_product_reference` with the work around numpy's ``log``
+        and ``exp`` in two kernel calls
+        (:func:`market_sim.model.choice_kernel.startup_exponents`,
+        :func:`~market_sim.model.choice_kernel.best_startup_score`)."""
         pr, market = self.world.products, self.market
         ok = market.orderable & self._startup_products  # merchant, with demand weight
-        if not ok.any():
-            return -1
         spec = self.world.scenario.startups
-        price = market.list_price / pr.h100e
-        quotes = market.quotes[:, min(spec.priority_tier, market.quotes.shape[1] - 1)]
-        score = pr.demand_weight * np.exp(
-            -spec.price_elasticity * np.log(price) - spec.lead_time_sensitivity * quotes
+        tier = min(spec.priority_tier, market.quotes.shape[1] - 1)
+        expo = startup_exponents(
+            np.log(market.list_price / pr.h100e),
+            market.quotes,
+            tier,
+            float(spec.price_elasticity),
+            float(spec.lead_time_sensitivity),
         )
-        score = np.where(ok, score, -1.0)
-        return int(np.argmax(score))
+        return best_startup_score(pr.demand_weight, np.exp(expo), ok)
 
     def _startup_orders(self, week: int) -> tuple[Orders, tuple[np.ndarray, ...]]:
         """Startups' rental bids and direct orders: ``(bids, (product, startup index,
@@ -158,11 +211,10 @@ class Trading:
         mult = float(self.events.startup_demand[week])
         # what each startup has on order, from the book (cancellations included)
         book = self.book
-        mine = book.holder == STARTUP_HOLDER
-        rows, h100e = book.startup[mine], book.qty[mine] * pr.h100e[book.product[mine]]
         if pop.mode == "kernel":
-            pop.set_on_order(rows, h100e)
+            pop.set_on_order(*book.startup_orders(pr.h100e))
         else:  # the oracle: every row
+            rows, h100e = book.startup_orders_reference(pr.h100e)
             pop.on_order[:] = np.bincount(rows, weights=h100e, minlength=pop.n)[: pop.n]
         # the bids leave room in front for the gray market's (one auction array, no copy)
         front = len(self.fleet_buyers)
@@ -200,25 +252,20 @@ class Trading:
         bids, asks = [b for b, _ in orders], [a for _, a in orders]
         bid_off, ask_off = _offsets(bids), _offsets(asks)
         bid_price, bid_qty = self._joined_bids(bids)
-        res = clear_markets(
-            order_offsets=offsets,
-            supply=supply,
-            list_price=market.list_price,
-            policy_code=self.world.policy_codes,
-            qty=book.qty[perm],
-            limit_price=book.limit_price[perm],
-            priority=book.priority[perm],
-            order_week=book.order_week[perm],
-            pipeline_offsets=self.world.pipeline_offsets,
-            pipeline=self.pipelines,
-            capacity_per_week=rate,
-            max_weeks=scenario.policy.max_lead_weeks,
-            bid_offsets=bid_off,
-            bid_price=bid_price,
-            bid_qty=bid_qty,
-            ask_offsets=ask_off,
-            ask_price=np.concatenate([a[0] for a in asks]),
-            ask_qty=np.concatenate([a[1] for a in asks]),
+        res = self._clear_markets(
+            offsets,
+            supply,
+            book.qty[perm],
+            book.limit_price[perm],
+            book.priority[perm],
+            book.order_week[perm],
+            rate,
+            bid_off,
+            bid_price,
+            bid_qty,
+            ask_off,
+            np.concatenate([a[0] for a in asks]),
+            np.concatenate([a[1] for a in asks]),
         )
         fills = np.empty(len(book))
         fills[perm] = res.fills
@@ -248,15 +295,69 @@ class Trading:
             demand,
             scenario.economics.opex_usd_per_gpu_hour,
         )
-        if len(exited):  # their open orders: a lookup by row (as np.isin)
-            gone = np.zeros(startups.n, dtype=bool)
-            gone[exited] = True
-            mask = (book.holder == STARTUP_HOLDER) & gone[book.startup]  # firms' -1: masked
-            acc.cancelled_units += book.cancel_where(mask)
+        if len(exited):  # their open orders
+            acc.cancelled_units += book.cancel_startups(exited, startups.n)
         book.compact()
         entries = self.rng.poisson(scenario.startups.entry_per_week * demand)
         startups.enter(int(entries), week + 1)
         return res.price.copy()
+
+    def _clear_markets(
+        self,
+        order_offsets: np.ndarray,
+        supply: np.ndarray,
+        qty: np.ndarray,
+        limit_price: np.ndarray,
+        priority: np.ndarray,
+        order_week: np.ndarray,
+        capacity_per_week: np.ndarray,
+        bid_offsets: np.ndarray,
+        bid_price: np.ndarray,
+        bid_qty: np.ndarray,
+        ask_offsets: np.ndarray,
+        ask_price: np.ndarray,
+        ask_qty: np.ndarray,
+    ) -> ClearingResult:
+        """:func:`market_sim.market.clear_markets` on the model's arrays, which need none
+        of its conversions and checks (contiguous float64 and int64 arrays of matching
+        lengths): its kernel called directly (``clear_markets_core``), the same result
+        and errors."""
+        result = ClearingResult(
+            fills=np.empty(qty.size),
+            price=np.empty(supply.size),
+            lead_weeks=np.empty(qty.size, dtype=np.int64),
+            da_price=np.empty(bid_offsets.size - 1),
+            bid_fills=np.empty(bid_price.size),
+            ask_fills=np.empty(ask_price.size),
+        )
+        world = self.world
+        err, kind, index = clear_markets_core(
+            order_offsets,
+            supply,
+            self.market.list_price,
+            world.policy_codes,
+            policy_table(),
+            qty,
+            limit_price,
+            priority,
+            order_week,
+            world.pipeline_offsets,
+            self.pipelines,
+            capacity_per_week,
+            self._max_lead_weeks,
+            bid_offsets,
+            bid_price,
+            bid_qty,
+            ask_offsets,
+            ask_price,
+            ask_qty,
+            *result,
+        )
+        if err != ERR_OK:  # pragma: no cover - the model's arrays are well formed
+            where = ("primary market", "double auction", "clear_markets")[kind]
+            where = where if index < 0 else f"{where} {index}"
+            raise ValueError(f"{where}: {ERROR_MESSAGES[err]}")
+        return result
 
     def _joined_bids(self, bids: list[Orders]) -> tuple[np.ndarray, np.ndarray]:
         """The auctions' bid prices and quantities, each as one array in auction order
@@ -302,53 +403,64 @@ class Trading:
         book.touch()
         holdings.changed()
         usd_by, h100e_by = (a.tolist() for a in by_holder)  # Python floats, in order
-        holders = self.holders
+        holders, year = self.holders, self.year_of(week)
         for h, h100e in enumerate(h100e_by):
             if h100e > 0:
-                holders[h].pay(week, usd_by[h], h100e)
+                holders[h].pay(week, usd_by[h], h100e, year)
         acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
         units_by, paid_by = by_product
-        vendors, product_vendor = self.vendors, self._product_vendor
-        inventory = self.production.inventory
-        paid_list = paid_by.tolist()
-        for p, units in enumerate(units_by.tolist()):
-            if units > 0:
-                inventory[p] = max(0.0, inventory[p] - units)
-                vendors[product_vendor[p]].book_sales(p, units, paid_list[p])
+        self.book_sales(units_by, paid_by)
         acc.record_primary(filled, units_by, *by_firm)
 
+    def book_sales(self, units_by: np.ndarray, paid_by: np.ndarray) -> None:
+        """Each product's units sold this week out of its inventory and into its vendor's
+        books (``units_by`` units, ``paid_by`` USD per product), in one kernel call
+        (:func:`market_sim.agents.vendor_accounts.book_sales_kernel`; its oracle is
+        :meth:`book_sales_reference`)."""
+        if not self.vendors:
+            return
+        books, pr = self.vendors[0].accounts, self.world.products
+        book_sales_kernel(
+            units_by,
+            paid_by,
+            pr.vendor,
+            pr.unit_cost_usd,
+            self._attach_share,
+            self._attach_margin,
+            self.production.inventory,
+            books.sales_usd,
+            books.revenue_usd,
+            books.cogs_usd,
+            books.sales_total_usd,
+            books.units_sold,
+        )
+
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
-        """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples."""
-        bids: tuple[list, list, list] = ([], [], [])
-        asks: tuple[list, list, list] = ([], [], [])
-        buyers = self.fleet_buyers
-        installed = buyers[0].model.installed_h100e().tolist() if buyers else []
-        for h in buyers:
-            (price, qty), ask = h.gray_orders(week, installed)  # gray_bid(week), gray_ask(week)
-            if qty > 0:
-                bids[0].append(price), bids[1].append(qty), bids[2].append(h.holder)
-            price, qty = ask
-            if qty > 0:
-                asks[0].append(price), asks[1].append(qty), asks[2].append(h.holder)
-        return _arrays(bids), _arrays(asks)
+        """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples, in
+        one kernel call (:meth:`FleetBatch.gray_orders`; its oracle is
+        :meth:`_gray_orders_reference`)."""
+        if not self.fleet_buyers:
+            return self._gray_orders_reference(week)
+        m = self.fleet_buyers[0].model
+        return self.fleet.gray_orders(
+            week, m.installed_h100e(), m.reference_price_per_h100e(), self.market.rental_price
+        )
 
     def _rental_orders(self, week: int) -> tuple[Orders, Orders]:
         """The startups' rental bids (price USD per H100e-hour, H100e, startup) and the
-        holders' asks (price, H100e, holder)."""
-        ask: tuple[list, list, list] = ([], [], [])
-        holders = self.holders
-        installed = holders[0].model.installed_h100e().tolist() if holders else []
-        for h in holders:
-            price, qty = h.rental_ask(week, installed)
-            if qty > 0:
-                ask[0].append(price), ask[1].append(qty), ask[2].append(h.holder)
-        return self.rental_bids, _arrays(ask)
+        holders' asks (price, H100e, holder), in one kernel call (:class:`RentalAsks`;
+        its oracle is :meth:`_rental_orders_reference`)."""
+        if not self.holders:
+            return self._rental_orders_reference(week)
+        m = self.holders[0].model
+        asks = self.rental_asks.asks(m.installed_h100e(), m.reference_price_per_h100e())
+        return self.rental_bids, asks
 
     def _settle_gray(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
         """Move sold H100e from sellers to buyers (as a pool of the sellers' mix); pay."""
         acc, pr, holdings = self.accounts, self.world.products, self.holdings
         buyers, sellers = bids[2], asks[2]
-        volume = float(ask_fills.sum())
+        volume = float(np.add.reduce(ask_fills))
         if not math.isfinite(price) or volume <= 0:
             ref = self.world.reference_product
             reference = float(self.market.list_price[ref] / pr.h100e[ref])
@@ -388,14 +500,14 @@ class Trading:
         fills of the startups' bids, both tranches)."""
         acc, market = self.accounts, self.market
         hours = self.world.scenario.economics.hours_per_week
-        volume = float(ask_fills.sum())
+        volume = float(np.add.reduce(ask_fills))
         if math.isfinite(price) and volume > 0:
             market.rental_price = float(price)
             holders = self.holders
             for h, q in zip(asks[2].tolist(), ask_fills.tolist(), strict=True):
                 if q > 0:
                     holders[h].rental_received_usd += float(q * price * hours)
-            acc.record_rental(price, volume, float(bid_fills.sum() * price * hours))
+            acc.record_rental(price, volume, float(np.add.reduce(bid_fills) * price * hours))
         else:
             market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
             acc.record_rental(market.rental_price, 0.0, 0.0)
@@ -409,14 +521,6 @@ def _offsets(sides: list[Orders]) -> np.ndarray:
     for side in sides:
         ends.append(ends[-1] + len(side[0]))
     return np.array(ends, dtype=np.int64)
-
-
-def _arrays(t: tuple[list, list, list]) -> Orders:
-    return (
-        np.array(t[0], dtype=float),
-        np.array(t[1], dtype=float),
-        np.array(t[2], dtype=np.int64),
-    )
 
 
 DOUBLE_AUCTIONS: tuple[DoubleAuction, ...] = (
