@@ -15,7 +15,6 @@ given when the model is built.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -23,24 +22,23 @@ import numpy as np
 from market_sim.agents.fleet import BuyerState, FleetBatch, RentalAsks
 from market_sim.agents.startups import StartupPopulation
 from market_sim.agents.vendor import VendorAgent
-from market_sim.agents.vendor_accounts import book_sales_kernel
 from market_sim.market.kernels_batch import clear_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
 from market_sim.market.policies import policy_table
 from market_sim.model import book as book_module
-from market_sim.model.accounts import N_CLASSES, Accounts
+from market_sim.model.accounts import Accounts
 from market_sim.model.book import STARTUP_HOLDER, Batch, OrderBook
 from market_sim.model.choice_kernel import best_startup_score, startup_exponents
 from market_sim.model.events import EventSchedule
-from market_sim.model.markets import DoubleAuction, Orders, quoted_price
+from market_sim.model.markets import DoubleAuction, Orders
 from market_sim.model.production_kernel import ProductionState
-from market_sim.model.settle import settle_primary_sums
+from market_sim.model.settlement import Settlement
 from market_sim.model.state import Holdings, Market
 from market_sim.model.trading_reference import TradingReference
 from market_sim.model.world import STARTUP_CLASS, World
 
 
-class Trading(TradingReference):
+class Trading(Settlement, TradingReference):
     """Orders, the week's markets in one kernel call, and settlement (phases 4 and 5)."""
 
     def __init__(
@@ -375,66 +373,6 @@ class Trading(TradingReference):
             at += len(price)
         return room_price[lo:], room_qty[lo:]
 
-    def _settle_primary(self, week: int, fills: np.ndarray, price: np.ndarray) -> None:
-        """Book the primary fills: the sums in one kernel call
-        (:func:`market_sim.model.settle.settle_primary_sums`), then the firms' payments
-        and the vendors' sales (in holder and product order)."""
-        book, acc, pr, holdings = self.book, self.accounts, self.world.products, self.holdings
-        startups = self.startups
-        filled, by_holder, by_startup, by_product, *by_firm = settle_primary_sums(
-            fills,
-            price,
-            book.product,
-            book.holder,
-            book.klass,
-            book.startup,
-            book.order_week,
-            book.qty,
-            pr.h100e,
-            pr.vendor,
-            startups.live_pos,
-            holdings.fleet,
-            acc.startup_units,
-            acc.n_v,
-            N_CLASSES,
-            len(startups.live),
-            week,
-        )
-        book.touch()
-        holdings.changed()
-        usd_by, h100e_by = (a.tolist() for a in by_holder)  # Python floats, in order
-        holders, year = self.holders, self.year_of(week)
-        for h, h100e in enumerate(h100e_by):
-            if h100e > 0:
-                holders[h].pay(week, usd_by[h], h100e, year)
-        acc.startup_delivered_h100e, acc.startup_paid_usd = by_startup
-        units_by, paid_by = by_product
-        self.book_sales(units_by, paid_by)
-        acc.record_primary(filled, units_by, *by_firm)
-
-    def book_sales(self, units_by: np.ndarray, paid_by: np.ndarray) -> None:
-        """Each product's units sold this week out of its inventory and into its vendor's
-        books (``units_by`` units, ``paid_by`` USD per product), in one kernel call
-        (:func:`market_sim.agents.vendor_accounts.book_sales_kernel`; its oracle is
-        :meth:`book_sales_reference`)."""
-        if not self.vendors:
-            return
-        books, pr = self.vendors[0].accounts, self.world.products
-        book_sales_kernel(
-            units_by,
-            paid_by,
-            pr.vendor,
-            pr.unit_cost_usd,
-            self._attach_share,
-            self._attach_margin,
-            self.production.inventory,
-            books.sales_usd,
-            books.revenue_usd,
-            books.cogs_usd,
-            books.sales_total_usd,
-            books.units_sold,
-        )
-
     def _gray_orders(self, week: int) -> tuple[Orders, Orders]:
         """Gray-market bids and asks of fleet buyers: (price, qty, holder) triples, in
         one kernel call (:meth:`FleetBatch.gray_orders`; its oracle is
@@ -455,64 +393,6 @@ class Trading(TradingReference):
         m = self.holders[0].model
         asks = self.rental_asks.asks(m.installed_h100e(), m.reference_price_per_h100e())
         return self.rental_bids, asks
-
-    def _settle_gray(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
-        """Move sold H100e from sellers to buyers (as a pool of the sellers' mix); pay."""
-        acc, pr, holdings = self.accounts, self.world.products, self.holdings
-        buyers, sellers = bids[2], asks[2]
-        volume = float(np.add.reduce(ask_fills))
-        if not math.isfinite(price) or volume <= 0:
-            ref = self.world.reference_product
-            reference = float(self.market.list_price[ref] / pr.h100e[ref])
-            self.market.spot_price = quoted_price(bids[0], asks[0], reference)
-            return
-        self.market.spot_price = float(price)
-        pool_units = np.zeros(len(pr))
-        pool_legacy = 0.0
-        for h, q in zip(sellers, ask_fills, strict=True):
-            if q <= 0:
-                continue
-            units = holdings.fleet[h]
-            fleet_h = float(units @ pr.h100e)
-            from_units = min(q, fleet_h)
-            share = from_units / fleet_h if fleet_h > 0 else 0.0
-            moved = units * share
-            holdings.fleet[h] -= moved
-            pool_units += moved
-            legacy = q - from_units
-            holdings.legacy_h100e[h] -= legacy
-            pool_legacy += legacy
-            self.holders[h].gray_received_usd += float(q * price)
-        paid = 0.0
-        for h, q in zip(buyers, bid_fills, strict=True):
-            if q <= 0:
-                continue
-            share = q / volume
-            holdings.fleet[h] += pool_units * share
-            holdings.legacy_h100e[h] += pool_legacy * share
-            self.holders[h].pay(week, float(q * price), float(q))
-            paid += float(q * price)
-        holdings.changed()
-        acc.record_gray(price, volume, paid)
-
-    def _settle_rental(self, week, price, bid_fills, ask_fills, bids, asks) -> None:
-        """Startups pay for rented H100e-weeks; lessors receive it; sets ``rented`` (the
-        fills of the startups' bids, both tranches)."""
-        acc, market = self.accounts, self.market
-        hours = self.world.scenario.economics.hours_per_week
-        volume = float(np.add.reduce(ask_fills))
-        if math.isfinite(price) and volume > 0:
-            market.rental_price = float(price)
-            holders = self.holders
-            for h, q in zip(asks[2].tolist(), ask_fills.tolist(), strict=True):
-                if q > 0:
-                    holders[h].rental_received_usd += float(q * price * hours)
-            acc.record_rental(price, volume, float(np.add.reduce(bid_fills) * price * hours))
-        else:
-            market.rental_price = quoted_price(bids[0], asks[0], market.rental_price)
-            acc.record_rental(market.rental_price, 0.0, 0.0)
-            bid_fills = np.zeros_like(bid_fills)
-        self.rented = (bids[2], bid_fills)  # summed per startup as it settles
 
 
 def _offsets(sides: list[Orders]) -> np.ndarray:
