@@ -42,7 +42,7 @@ SHORT = {"simulation.weeks": 52}  # one year instead of three
 # `GPUMarketModel()` runs the historical baseline shipped with the package, from any
 # folder. Scenario values are keyword arguments by dotted path; `seed` fixes the random
 # stream (default: the scenario's `simulation.seed`). The first run in a fresh
-# environment compiles the numba kernels (about half a minute, once).
+# environment compiles the numba kernels (about a minute, once).
 
 # %%
 model = GPUMarketModel(seed=1, **SHORT)
