@@ -221,6 +221,9 @@ def test_cmaes_searches_near_the_scenarios_values_and_resumes(tmp_path):
     assert first.exit_code == 0, first.output
     resumed = runner.invoke(app, [*common, "--budget", "7", "--resume"])
     assert resumed.exit_code == 0, resumed.output
+    other = [*common[:-3], "--sampler", "tpe", "--budget", "9", "--resume"]  # not CMA-ES's
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2 and "--sampler" in refused.stderr, refused.output
     trials = pd.read_parquet(out / "evaluations.parquet").sort_values("number")
     values = trials[path].to_numpy()
     assert len(values) == 7 and values[0] == pytest.approx(start)

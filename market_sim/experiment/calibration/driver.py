@@ -234,7 +234,7 @@ def _prepare(out: Path, resume: bool, key: str) -> None:
         if marker.is_file() and marker.read_text().strip() != key:
             raise CalibrationError(
                 f"{out}: holds a calibration of other inputs (scenario, parameters, facts, "
-                "seeds or --until changed); choose another --out"
+                "seeds, --until, --cold or --sampler changed); choose another --out"
             )
         return
     if out.exists() and any(out.iterdir()):
