@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 import mesa
 import numpy as np
 
+from market_sim.agents.state_field import state_field
+
 
 class WeekViews(NamedTuple):
     """The model's views a buyer reads while it decides, taken once for all buyers
@@ -80,41 +82,18 @@ class Holder(mesa.Agent):
         self._rent_out_share = getattr(spec, "rent_out_share", 0.0)
 
     # ------------------------------------------------------------------ state
-    @property
-    def expected_lead(self) -> float:
-        """Expected lead time, weeks (smoothed quotes; the model's ``buyer_state``)."""
-        return float(self.buyer_state.expected_lead[self.holder])
-
-    @expected_lead.setter
-    def expected_lead(self, weeks: float) -> None:
-        self.buyer_state.expected_lead[self.holder] = weeks
-
-    @property
-    def week_spend_usd(self) -> float:
-        """This week's outlays (purchases, programs), USD (the model's ``buyer_state``)."""
-        return float(self.buyer_state.week_spend_usd[self.holder])
-
-    @week_spend_usd.setter
-    def week_spend_usd(self, usd: float) -> None:
-        self.buyer_state.week_spend_usd[self.holder] = usd
-
-    @property
-    def paid_usd_total(self) -> float:
-        """Primary and gray purchases so far, USD (the model's ``buyer_state``)."""
-        return float(self.buyer_state.paid_usd_total[self.holder])
-
-    @paid_usd_total.setter
-    def paid_usd_total(self, usd: float) -> None:
-        self.buyer_state.paid_usd_total[self.holder] = usd
-
-    @property
-    def received_h100e_total(self) -> float:
-        """H100e bought so far (primary and gray; the model's ``buyer_state``)."""
-        return float(self.buyer_state.received_h100e_total[self.holder])
-
-    @received_h100e_total.setter
-    def received_h100e_total(self, h100e: float) -> None:
-        self.buyer_state.received_h100e_total[self.holder] = h100e
+    expected_lead = state_field(
+        "buyer_state", "expected_lead", "holder", "Expected lead time, weeks (smoothed quotes)."
+    )
+    week_spend_usd = state_field(
+        "buyer_state", "week_spend_usd", "holder", "This week's outlays (purchases, programs), USD."
+    )
+    paid_usd_total = state_field(
+        "buyer_state", "paid_usd_total", "holder", "Primary and gray purchases so far, USD."
+    )
+    received_h100e_total = state_field(
+        "buyer_state", "received_h100e_total", "holder", "H100e bought so far (primary and gray)."
+    )
 
     def rent_share(self) -> float | None:
         """Share of its installed compute it offers for rent (:meth:`rental_ask`), or
@@ -243,15 +222,12 @@ class FleetBuyer(Holder):
         super().__init__(model, spec, index, klass)
         self.desired = model.desired_path[index]  # H100e by week, demand events included
 
-    @property
-    def given_up_h100e(self) -> float:
-        """Fleet shortfall given up so far, H100e (``ordering.give_up_weeks``; the
-        model's ``buyer_state``)."""
-        return float(self.buyer_state.given_up_h100e[self.holder])
-
-    @given_up_h100e.setter
-    def given_up_h100e(self, h100e: float) -> None:
-        self.buyer_state.given_up_h100e[self.holder] = h100e
+    given_up_h100e = state_field(
+        "buyer_state",
+        "given_up_h100e",
+        "holder",
+        "Fleet shortfall given up so far, H100e (``ordering.give_up_weeks``).",
+    )
 
     def wanted(self, week: int) -> float:
         """Installed H100e the buyer wants this week: its desired path less the shortfall

@@ -13,6 +13,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from market_sim.agents.state_field import state_field
 from market_sim.scenario.schema import SupplyNode
 
 
@@ -62,28 +63,6 @@ def split_capacities(
     return np.where((more & ~rationed)[None, :], requests, grants)
 
 
-def _node_field(name: str, doc: str) -> property:
-    """A property reading and writing this node's entry of the model's ``node_state``."""
-
-    def get(self) -> float:
-        return float(getattr(self.node_state, name)[self.index])
-
-    def put(self, value: float) -> None:
-        getattr(self.node_state, name)[self.index] = value
-
-    return property(get, put, doc=doc)
-
-
-def _node_count(name: str) -> property:
-    def get(self) -> int:
-        return int(getattr(self.node_state, name)[self.index])
-
-    def put(self, value: int) -> None:
-        getattr(self.node_state, name)[self.index] = value
-
-    return property(get, put)
-
-
 class ChipmakerAgent(mesa.Agent):
     """One supply node: capacity over time, allocation to vendors, expansion.
 
@@ -92,14 +71,22 @@ class ChipmakerAgent(mesa.Agent):
     every node at once with kernels; its methods (``open_week``, ``invest``) are their
     oracle."""
 
-    capacity = _node_field("capacity", "this week's capacity, node units per week")
-    used = _node_field("used", "node units used this week")
-    requested = _node_field("requested", "node units the vendors asked for this week")
-    granted = _node_field("granted", "node units granted this week")
-    reserved_share = _node_field("reserved_share", "share reserved for outside customers")
-    expansion = _node_field("expansion", "endogenous capacity in service, node units/week")
-    _high_weeks = _node_count("high_weeks")
-    _next_decision = _node_count("next_decision")
+    capacity = state_field(
+        "node_state", "capacity", "index", "this week's capacity, node units per week"
+    )
+    used = state_field("node_state", "used", "index", "node units used this week")
+    requested = state_field(
+        "node_state", "requested", "index", "node units the vendors asked for this week"
+    )
+    granted = state_field("node_state", "granted", "index", "node units granted this week")
+    reserved_share = state_field(
+        "node_state", "reserved_share", "index", "share reserved for outside customers"
+    )
+    expansion = state_field(
+        "node_state", "expansion", "index", "endogenous capacity in service, node units/week"
+    )
+    _high_weeks = state_field("node_state", "high_weeks", "index", cast=int)
+    _next_decision = state_field("node_state", "next_decision", "index", cast=int)
 
     def __init__(self, model: mesa.Model, node: SupplyNode, index: int, scheduled: np.ndarray):
         super().__init__(model)

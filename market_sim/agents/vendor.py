@@ -23,31 +23,25 @@ import math
 import mesa
 import numpy as np
 
+from market_sim.agents.state_field import state_field
 from market_sim.scenario.schema import Pricing, ProductionRule, VendorSpec
-
-
-def _account(name: str, doc: str) -> property:
-    """A property reading and writing this vendor's entry of the model's accounts
-    (:class:`market_sim.agents.vendor_accounts.VendorAccounts`)."""
-
-    def get(self) -> float:
-        return float(getattr(self.accounts, name)[self.index])
-
-    def put(self, usd: float) -> None:
-        getattr(self.accounts, name)[self.index] = usd
-
-    return property(get, put, doc=doc)
 
 
 class VendorAgent(mesa.Agent):
     """A chip vendor with products, pipelines, inventory, list prices and accounts."""
 
-    sales_usd = _account("sales_usd", "accelerator receipts from buyers this week, USD")
-    revenue_usd = _account("revenue_usd", "sales plus attached revenue this week, USD")
-    cogs_usd = _account("cogs_usd", "cost of goods this week, USD")
-    sales_total_usd = _account("sales_total_usd", "receipts so far, USD")
-    units_sold = _account("units_sold", "units sold so far")
-    units_started_total = _account("units_started_total", "units started so far")
+    sales_usd = state_field(
+        "accounts", "sales_usd", "index", "accelerator receipts from buyers this week, USD"
+    )
+    revenue_usd = state_field(
+        "accounts", "revenue_usd", "index", "sales plus attached revenue this week, USD"
+    )
+    cogs_usd = state_field("accounts", "cogs_usd", "index", "cost of goods this week, USD")
+    sales_total_usd = state_field("accounts", "sales_total_usd", "index", "receipts so far, USD")
+    units_sold = state_field("accounts", "units_sold", "index", "units sold so far")
+    units_started_total = state_field(
+        "accounts", "units_started_total", "index", "units started so far"
+    )
 
     def __init__(self, model: mesa.Model, spec: VendorSpec, index: int, products: list[int]):
         super().__init__(model)
