@@ -8,7 +8,7 @@ third-party start-up costs of features it does not use:
 - ``mesa.experimental``, from ``import market_sim`` on (:func:`defer`): Mesa 3.3's
   ``__init__`` imports it, and it imports ``scipy.spatial`` (0.2-0.4 s);
 - ``scipy.linalg`` while numba initialises its CPU target (:func:`deferred`, in
-  :mod:`market_sim.market.kernels`): numba checks that BLAS is available by importing
+  :mod:`market_sim.jit`, before any kernel runs): numba checks that BLAS is available by importing
   ``scipy.linalg.cython_blas``, which ran scipy.linalg's ``__init__`` (~0.1 s, numpy.f2py
   and numpy.testing with it) in every process that loads a kernel, though the kernels use
   no BLAS. The check needs only the ``cython_blas`` extension module, which loads without

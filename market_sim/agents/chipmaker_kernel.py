@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 NOT_IN_A_RUN = ("utilisation_of",)
 """Inlined into the kernels that call it, never called on its own in a run (the compile

@@ -13,7 +13,8 @@ Units: H100e (compute), weeks (lead times), USD (budgets, prices per H100e).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 NOTHING, ORDER, CANCEL = 0, 1, 2
 """``fleet_decide_kernel``'s actions: no order; order ``amount`` H100e (before its split

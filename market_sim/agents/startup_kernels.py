@@ -10,7 +10,8 @@ Status codes: 0 empty slot, 1 active, 2 exited.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 EMPTY, ACTIVE, EXITED = 0, 1, 2
 

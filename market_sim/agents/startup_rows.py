@@ -16,9 +16,9 @@ row adds exactly nothing (no bid, ``+0.0`` to a sum). Tests: tests/test_startup_
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from market_sim.agents.startup_kernels import ACTIVE, EXITED
+from market_sim.jit import njit
 
 NOT_IN_A_RUN = ("sum_per_live",)
 """Kernels a kernel-mode run never calls (the agents mode's; see runs/jit_cache.py)."""

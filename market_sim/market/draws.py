@@ -21,7 +21,8 @@ test oracle.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 MULT = (2549297995355413924 << 64) + 4865540595714422341
 """PCG64's 128-bit multiplier (numpy's ``PCG_DEFAULT_MULTIPLIER_128``)."""

@@ -15,67 +15,14 @@ unit, times in weeks.  The exact rules are in docs/market_clearing.md.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
 import numpy as np
 from numpy.typing import ArrayLike
 
-from market_sim.deferred import deferred
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
 from market_sim.market.kernels_batch import clear_markets_core, quote_markets_core
 from market_sim.market.kernels_common import ERR_OK, ERROR_MESSAGES, ClearingResult
 from market_sim.market.policies import get_policy, policy_table
-
-
-def _drop_stale_kernel_cache() -> None:
-    """Delete this package's cached kernels when any kernel source file has changed.
-
-    numba's on-disk cache checks only the file that defines each function, so a kernel
-    calling into another ``kernels_*`` module would keep running stale machine code after
-    that module is edited.  A hash of all kernel sources, kept next to the cache in
-    ``__pycache__``, catches that.  Only the default in-tree cache is handled (not
-    ``NUMBA_CACHE_DIR``); any file-system error is ignored.
-    """
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    here = Path(__file__).resolve().parent
-    try:
-        sources = sorted(here.glob("kernels*.py"))
-        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
-        cache = here / "__pycache__"
-        stamp = cache / "kernels-source.sha256"
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        for src in sources:
-            for pattern in (f"{src.stem}.*.nbi", f"{src.stem}.*.nbc"):
-                for stale in cache.glob(pattern):
-                    stale.unlink()
-        cache.mkdir(exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:
-        pass
-
-
-def _init_numba_target() -> None:
-    """Initialise numba's CPU target now, as the first kernel call would, with
-    ``scipy.linalg`` deferred (:mod:`market_sim.deferred`): numba's check that BLAS is
-    available then loads only ``scipy.linalg.cython_blas``, not scipy.linalg's package
-    (~0.1 s of every process that loads a kernel; the kernels use no BLAS). If numba's
-    internals moved, numba initialises itself on the first call as usual."""
-    try:
-        from numba.core.registry import cpu_target
-
-        with deferred("scipy.linalg"):
-            cpu_target.target_context.refresh()
-    except (ImportError, AttributeError):  # pragma: no cover - another numba layout
-        pass
-
-
-_drop_stale_kernel_cache()
-_init_numba_target()
 
 __all__ = [
     "ClearingResult",

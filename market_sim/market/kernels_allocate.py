@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_auction import auction_allocate
 from market_sim.market.kernels_common import (
     ALLOC_RTOL,

@@ -21,8 +21,8 @@ docs/market_clearing.md.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_buckets import (
     bucket_scatter,
     fill_gather,

@@ -12,8 +12,8 @@ views of its slice, so the results are bit-for-bit those of ``allocate``,
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_allocate import allocate_core, queue_ahead_core, quote_core
 from market_sim.market.kernels_auction import double_auction_core
 from market_sim.market.kernels_common import ERR_OFFSETS, ERR_OK, ERR_POLICY

@@ -11,8 +11,8 @@ that hold them.  ``resolve_side`` then settles the one marginal bucket exactly.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_select import bucket_of, select_level
 
 BLOCK = 64

@@ -8,8 +8,8 @@ large and walking the sorted prices once it is small (see ``kernels_select``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_select import SMALL, n_buckets, stable_argsort, usable_range
 
 

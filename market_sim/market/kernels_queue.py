@@ -13,8 +13,8 @@ Units: product units; weeks; USD per unit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.policies import (
     FIELD_PRIORITY,
     FIELD_WEEK,

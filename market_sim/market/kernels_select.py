@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 #: Items at or below this count are sorted directly.
 SMALL = 48

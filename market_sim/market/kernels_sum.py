@@ -9,7 +9,8 @@ sums a row with :func:`pairwise_sum` gets the same number, bit for bit
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 IN_ORDER_BELOW = 8
 """numpy sums fewer than this many values in order from 0 (:func:`pairwise_sum`), this

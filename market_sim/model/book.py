@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike
 
+from market_sim.jit import njit
 from market_sim.market.kernels_sum import pairwise_sum_any
 
 STARTUP_HOLDER = -1

@@ -12,8 +12,8 @@ uses on a contiguous row.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_sum import pairwise_sum
 
 

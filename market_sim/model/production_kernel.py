@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_sum import IN_ORDER_BELOW
 
 KERNEL_MAX_VENDORS = IN_ORDER_BELOW

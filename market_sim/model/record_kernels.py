@@ -23,8 +23,8 @@ Units: product units, H100e, USD (billions where a key says ``_bn``), weeks, per
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from market_sim.jit import njit
 from market_sim.market.kernels_sum import pairwise_sum, pairwise_sum_any
 from market_sim.outcomes.kernels import class_week_quantiles_kernel, largest_sum
 

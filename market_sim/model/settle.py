@@ -13,7 +13,8 @@ Units: product units, USD, H100e, weeks.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 
 def settle_primary_sums(

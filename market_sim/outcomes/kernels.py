@@ -10,7 +10,8 @@ difference.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from market_sim.jit import njit
 
 
 @njit(cache=True)

@@ -7,20 +7,14 @@ under ``NUMBA_CACHE_DIR``). :func:`compile_notice`
 tells the user before that wait, whether or not the output is a terminal, and only when
 some kernel has no usable cache entry (none yet, or one for an older version of its
 source file). The check reads numba's cache index of each kernel without compiling
-anything; if numba's internals change so that it cannot, it says nothing. Kernels a
+anything; if numba's internals change so that it cannot, it says nothing. The modules are
+:data:`market_sim.jit.KERNEL_MODULES`; kernels a
 module lists in ``NOT_IN_A_RUN`` (test oracles, another mode's) are not counted.
 """
 
 from __future__ import annotations
 
 import importlib
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
-PACKAGE = Path(__file__).resolve().parents[1]
-
-_JIT = re.compile(r"^\s*@(numba\.)?n?jit\b", re.MULTILINE)
 
 NOTICE = (
     "Compiling the model's numba kernels (first run in this environment, about a minute; "
@@ -28,21 +22,14 @@ NOTICE = (
 )
 
 
-def _kernel_modules() -> Iterator[str]:
-    """Modules of market_sim whose source uses numba's jit."""
-    for path in sorted(PACKAGE.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        if "jit" in text and _JIT.search(text):  # the regex on every file: ~10 ms a run
-            rel = path.relative_to(PACKAGE.parent).with_suffix("")
-            yield ".".join(rel.parts)
-
-
 def cold_kernels() -> list[str]:
     """Names of the cached kernels numba would compile (not load) on their first call."""
     from numba.core.registry import CPUDispatcher
 
+    from market_sim.jit import KERNEL_MODULES
+
     cold: list[str] = []
-    for name in _kernel_modules():
+    for name in KERNEL_MODULES:
         module = importlib.import_module(name)
         skip = set(getattr(module, "NOT_IN_A_RUN", ()))
         for attr, value in vars(module).items():
