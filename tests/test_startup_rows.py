@@ -112,14 +112,14 @@ def test_summary_rows_equals_summary_of_every_row(pop, firms, top_k, zero_share,
 
 def test_float_columns_side_by_side_give_the_same_numbers(monkeypatch) -> None:
     """A large population stores its float columns side by side (one cache line a row,
-    ``startups.TOGETHER_MIN_ROWS``); the week's numbers do not depend on the layout."""
-    from market_sim.agents import startups
+    ``startup_columns.TOGETHER_MIN_ROWS``); the week's numbers do not depend on the layout."""
+    from market_sim.agents import startup_columns
     from market_sim.model import GPUMarketModel
     from model_helpers import BASELINE
 
     runs = {}
     for label, min_rows in (("apart", 2**62), ("together", 0)):
-        monkeypatch.setattr(startups, "TOGETHER_MIN_ROWS", min_rows)
+        monkeypatch.setattr(startup_columns, "TOGETHER_MIN_ROWS", min_rows)
         over = ["startups.count=300", "simulation.weeks=40"]
         with GPUMarketModel(BASELINE, overrides=over, seed=3) as model:
             model.run()

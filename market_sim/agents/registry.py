@@ -7,7 +7,8 @@ makes one agent of this class per scenario agent of the role.
 
 from __future__ import annotations
 
-from market_sim.agents.buyers import EnterpriseAgent, Holder, HyperscalerAgent
+from market_sim.agents.buyers import EnterpriseAgent, Holder
+from market_sim.agents.hyperscaler import HyperscalerAgent
 from market_sim.agents.neocloud import NeocloudAgent
 
 HOLDER_AGENTS: dict[str, type[Holder]] = {

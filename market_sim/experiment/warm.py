@@ -21,7 +21,7 @@ horizon) once: that calls every kernel a run calls, with the argument types a ru
 (a short run misses a signature that appears late; ``tests/test_sweep_scale.py`` checks
 that the warm-up compiles every kernel a full run uses), then four weeks of it with the
 startups' float columns stored side by side, as a population of 2**18 rows or more
-stores them (``market_sim.agents.startups.TOGETHER_MIN_ROWS``).
+stores them (``market_sim.agents.startup_columns.TOGETHER_MIN_ROWS``).
 """
 
 from __future__ import annotations
@@ -100,17 +100,17 @@ def warm_kernels(freeze: bool = False) -> dict[str, Any]:
 @contextlib.contextmanager
 def _columns_together() -> Iterator[None]:
     """Within the block every startup population stores its float columns side by side,
-    as a large one does (``market_sim.agents.startups.TOGETHER_MIN_ROWS``): the
+    as a large one does (``market_sim.agents.startup_columns.TOGETHER_MIN_ROWS``): the
     startups' kernels then see the strided columns a large run gives them, and are
     compiled (or loaded) for those too."""
-    from market_sim.agents import startups
+    from market_sim.agents import startup_columns
 
-    saved = startups.TOGETHER_MIN_ROWS
-    startups.TOGETHER_MIN_ROWS = 0
+    saved = startup_columns.TOGETHER_MIN_ROWS
+    startup_columns.TOGETHER_MIN_ROWS = 0
     try:
         yield
     finally:
-        startups.TOGETHER_MIN_ROWS = saved
+        startup_columns.TOGETHER_MIN_ROWS = saved
 
 
 class WarmUp(WorkerPlugin):

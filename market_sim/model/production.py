@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from market_sim.agents.chipmaker import ChipmakerAgent, split_capacities
+from market_sim.agents.chipmaker import ChipmakerAgent
 from market_sim.agents.chipmaker_kernel import (
     INVEST_COLUMNS,
     invest_nodes_kernel,
@@ -36,6 +36,7 @@ from market_sim.model.production_kernel import (
     produce_kernel,
     production_layout,
 )
+from market_sim.model.production_reference import SupplyReference
 from market_sim.model.state import Market
 from market_sim.model.world import World, allowed_matrix
 from market_sim.scenario.schema import MAX_PRIORITY_TIER
@@ -43,7 +44,7 @@ from market_sim.scenario.shares import committed_shares, reachable_shares
 from market_sim.supply import restrict_products
 
 
-class Supply:
+class Supply(SupplyReference):
     """Events, chipmakers' capacity, vendors' production, list prices and quotes."""
 
     def __init__(
@@ -285,31 +286,6 @@ class Supply:
             n.used[:] = [float(sum(col)) for col in used.T.tolist()]
         return arrivals, used
 
-    def produce_reference(self, week: int) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`produce` by the agents' methods, vendor by vendor (the kernel's oracle)."""
-        arrivals = self.advance_pipelines()
-        first = arrivals.tolist()
-        for vendor in self.vendors:
-            vendor.take_arrivals({p: first[p] for p in vendor.products})
-        backlog = self.backlog_units().tolist()
-        reach = self.reachable_capacity(week).tolist()
-        launch = self.market.launch_week.tolist()
-        requests = np.array([v.plan(week, backlog, reach[v.index], launch) for v in self.vendors])
-        shares = self.contract_shares(week)[0]
-        reserved = self.world.reserved_share[week]
-        capacity = self._node_capacity()
-        grants = split_capacities(capacity, requests, shares, reserved)
-        asked, got = requests.sum(axis=0).tolist(), grants.sum(axis=0).tolist()
-        for j, chip in enumerate(self.chipmakers):
-            chip.record_allocation(asked[j], got[j], float(reserved[j]))
-        granted = grants.tolist()
-        used = np.array([v.start(week, granted[v.index], launch) for v in self.vendors])
-        for j, chip in enumerate(self.chipmakers):
-            chip.used = float(used[:, j].sum())
-        for vendor in self.vendors:
-            vendor.smooth_start_rate()
-        return arrivals, used
-
     # --------------------------------------------------------------------------- 6
     def cancel_undeliverable(self, week: int) -> None:
         """Cancel orders that will not be filled: those whose limit price the list price
@@ -366,11 +342,6 @@ class Supply:
             n.arrivals,
         )
 
-    def invest_reference(self, week: int) -> None:
-        """:meth:`invest` by each chipmaker's own ``invest`` (the oracle)."""
-        for chip in self.chipmakers:
-            self.accounts.capacity_ordered[chip.index] += chip.invest(week)
-
     def open_nodes(self, week: int) -> None:
         """Every chipmaker's ``open_week``: its capacity this week, in one kernel call
         (:func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
@@ -380,13 +351,6 @@ class Supply:
             open_nodes_kernel(
                 week, self.world.node_capacity, factor, n.expansion, n.arrivals, n.capacity
             )
-
-    def open_nodes_reference(self, week: int) -> None:
-        """The chipmakers' part of :meth:`open_week` by each one's ``open_week`` (the
-        oracle of :func:`market_sim.agents.chipmaker_kernel.open_nodes_kernel`)."""
-        factors = self.events.node_factor[week].tolist()
-        for chip in self.chipmakers:
-            chip.open_week(week, factors[chip.index])
 
     def reprice(self, week: int, new_orders: np.ndarray) -> None:
         """Every vendor's forecasts and list prices, in one kernel call
@@ -412,14 +376,6 @@ class Supply:
             self.state.forecast,
             self.market.list_price,
         )
-
-    def reprice_reference(self, week: int, new_orders: np.ndarray) -> None:
-        """:meth:`reprice` by the vendors' own methods (the kernel's oracle)."""
-        backlog = self.backlog_units()
-        pricing = self.world.scenario.policy.pricing
-        for vendor in self.vendors:
-            vendor.update_forecast(new_orders)
-            vendor.reprice(week, backlog, self.market.list_price, pricing)
 
     def new_order_quotes(self, week: int) -> np.ndarray:
         """[products, tiers]: quoted lead time (weeks) of a new one-unit order at each tier.
