@@ -16,7 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "market_sim"
 
 LAYERS = (
-    ("fileio", "problems", "integrity", "deferred", "mesa_import"),
+    ("fileio", "problems", "integrity", "deferred", "mesa_import", "jit"),
     ("market",),
     ("scenario",),
     ("supply",),
