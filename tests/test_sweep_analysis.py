@@ -115,3 +115,32 @@ def test_wilson() -> None:
     assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
     assert wilson(0, 5)[0] == 0.0 and wilson(5, 5)[1] == 1.0
     assert all(np.isnan(wilson(0, 0)))
+
+
+def test_sweep_report_claims_sensitivity_on_two_processes_with_progress(tmp_path: Path) -> None:
+    """The sweep report's claims: their sensitivities (the delta method on a Latin
+    hypercube, minutes for a big sweep) shared out over processes give the same tables
+    as one process, and report progress one claim at a time."""
+    from market_sim.report.sweep_report import _answers
+
+    manifest = _manifest(tmp_path, "lhs", 40, claims=True)
+    second = {**manifest["claims"][0], "id": "up-more", "threshold": 3.0}
+    manifest["claims"].append(second)
+
+    def y(values: dict, scenario: str) -> float:
+        b = values["policy.ordering.supply_line_weight"]
+        return 10.0 * (b - 0.3) if scenario == "baseline" else 0.0
+
+    frame = _frame(manifest, y)
+    calls: list[tuple] = []
+    one = _answers(frame, manifest, manifest["claims"], 1, None)
+    two = _answers(frame, manifest, manifest["claims"], 2, lambda *a: calls.append(a))
+    assert [a.id for a, _ in two] == ["up", "up-more"]
+    for (a1, s1), (a2, s2) in zip(one, two, strict=True):
+        assert a1 == a2
+        pd.testing.assert_frame_equal(s1.table, s2.table)
+        assert set(s1.table["parameter"]) == {
+            "policy.ordering.supply_line_weight",
+            "startups.value_usd_per_gpu_hour",
+        }
+    assert calls[0][:2] == (0, 2) and calls[-1][:2] == (2, 2)

@@ -123,14 +123,15 @@ def sensitivities(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Sensitivity]:
     """:func:`difference_sensitivity` of each claim (``points``: claim id -> its points),
-    on ``workers`` processes when there is more than one claim (each claim's indices
-    depend only on its points and the manifest's seed: the same numbers with any count);
-    ``progress(done, total, claim_id)`` as each is finished."""
+    on ``workers`` processes when there is more than one claim and the method is the
+    delta method (each claim's indices depend only on its points and the manifest's
+    seed: the same numbers with any count; a Sobol or Morris analysis takes less than
+    starting a process); ``progress(done, total, claim_id)`` as each is finished."""
     total = len(points)
     out: dict[str, Sensitivity] = {}
     if progress is not None:
         progress(0, total, "")
-    if workers <= 1 or total <= 1:
+    if workers <= 1 or total <= 1 or manifest["sampler"] in ("sobol", "morris"):
         for done, (cid, pts) in enumerate(points.items(), start=1):
             out[cid] = difference_sensitivity(pts, manifest)
             if progress is not None:

@@ -108,6 +108,35 @@ def ensemble_members(path: Path | None) -> list[list[str]] | None:
     return [ens.overrides(k) for k in range(len(ens.members))]
 
 
+@contextlib.contextmanager
+def claims_progress(workers: int | None) -> Iterator[tuple[int, Callable[[int, int, str], None]]]:
+    """A progress bar on stderr over the claims' sensitivity phase (SALib: minutes for a
+    few hundred points), one step per claim; yields ``(processes, step)``: the processes
+    to use (``workers``, or one per core) and the ``progress(done, total, claim)``
+    callback of :func:`market_sim.claims.sensitivity.sensitivities`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from market_sim.claims import local_workers
+
+    n = local_workers(workers)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(
+            f"What decides each claim (SALib, {n} process{'es' if n > 1 else ''})", total=None
+        )
+
+        def step(done: int, total: int, claim_id: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield n, step
+
+
 class UserError(Exception):
     """A mistake in the user's input: reported in one line, exit code 2."""
 

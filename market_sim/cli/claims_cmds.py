@@ -20,6 +20,7 @@ from market_sim.cli import (
     WorkersOption,
     app,
     check_cluster,
+    claims_progress,
     console,
     err_console,
     user_errors,
@@ -127,26 +128,9 @@ def claims(
 def _answer(out: Path, workers: int | None) -> Answers:
     """The claims of ``out`` answered, with a progress bar over the sensitivity phase
     (minutes for an ensemble's 300 points: SALib's bootstrap of 200 resamples)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from market_sim.claims import answers
 
-    from market_sim.claims import answers, local_workers
-
-    n = local_workers(workers)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(
-            f"What decides each claim (SALib, {n} process{'es' if n > 1 else ''})", total=None
-        )
-
-        def step(done: int, total: int, claim_id: str) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with claims_progress(workers) as (n, step):
         return answers(out, workers=n, progress=step)
 
 

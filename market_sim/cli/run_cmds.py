@@ -21,6 +21,7 @@ from market_sim.cli import (
     SetOption,
     UserError,
     app,
+    claims_progress,
     console,
     ensemble_members,
     err_console,
@@ -331,6 +332,7 @@ def _sweep_report(folder: Path) -> str:
     are named and left out); return its HTML."""
     from market_sim.report.sweep_report import write_report
 
-    path = write_report(folder, warn=_warn)
+    with claims_progress(None) as (n, step):
+        path = write_report(folder, warn=_warn, workers=n, progress=step)
     console.print(f"Report: {path}", soft_wrap=True)
     return path.read_text(encoding="utf-8")

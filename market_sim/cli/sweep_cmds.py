@@ -25,6 +25,7 @@ from market_sim.cli import (
     WorkersOption,
     app,
     check_cluster,
+    claims_progress,
     console,
     err_console,
     user_errors,
@@ -59,7 +60,8 @@ def sweep(
     if report:
         from market_sim.report.sweep_report import write_report
 
-        path = write_report(out, warn=_warn)
+        with claims_progress(workers) as (n, step):
+            path = write_report(out, warn=_warn, workers=n, progress=step)
         console.print(f"Report: {path}", soft_wrap=True)
     if lost:
         raise typer.Exit(1)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from market_sim.claims.sensitivity import STABLE_CONF, Sensitivity, difference_sensitivity
+from market_sim.claims.sensitivity import STABLE_CONF, Sensitivity, sensitivities
 from market_sim.claims.stats import FAILS_AT, HOLDS_AT, ClaimAnswer, answer
 from market_sim.experiment.claims import ClaimResult, evaluate_claims
 from market_sim.experiment.results import results_frame
@@ -42,11 +42,19 @@ MAX_COMMANDS = 2000
 """Single-run commands listed (a bigger sweep lists the first ones)."""
 
 
-def write_report(out: str | Path, warn: Callable[[str], None] | None = None) -> Path:
+def write_report(
+    out: str | Path,
+    warn: Callable[[str], None] | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
     """Analyse the sweep in folder ``out`` and write ``out/report.html``; return its path.
 
     Run files are verified first (:mod:`market_sim.experiment.verify`): damaged or
     missing ones are left out (as missing runs) and named through ``warn``, one line each.
+    The claims' sensitivities (SALib; minutes for a few hundred points of a Latin
+    hypercube) run on ``workers`` processes and report ``progress(done, total, claim)``
+    (:func:`market_sim.claims.sensitivity.sensitivities`: the same numbers with any count).
     """
     store = SweepStore(out)
     manifest = store.manifest()
@@ -55,19 +63,27 @@ def write_report(out: str | Path, warn: Callable[[str], None] | None = None) -> 
     if warn is not None:
         for line in check.lines(store, "left out of the report; finish the sweep with --resume"):
             warn(line)
-    html = render_report(store, manifest, damaged=len(check.damaged) + len(check.missing))
+    damaged = len(check.damaged) + len(check.missing)
+    html = render_report(store, manifest, damaged, workers=workers, progress=progress)
     path = store.out / "report.html"
     write_html(path, html)
     return path
 
 
-def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0) -> str:
-    """The report's HTML (``damaged``: run files found damaged or missing, left out)."""
+def render_report(
+    store: SweepStore,
+    manifest: dict[str, Any],
+    damaged: int = 0,
+    workers: int = 1,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> str:
+    """The report's HTML (``damaged``: run files found damaged or missing, left out;
+    ``workers``, ``progress``: as :func:`write_report`)."""
     import market_sim
 
     frame = results_frame(store, manifest)
     claims = evaluate_claims(frame, manifest)
-    answered = [_answer(frame, manifest, c.claim) for c in claims]
+    answered = _answers(frame, manifest, [c.claim for c in claims], workers, progress)
     corr = correlations(frame, manifest)
     indices, skipped = salib_indices(frame, manifest)
     sections = [
@@ -93,10 +109,19 @@ def render_report(store: SweepStore, manifest: dict[str, Any], damaged: int = 0)
 # --------------------------------------------------------------------------- pieces
 
 
-def _answer(frame: pd.DataFrame, manifest: dict, claim: dict) -> tuple[ClaimAnswer, Sensitivity]:
-    """A claim's answer over the sweep's pairs and the sensitivity of its difference."""
-    result, points = answer(frame, claim)
-    return result, difference_sensitivity(points, manifest)
+def _answers(
+    frame: pd.DataFrame,
+    manifest: dict,
+    claims: list[dict],
+    workers: int,
+    progress: Callable[[int, int, str], None] | None,
+) -> list[tuple[ClaimAnswer, Sensitivity]]:
+    """Each claim's answer over the sweep's pairs and the sensitivity of its difference."""
+    found = [answer(frame, claim) for claim in claims]
+    keys = [f"{claim['id']} ({k + 1})" for k, claim in enumerate(claims)]  # unique
+    points = {key: pts for key, (_, pts) in zip(keys, found, strict=True)}
+    sens = sensitivities(points, manifest, workers, progress)
+    return [(result, sens[key]) for key, (result, _) in zip(keys, found, strict=True)]
 
 
 def _cards(
