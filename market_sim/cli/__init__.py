@@ -255,6 +255,44 @@ def main() -> None:
         gc.freeze()
 
 
+def entry() -> None:
+    """The console script and ``python -m market_sim.cli``: :func:`main`, then a quick
+    exit (:func:`exit_now`). In-process callers (tests) call :func:`main`."""
+    try:
+        main()
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)
+
+
+def exit_now(code: int | str | None) -> None:
+    """End the process with ``code`` without the interpreter's teardown.
+
+    After a command the interpreter would tear down every module and free, one by one,
+    what they hold (numba's compiled libraries, pandas, Mesa, plotly): ~0.1 s of a warm
+    ``market-sim run`` (~5%), memory the operating system takes back at once. Here the
+    exit handlers run (``atexit``: logging, numba, weakref finalizers such as temporary
+    folders), the standard streams are flushed, and the process ends (``os._exit``).
+    Files are written and closed by the commands themselves. When a thread that is not a
+    daemon is still running (the interpreter would wait for it), or the code is not an
+    integer, or ``atexit`` cannot run its handlers, the interpreter exits as usual."""
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        code = 0
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's own exit path
+    if not isinstance(code, int) or others or run_handlers is None:
+        raise SystemExit(code)
+    run_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken pipe: nothing to flush
+            stream.flush()
+    os._exit(code)
+
+
 # Command modules register their commands on ``app`` when imported.
 from market_sim.cli import info_cmds, scenario_cmds  # noqa: E402, F401
 

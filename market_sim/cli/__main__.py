@@ -1,5 +1,5 @@
 """``python -m market_sim.cli``: the same as the ``market-sim`` command."""
 
-from market_sim.cli import main
+from market_sim.cli import entry
 
-main()
+entry()
