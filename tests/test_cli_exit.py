@@ -79,3 +79,28 @@ def test_a_text_exit_code_exits_as_usual(tmp_path):
     code = "from market_sim import cli\ncli.exit_now('stopped: reason')\n"
     done = _python(code, tmp_path)
     assert done.returncode == 1 and done.stderr.strip() == "stopped: reason"
+
+
+def test_a_profiled_run_exits_as_usual(tmp_path):
+    """``python -m cProfile`` writes its stats after the program returns: with a
+    profiler on, the process is not ended early."""
+    stats = tmp_path / "validate.prof"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(stats),
+            "-m",
+            "market_sim.cli",
+            "validate",
+            "scenarios/baseline.toml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stats.stat().st_size > 0

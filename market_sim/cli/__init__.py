@@ -274,8 +274,10 @@ def exit_now(code: int | str | None) -> None:
     exit handlers run (``atexit``: logging, numba, weakref finalizers such as temporary
     folders), the standard streams are flushed, and the process ends (``os._exit``).
     Files are written and closed by the commands themselves. When a thread that is not a
-    daemon is still running (the interpreter would wait for it), or the code is not an
-    integer, or ``atexit`` cannot run its handlers, the interpreter exits as usual."""
+    daemon is still running (the interpreter would wait for it), the code is not an
+    integer, ``atexit`` cannot run its handlers, or a profiler or tracer is on (``python
+    -m cProfile`` writes its stats after the program returns), the interpreter exits as
+    usual."""
     import atexit
     import os
     import threading
@@ -284,7 +286,8 @@ def exit_now(code: int | str | None) -> None:
         code = 0
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     run_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's own exit path
-    if not isinstance(code, int) or others or run_handlers is None:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # cProfile, coverage
+    if not isinstance(code, int) or others or run_handlers is None or watched:
         raise SystemExit(code)
     run_handlers()
     for stream in (sys.stdout, sys.stderr):
