@@ -22,22 +22,20 @@ def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "market_sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
 def test_exit_codes_and_one_line_errors_are_kept():
-    ok = subprocess.run(
-        [sys.executable, "-m", "market_sim.cli", "validate", "scenarios/baseline.toml"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    ok = _cli("validate", "scenarios/baseline.toml")
     assert ok.returncode == 0 and "baseline" in ok.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "market_sim.cli", "validate", "no/such.toml"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    bad = _cli("validate", "no/such.toml")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "no/such.toml" in bad.stderr
 
