@@ -4,8 +4,11 @@ Prints, measured in one run (old and new measured in turn, best of ``--repeats``
 
 - the steady week at 10,000 startups (the median of weeks 104-155 of the baseline, ms,
   with ``startups.count=10000``) in both trees, and new / old; the same week with the old
-  tree's baseline in both trees (the same run: a recalibration changes the work itself, so
-  issue 15's "at most half" is checked on this row); the same week of a model that
+  tree's baseline in both trees (the same run: a recalibration changes the work itself),
+  best against best and paired by repeat (each repeat's new / old, measured seconds
+  apart; the median is what issue 15's "at most half" is checked on: this machine's
+  speed shifts between modes within seconds, and the two bests may come from different
+  ones); the same week of a model that
   records only a sweep's three outputs' columns (the old tree records all);
 - the last 52 weeks at 1,000,000 and at 100,000 startups (median week, ms) and their ratio
   in both trees (issue 15: at most 3x, cost following the active startups);
@@ -30,6 +33,7 @@ run in each tree pays numba's compilation (or loads its cache) first. Writes JSO
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,7 +169,9 @@ def main() -> None:
     warmup = time.perf_counter() - t0
 
     res: dict[str, dict[str, float]] = {k: {} for k in trees}
+    paired: list[float] = []  # each repeat's new / old 10k week, the same scenario
     for _ in range(repeats):  # old and new in turn, so both see the same machine load
+        this: dict[str, dict[str, float]] = {k: {} for k in trees}
         for name, tree in trees.items():
             r = res[name]
             for key, f in (
@@ -177,7 +183,9 @@ def main() -> None:
             ):
                 if name == "old" and key == "week_10k_same_ms":
                     continue  # the old tree's own baseline is ``same``: week_10k_ms below
-                r[key] = min(r.get(key, float("inf")), f())
+                this[name][key] = f()
+                r[key] = min(r.get(key, float("inf")), this[name][key])
+        paired.append(this["new"]["week_10k_same_ms"] / this["old"]["week_10k_ms"])
     res["old"]["week_10k_same_ms"] = res["old"]["week_10k_ms"]
     if not args.quick:  # 1M: best of up to 3 each (a few minutes); last 52 weeks of 156
         for _ in range(min(repeats, 3)):
@@ -203,9 +211,15 @@ def main() -> None:
     for label, key in rows:
         if key in new:
             print(f"{label:<44} {old[key]:>10.3f} {new[key]:>10.3f} {new[key] / old[key]:>8.2f}")
-    checks = {  # the same run in both trees: a recalibration changes the work itself
-        "10k week <= half of old (same scenario)": new["week_10k_same_ms"]
-        <= 0.5 * old["week_10k_same_ms"]
+    median_pair = float(statistics.median(paired))
+    print(
+        f"{'same, new / old paired by repeat (median)':<44} {'':>10} {'':>10} "
+        f"{median_pair:>8.2f}   (each: {', '.join(f'{x:.2f}' for x in paired)})"
+    )
+    checks = {  # the same run in both trees: a recalibration changes the work itself;
+        # paired by repeat: the machine's speed shifts within seconds, and the best of
+        # each side may come from different modes
+        "10k week <= half of old (same scenario, paired)": median_pair <= 0.5
     }
     if "ratio_1m_100k" in new:
         checks["1M <= 3x 100k per week"] = new["ratio_1m_100k"] <= 3.0
@@ -220,6 +234,7 @@ def main() -> None:
             "repeats": repeats,
             "warmup_s": warmup,
             "results": res,
+            "paired_week_10k_same": paired,
             "checks": checks,
         },
     )
